@@ -1,0 +1,149 @@
+"""HTTP API over stored messages: list, read, create, replace and delete readings."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from handlers.message_ingest.models import Measurements, Reading
+from handlers.shared.aws import setting, table
+from handlers.shared.errors import describe
+
+logger = Logger()
+MAX_PAGE = 100
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_number, separators=(",", ":"))
+
+
+app = APIGatewayHttpResolver(serializer=_dumps)
+
+
+def _json_body() -> Any:
+    try:
+        return json.loads(app.current_event.decoded_body or "")
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+
+
+def _key(date: str) -> dict[str, str]:
+    if not DATE.match(date):
+        raise BadRequestError(f"date {date!r} is not YYYY-MM-DD")
+    time = app.current_event.get_query_string_value("time")
+    if not time:
+        raise BadRequestError("query parameter 'time' is required, e.g. ?time=10:55:09.385333@location-03")
+    return {"date": date, "time": time}
+
+
+def _messages() -> Any:
+    return table(setting("TABLE_NAME"))
+
+
+def _page_args() -> dict[str, Any]:
+    raw_limit = app.current_event.get_query_string_value("limit", str(MAX_PAGE))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}, not {raw_limit!r}")
+    args: dict[str, Any] = {"Limit": int(raw_limit)}
+    token = app.current_event.get_query_string_value("next")
+    if token:
+        try:
+            args["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(token.encode()))
+        except (ValueError, json.JSONDecodeError):
+            raise BadRequestError("next is not a token this API returned") from None
+    return args
+
+
+def _page(result: dict[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = {"items": result.get("Items", [])}
+    if "LastEvaluatedKey" in result:
+        page["next"] = base64.urlsafe_b64encode(json.dumps(result["LastEvaluatedKey"]).encode()).decode()
+    return page
+
+
+@app.get("/message")
+def list_messages() -> dict[str, Any]:
+    return _page(_messages().scan(**_page_args()))
+
+
+@app.get("/message/<date>")
+def get_messages(date: str) -> dict[str, Any]:
+    if app.current_event.get_query_string_value("time") is None:
+        if not DATE.match(date):
+            raise BadRequestError(f"date {date!r} is not YYYY-MM-DD")
+        return _page(_messages().query(
+            KeyConditionExpression="#date = :date", ExpressionAttributeNames={"#date": "date"},
+            ExpressionAttributeValues={":date": date}, **_page_args(),
+        ))
+    key = _key(date)
+    item = _messages().get_item(Key=key).get("Item")
+    if item is None:
+        raise NotFoundError(f"no message at {key['date']} {key['time']}")
+    return item
+
+
+@app.post("/message")
+def create_message() -> Response:
+    reading = Reading.model_validate(_json_body())
+    try:
+        _messages().put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
+                             ExpressionAttributeNames={"#date": "date"})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return Response(409, "application/json", _dumps({"message": "a message with this key exists; use PUT",
+                                                         **reading.key()}))
+    return Response(201, "application/json", _dumps(reading.key()))
+
+
+@app.put("/message/<date>")
+def replace_message(date: str) -> Response:
+    key = _key(date)
+    change = Measurements.model_validate(_json_body())
+    values = change.model_dump()
+    try:
+        _messages().update_item(
+            Key=key,
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
+            ConditionExpression="attribute_exists(#date)",
+            ExpressionAttributeNames={"#date": "date", **{f"#{k}": k for k in values}},
+            ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise NotFoundError(f"no message at {key['date']} {key['time']}") from None
+        raise
+    return Response(204)
+
+
+@app.delete("/message/<date>")
+def delete_message(date: str) -> Response:
+    key = _key(date)
+    if "Attributes" not in _messages().delete_item(Key=key, ReturnValues="ALL_OLD"):
+        raise NotFoundError(f"no message at {key['date']} {key['time']}")
+    return Response(204)
+
+
+@app.exception_handler(ValidationError)
+def invalid_body(error: ValidationError) -> Response:
+    return Response(400, "application/json", _dumps({"message": f"invalid body: {describe(error)}"}))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

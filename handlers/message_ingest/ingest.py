@@ -1,0 +1,175 @@
+"""Ingest a CSV file dropped in S3: every valid row goes to the queue, every other row to quarantine."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from pydantic import ValidationError
+
+from handlers.message_ingest.models import CSV_COLUMNS, Origin, QueuedReading, Reading
+from handlers.shared.aws import client, setting
+from handlers.shared.errors import describe
+
+logger = Logger()
+
+SQS_BATCH_LIMIT = 10
+SEND_ATTEMPTS = 3
+QUARANTINE_PREFIX = "quarantine/"
+
+
+class IngestError(RuntimeError):
+    """Rows could not be handed to the queue; the invocation fails so Lambda retries the file."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+    row: dict[str, Any] | None = None
+
+
+@dataclass
+class IngestReport:
+    bucket: str
+    key: str
+    sent: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    quarantine_key: str | None = None
+
+
+def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield `(line, row, problem)` per data row; `row` is None when the row is unusable.
+
+    A real CSV parser, driven by the header: quoted fields, embedded newlines, CRLF and blank
+    lines are handled; column order does not matter, unknown columns are ignored.
+    """
+    reader = csv.DictReader(lines, restkey="__extra__", restval=None, strict=True)
+    try:
+        header = reader.fieldnames or []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        yield 1, None, f"header is not readable CSV text: {exc}"
+        return
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        yield 1, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, f"not valid CSV: {exc}"
+            continue
+        except UnicodeDecodeError as exc:
+            yield reader.line_num + 1, None, f"not UTF-8 text from here on, the rest was not read: {exc}"
+            return
+        if "__extra__" in row:
+            yield reader.line_num, row, f"{len(row['__extra__'])} more field(s) than the header names"
+        elif any(row[c] is None for c in CSV_COLUMNS):
+            absent = [c for c in CSV_COLUMNS if row[c] is None]
+            yield reader.line_num, row, f"field(s) missing: {', '.join(absent)}"
+        else:
+            yield reader.line_num, {c: row[c] for c in CSV_COLUMNS}, None
+
+
+def validate_rows(lines: Iterable[str]) -> Iterator[tuple[int, Reading | Rejection]]:
+    for line, row, problem in read_rows(lines):
+        if problem is not None:
+            yield line, Rejection(line, problem, row)
+            continue
+        try:
+            yield line, Reading.model_validate(row)
+        except ValidationError as exc:
+            yield line, Rejection(line, describe(exc), row)
+
+
+def send_batch(sqs: Any, queue_url: str, bodies: list[str]) -> None:
+    """Send up to 10 bodies, retrying the entries SQS refused; raise if some never get through."""
+    pending = {str(i): body for i, body in enumerate(bodies)}
+    for _ in range(SEND_ATTEMPTS):
+        entries = [{"Id": i, "MessageBody": b} for i, b in pending.items()]
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        failed = {f["Id"]: f for f in response.get("Failed", [])}
+        pending = {i: b for i, b in pending.items() if i in failed}
+        if not pending:
+            return
+    reasons = {f.get("Code", "?") for f in failed.values()}
+    raise IngestError(f"SQS refused {len(pending)} message(s) after {SEND_ATTEMPTS} attempts: {sorted(reasons)}")
+
+
+def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, queue_url: str) -> IngestReport:
+    """Send every valid row to the queue in batches of 10 and collect every rejected row."""
+    report = IngestReport(bucket, key)
+    batch: list[str] = []
+    for line, outcome in validate_rows(lines):
+        if isinstance(outcome, Rejection):
+            report.rejected.append(outcome)
+            continue
+        message = QueuedReading(reading=outcome, origin=Origin(bucket=bucket, key=key, line=line))
+        batch.append(message.model_dump_json())
+        if len(batch) == SQS_BATCH_LIMIT:
+            send_batch(sqs, queue_url, batch)
+            report.sent += len(batch)
+            batch = []
+    if batch:
+        send_batch(sqs, queue_url, batch)
+        report.sent += len(batch)
+    return report
+
+
+def quarantine(s3: Any, report: IngestReport) -> None:
+    """Write the rejected rows, with line numbers and reasons, next to the file they came from."""
+    if not report.rejected:
+        return
+    report.quarantine_key = f"{QUARANTINE_PREFIX}{report.key}.rejected.json"
+    document = {
+        "source": f"s3://{report.bucket}/{report.key}",
+        "sent": report.sent,
+        "rejected": [{"line": r.line, "reason": r.reason, "row": r.row} for r in report.rejected],
+    }
+    s3.put_object(
+        Bucket=report.bucket,
+        Key=report.quarantine_key,
+        Body=json.dumps(document, indent=2, default=str).encode(),
+        ContentType="application/json",
+    )
+
+
+def ingest_object(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str, max_bytes: int) -> IngestReport:
+    """Stream one object through the parser; a file too large is quarantined whole, unread."""
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    if obj["ContentLength"] > max_bytes:
+        obj["Body"].close()
+        report = IngestReport(bucket, key, rejected=[
+            Rejection(0, f"file is {obj['ContentLength']} bytes; the limit is {max_bytes} (MAX_CSV_BYTES)")
+        ])
+    else:
+        lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig")
+        report = csv_rows_to_queue(lines, bucket, key, sqs, queue_url)
+    quarantine(s3, report)
+    return report
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    notification = S3Model.model_validate(event)
+    queue_url, max_bytes = setting("QUEUE_URL"), int(setting("MAX_CSV_BYTES"))
+    results = []
+    for record in notification.Records:
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
+        if key.startswith(QUARANTINE_PREFIX):
+            continue
+        report = ingest_object(client("s3"), client("sqs"), queue_url, bucket, key, max_bytes)
+        summary = {"key": key, "sent": report.sent, "rejected": len(report.rejected),
+                   "quarantine": report.quarantine_key}
+        logger.info("ingested", extra=summary)
+        results.append(summary)
+    return {"files": results}

@@ -1,0 +1,66 @@
+"""The reading a CSV row carries, and how it is keyed in the table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+CSV_COLUMNS = ("timestamp", "location", "source", "local_dest", "local_avg", "remote_dest", "remote_avg")
+KEY_SEPARATOR = "@"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^@]+$")]
+Average = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20)]
+
+
+class Measurements(BaseModel):
+    """What a reading says, apart from when and where: the part an API `PUT` may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Name
+    local_dest: Name
+    local_avg: Average
+    remote_dest: Name
+    remote_avg: Average
+
+
+class Reading(Measurements):
+    """One row of an ingested CSV file (or one `POST /message` body)."""
+
+    timestamp: Annotated[Decimal, Field(gt=0, lt=Decimal("253402300800"), allow_inf_nan=False)]
+    location: Name
+
+    def key(self) -> dict[str, str]:
+        """`date` and `time` in UTC; `time` keeps microseconds and the location, so two readings
+        in the same second (or at the same instant in two places) never overwrite each other."""
+        seconds = int(self.timestamp)
+        micros = int((self.timestamp - seconds) * 1_000_000)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+        return {
+            "date": moment.strftime("%Y-%m-%d"),
+            "time": f"{moment:%H:%M:%S}.{micros:06d}{KEY_SEPARATOR}{self.location}",
+        }
+
+    def item(self) -> dict[str, object]:
+        """The DynamoDB item: keys plus every field, numbers kept exact as Decimal."""
+        return {**self.key(), **self.model_dump()}
+
+
+class Origin(BaseModel):
+    """Where a queued reading came from, so a failure can be traced to its file and line."""
+
+    bucket: str
+    key: str
+    line: int
+
+
+class QueuedReading(BaseModel):
+    """The body of an SQS message between the ingest and store functions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reading: Reading
+    origin: Origin

@@ -1,0 +1,1 @@
+"""Helpers every system's handlers share."""

@@ -1,0 +1,27 @@
+"""AWS clients, created once per container and reused across invocations."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import boto3
+
+
+@functools.cache
+def client(service: str) -> Any:
+    return boto3.client(service)
+
+
+@functools.cache
+def table(name: str) -> Any:
+    return boto3.resource("dynamodb").Table(name)
+
+
+def setting(name: str) -> str:
+    """A required environment variable, with an error that says which one is missing."""
+    try:
+        return os.environ[name]
+    except KeyError:
+        raise RuntimeError(f"environment variable {name} is not set; the function's component must set it") from None

@@ -1,0 +1,14 @@
+"""Turn pydantic's errors into one line a caller can act on."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def describe(error: ValidationError) -> str:
+    """`field: message; other: message`, the way an API client or a quarantine reader wants it."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Conduit's Pulumi program: components, shared building blocks and tooling."""

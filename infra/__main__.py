@@ -1,0 +1,33 @@
+"""The Conduit program: read the stack's settings, then wire the systems it turns on."""
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this file from infra/; make the project root importable as it is under `conduit`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pulumi
+
+from infra.blocks.alarms import AlarmTopic
+from infra.blocks.code import HandlerCode
+from infra.message_ingest import MessageIngest, MessageIngestArgs
+from infra.stack_settings import load_settings
+
+settings = load_settings()
+alarms = AlarmTopic("alarms", settings.alarm_email)
+code = HandlerCode("handlers")
+pulumi.export("alarmTopicArn", alarms.arn)
+
+if settings.enabled("message-ingest"):
+    ingest = MessageIngest("message-ingest", MessageIngestArgs(
+        settings=settings.message_ingest,
+        code=code.archive("message_ingest"),
+        layers=[code.layer_arn],
+        log_retention_days=settings.log_retention_days,
+        max_receive_count=settings.dlq_max_receive_count,
+        point_in_time_recovery=settings.point_in_time_recovery,
+        protect_data=settings.protect_data,
+        tracing=settings.tracing,
+        alarm_topic_arn=alarms.arn,
+    ))
+    pulumi.export("messageIngest", ingest.outputs)

@@ -1,0 +1,1 @@
+"""Shared building blocks that give every system the same secure, observable defaults."""

@@ -1,0 +1,122 @@
+"""A Lambda function with its own role, its own logs, a failure destination and an errors alarm."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.blocks.iam import Statement, policy_document, trust_policy
+from infra.blocks.naming import physical_name
+from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
+
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    """What a system says about one of its functions; everything else is a shared default.
+
+    `statements` are the only permissions the function gets beyond writing its own logs (and
+    sending to its own failure queue): name each next to the resource it is about.
+    """
+
+    handler: str
+    code: pulumi.Input[pulumi.Archive]
+    log_retention_days: int
+    statements: Sequence[Statement] = ()
+    layers: Sequence[pulumi.Input[str]] = ()
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+    tracing: bool = False
+    invoked_asynchronously: bool = True
+    max_async_retries: int = 2
+    alarm_topic_arn: pulumi.Input[str] | None = None
+    description: str = ""
+
+
+class Function(pulumi.ComponentResource):
+    """Python 3.13 on arm64, code from the `handlers` package, least privilege by construction."""
+
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    failures: DeadLetterQueue | None
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("conduit:blocks:Function", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = physical_name(name)
+
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        statements = [
+            Statement(["logs:CreateLogStream", "logs:PutLogEvents"], [logs.arn.apply(lambda a: f"{a}:*")]),
+            *args.statements,
+        ]
+        self.failures = None
+        if args.invoked_asynchronously:
+            self.failures = DeadLetterQueue(
+                f"{name}-failures", DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child
+            )
+            statements.append(Statement(["sqs:SendMessage"], [self.failures.arn]))
+        if args.tracing:
+            # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
+            statements.append(Statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]))
+
+        role = aws.iam.Role(f"{name}-role", name=function_name,
+                            assume_role_policy=trust_policy("lambda.amazonaws.com"), opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{name}-permissions", role=role.id, policy=policy_document(statements), opts=child
+        )
+        function = aws.lambda_.Function(
+            name,
+            name=function_name,
+            description=args.description,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=args.handler,
+            code=args.code,
+            layers=list(args.layers),
+            role=role.arn,
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            environment={"variables": {"POWERTOOLS_SERVICE_NAME": name, **args.environment}},
+            logging_config={"log_format": "JSON", "log_group": logs.name},
+            tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, logs]),
+        )
+        if self.failures is not None:
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=function.name,
+                maximum_retry_attempts=args.max_async_retries,
+                destination_config={"on_failure": {"destination": self.failures.arn}},
+                opts=child,
+            )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-errors",
+            alarm_description=f"{function_name} raised errors",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": function.name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alarm_topic_arn] if args.alarm_topic_arn else [],
+            opts=child,
+        )
+        self.arn, self.name, self.role_arn = function.arn, function.name, role.arn
+        self.invoke_arn = function.invoke_arn
+        self.register_outputs({"arn": self.arn, "name": self.name, "roleArn": self.role_arn})

@@ -1,0 +1,1 @@
+"""The `conduit` command: offline preview, packaging, and the local cloud."""

@@ -1,0 +1,81 @@
+"""Runs inside the project's own virtualenv: one program run, written as JSON for the parent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from infra.cli.engine import run_program
+from infra.cli.project import load_project, load_stack
+
+
+def plain(value: Any) -> Any:
+    """Inputs and outputs as JSON: archives and assets by their path, resources by URN."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
+        return {"path": value.path}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assets": {k: plain(v) for k, v in value.assets.items()}}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, pulumi.Resource):
+        return {"resource": getattr(value, "_name", type(value).__name__)}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _mocks(mode: str) -> Any:
+    if mode == "preview":
+        from infra.cli.offline import FakeCloud
+
+        return FakeCloud()
+    if mode == "local":
+        from infra.cli.local.deployer import LocalCloud
+
+        return LocalCloud.from_environment()
+    raise SystemExit(f"unknown mode {mode}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project-dir", type=Path, required=True)
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--mode", default="preview")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    project = load_project(args.project_dir)
+    stack = load_stack(project, args.stack)
+    try:
+        mocks = _mocks(args.mode)
+        run = run_program(project, stack, mocks)
+    except pulumi.RunError as exc:
+        args.out.write_text(json.dumps({"error": str(exc)}))
+        return 2
+    except Exception as exc:
+        args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}))
+        return 3
+    document = {
+        "stack": run.stack,
+        "resources": [
+            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
+             "inputs": plain(r.inputs), "outputs": plain(r.outputs)}
+            for r in run.resources
+        ],
+        "outputs": plain(run.outputs),
+    }
+    args.out.write_text(json.dumps(document))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

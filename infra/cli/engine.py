@@ -1,0 +1,94 @@
+"""Run a Pulumi Python program on the SDK's mock engine, the way the language host runs it.
+
+The language host executes the program directory's `__main__.py` as `__main__` from that
+directory inside `run_in_stack`; doing the same here means a program that passes offline also
+runs under `pulumi up`. The monitor records every registration (components included) with its
+parent, which the SDK's own mock monitor does not keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+
+from infra.cli.project import Project, StackConfig
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, keeping parents, inputs and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks, run: ProgramRun):
+        super().__init__(mocks)
+        self.run = run
+        self._stack_urn: str | None = None
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self._stack_urn = response.urn
+            return response
+        pulumi_mocks._ensure_event_loop()
+        registered = self.resources[response.urn]
+        self.run.resources.append(Registration(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
+            custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+            outputs=dict(registered.state), id=registered.id,
+        ))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self._stack_urn:
+            pulumi_mocks._ensure_event_loop()
+            self.run.outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False) -> ProgramRun:
+    """Run the project's program for `stack` against `mocks`; raises what the program raises."""
+    run = ProgramRun(stack=stack.name)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    set_all_config(dict(stack.values), list(stack.secret_keys))
+    pulumi_mocks.set_mocks(mocks, project=project.name, stack=stack.name, preview=dry_run,
+                           monitor=RecordingMonitor(mocks, run))
+    # set_mocks leaves a finished root stack behind; the language host starts from none.
+    settings.ROOT.set(None)
+    program_dir = project.main if project.main.is_dir() else project.main.parent
+    previous_dir, previous_path = os.getcwd(), list(sys.path)
+    os.chdir(program_dir)
+    try:
+        loop.run_until_complete(pulumi.runtime.stack.run_in_stack(
+            lambda: runpy.run_path(str(project.main), run_name="__main__")
+        ))
+    finally:
+        os.chdir(previous_dir)
+        sys.path[:] = previous_path
+    return run

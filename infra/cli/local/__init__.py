@@ -1,0 +1,1 @@
+"""The local cloud: the same program deployed onto an embedded AWS emulator."""

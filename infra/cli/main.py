@@ -1,0 +1,66 @@
+"""The `conduit` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra.cli.project import ProjectError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from infra.cli.preview import preview_json, preview_text
+    from infra.cli.runner import run_stack
+
+    document = run_stack(args.project_dir, args.stack)
+    print(preview_json(document) if args.json else preview_text(document))
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from infra import lambda_archives
+
+    for archive in lambda_archives.build_all(args.out, reuse_layer=False):
+        print(f"{archive.path}  {archive.size:>10,d} bytes  sha256 {archive.sha256}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conduit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    preview = commands.add_parser("preview", help="run a stack's program offline and show what it declares")
+    preview.add_argument("--stack", required=True)
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    preview.add_argument("--project-dir", type=Path, default=REPO)
+    preview.set_defaults(func=_preview)
+
+    package = commands.add_parser("package", help="build every Lambda archive and print size and sha256")
+    package.add_argument("--out", type=Path, default=REPO / "build" / "package")
+    package.set_defaults(func=_package)
+
+    from infra.cli.local.commands import add_local_commands
+
+    add_local_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from infra.cli.runner import ProgramError
+
+    try:
+        return args.func(args)
+    except (ProjectError, ProgramError) as exc:
+        print(f"conduit {args.command}: {exc}", file=sys.stderr)
+        details = getattr(exc, "details", "")
+        if details:
+            print(details, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""A fake cloud for offline previews: every resource is 'created' with plausible outputs.
+
+Outputs are shaped like AWS's (ARNs, queue URLs, endpoints) so that programs which build
+policies and wiring from them produce the same documents they would against AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+
+
+def _service(type_token: str) -> str:
+    package, module = type_token.split(":")[0], type_token.split(":")[1].split("/")[0]
+    return module.replace("_", "") if package == "aws" else package
+
+
+def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = ACCOUNT) -> tuple[str, dict[str, Any]]:
+    """An id and output state for a resource, derived from its type, name and inputs."""
+    inputs = dict(args.inputs)
+    physical = inputs.get("name") or inputs.get("bucket") or inputs.get("layerName") or f"{args.name}-fake"
+    service = _service(args.typ)
+    arn = f"arn:aws:{service}:{region}:{account}:{physical}"
+    state: dict[str, Any] = {**inputs, "arn": arn, "name": physical}
+    match args.typ:
+        case "aws:sqs/queue:Queue":
+            arn = f"arn:aws:sqs:{region}:{account}:{physical}"
+            state.update(arn=arn, url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")
+            return state["url"], state
+        case "aws:s3/bucket:Bucket":
+            state.update(arn=f"arn:aws:s3:::{physical}", bucket=physical)
+            return physical, state
+        case "aws:iam/role:Role":
+            state.update(arn=f"arn:aws:iam::{account}:role/{physical}")
+            return physical, state
+        case "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{account}:function:{physical}"
+            invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            state.update(arn=arn, invokeArn=invoke)
+            return physical, state
+        case "aws:lambda/layerVersion:LayerVersion":
+            state.update(arn=f"arn:aws:lambda:{region}:{account}:layer:{physical}:1", version="1")
+            return state["arn"], state
+        case "aws:dynamodb/table:Table":
+            arn = f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
+            state.update(arn=arn)
+            if inputs.get("streamEnabled"):
+                state["streamArn"] = f"{arn}/stream/1970-01-01T00:00:00.000"
+            return physical, state
+        case "aws:cloudwatch/logGroup:LogGroup":
+            state.update(arn=f"arn:aws:logs:{region}:{account}:log-group:{physical}")
+            return physical, state
+        case "aws:sns/topic:Topic":
+            return arn, state
+        case "aws:apigatewayv2/api:Api":
+            api_id = hashlib.sha256(args.name.encode()).hexdigest()[:10]
+            state.update(apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
+                         executionArn=f"arn:aws:execute-api:{region}:{account}:{api_id}")
+            return api_id, state
+        case "aws:apigatewayv2/stage:Stage":
+            state.update(invokeUrl=f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/")
+            return f"{args.name}-id", state
+    return f"{args.name}-id", state
+
+
+def fake_call(args: MockCallArgs, region: str = REGION, account: str = ACCOUNT) -> dict[str, Any]:
+    """Answers to the data-source calls programs commonly make."""
+    match args.token:
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": account, "arn": f"arn:aws:iam::{account}:root", "userId": account, "id": account}
+        case "aws:index/getRegion:getRegion" | "aws:index/getRegion:getRegion2":
+            return {"name": region, "region": region, "id": region}
+        case "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        case "aws:iam/getPolicyDocument:getPolicyDocument":
+            return {"json": json.dumps(policy_document_from_args(args.args)), "id": "policy"}
+    return {}
+
+
+def policy_document_from_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Render `aws.iam.get_policy_document` arguments as the JSON document AWS's provider would."""
+    statements = []
+    for s in args.get("statements") or []:
+        rendered: dict[str, Any] = {"Effect": s.get("effect", "Allow")}
+        for src, dst in (("sid", "Sid"), ("actions", "Action"), ("notActions", "NotAction"),
+                         ("resources", "Resource"), ("notResources", "NotResource")):
+            if s.get(src):
+                rendered[dst] = s[src]
+        if s.get("principals"):
+            rendered["Principal"] = {p["type"]: p["identifiers"] for p in s["principals"]}
+        for condition in s.get("conditions") or []:
+            rendered.setdefault("Condition", {}).setdefault(condition["test"], {})[condition["variable"]] = (
+                condition["values"]
+            )
+        statements.append(rendered)
+    return {"Version": args.get("version", "2012-10-17"), "Statement": statements}
+
+
+class FakeCloud(Mocks):
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return "", {}
+        return fake_outputs(args)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return fake_call(args), []

@@ -1,0 +1,131 @@
+"""Message ingest: a CSV in S3 -> ingest function -> SQS (with DLQ) -> store function -> DynamoDB,
+plus an IAM-authenticated HTTP API for CRUD on the stored messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.blocks.function import Function, FunctionArgs
+from infra.blocks.http_api import HttpApi, HttpApiArgs
+from infra.blocks.iam import Statement
+from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
+from infra.blocks.queue import Queue, QueueArgs
+from infra.blocks.table import Table, TableArgs
+from infra.stack_settings import MessageIngestSettings
+
+STORE_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class MessageIngestArgs:
+    settings: MessageIngestSettings
+    code: pulumi.Input[pulumi.Archive]
+    layers: list[pulumi.Input[str]]
+    log_retention_days: int
+    max_receive_count: int
+    point_in_time_recovery: bool
+    protect_data: bool
+    tracing: bool = False
+    alarm_topic_arn: pulumi.Input[str] | None = None
+
+
+class MessageIngest(pulumi.ComponentResource):
+    """System 2: CSV readings become queued messages, then table items an API can read and change."""
+
+    def __init__(self, name: str, args: MessageIngestArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("conduit:messageIngest:MessageIngest", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {
+            "code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
+            "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn,
+        }
+
+        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=args.protect_data), opts=child)
+        self.table = Table(
+            f"{name}-messages",
+            TableArgs(hash_key="date", range_key="time",
+                      point_in_time_recovery=args.point_in_time_recovery, protect_data=args.protect_data),
+            opts=child,
+        )
+        self.queue = Queue(
+            f"{name}-readings",
+            QueueArgs(max_receive_count=args.max_receive_count,
+                      visibility_timeout_seconds=6 * STORE_TIMEOUT_SECONDS,
+                      alarm_topic_arn=args.alarm_topic_arn),
+            opts=child,
+        )
+
+        ingest = Function(f"{name}-ingest", FunctionArgs(
+            handler="handlers.message_ingest.ingest.handler",
+            description="Parses CSV files into queued readings; quarantines rejected rows",
+            timeout_seconds=300, memory_mb=512,
+            environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes)},
+            statements=[
+                Statement(["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/*")]),
+                Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/quarantine/*")]),
+                Statement(["sqs:SendMessage"], [self.queue.arn]),
+            ],
+            **common,
+        ), opts=child)
+        invoke = aws.lambda_.Permission(
+            f"{name}-ingest-from-s3", action="lambda:InvokeFunction", function=ingest.name,
+            principal="s3.amazonaws.com", source_arn=self.bucket.arn,
+            source_account=aws.get_caller_identity_output().account_id, opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-csv-arrivals", bucket=self.bucket.name,
+            lambda_functions=[{"lambda_function_arn": ingest.arn, "events": ["s3:ObjectCreated:*"],
+                               "filter_suffix": ".csv"}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[invoke]),
+        )
+
+        store = Function(f"{name}-store", FunctionArgs(
+            handler="handlers.message_ingest.store.handler",
+            description="Stores queued readings in the table, once each",
+            timeout_seconds=STORE_TIMEOUT_SECONDS, invoked_asynchronously=False,
+            environment={"TABLE_NAME": self.table.name},
+            statements=[
+                Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.queue.arn]),
+                Statement(["dynamodb:PutItem"], [self.table.arn]),
+            ],
+            **common,
+        ), opts=child)
+        aws.lambda_.EventSourceMapping(
+            f"{name}-store-readings", event_source_arn=self.queue.arn, function_name=store.arn,
+            batch_size=args.settings.batch_size,
+            maximum_batching_window_in_seconds=args.settings.max_batching_window_seconds,
+            function_response_types=["ReportBatchItemFailures"],
+            opts=child,
+        )
+
+        api = Function(f"{name}-api", FunctionArgs(
+            handler="handlers.message_ingest.api.handler",
+            description="CRUD on stored messages behind an IAM-authenticated HTTP API",
+            invoked_asynchronously=False,
+            environment={"TABLE_NAME": self.table.name},
+            statements=[Statement(
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                 "dynamodb:Query", "dynamodb:Scan"],
+                [self.table.arn],
+            )],
+            **common,
+        ), opts=child)
+        self.api = HttpApi(f"{name}-api", HttpApiArgs(
+            function_arn=api.arn, function_name=api.name, invoke_arn=api.invoke_arn,
+            routes=["GET /message", "POST /message", "GET /message/{date}", "PUT /message/{date}",
+                    "DELETE /message/{date}"],
+            rate_limit=args.settings.api_rate_limit, burst_limit=args.settings.api_burst_limit,
+            log_retention_days=args.log_retention_days,
+        ), opts=child)
+
+        self.outputs = {
+            "bucket": self.bucket.name,
+            "table": self.table.name,
+            "queueUrl": self.queue.url,
+            "deadLetterQueueUrl": self.queue.dead_letter.url,
+            "apiUrl": self.api.url,
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,118 @@
+"""Typed `conduit:*` stack settings, checked before any resource is declared.
+
+A wrong setting found half-way through a deployment leaves half a stack; finding it first, and
+naming every wrong key at once, costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "conduit"
+
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+SystemName = Literal["message-ingest"]
+"""Systems this program can deploy; a stack turns each on by listing it in `conduit:systems`."""
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class StackSettingsError(pulumi.RunError):
+    """A `conduit:*` setting is missing, unknown or out of range."""
+
+
+def _retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
+    return days
+
+
+def _email(address: str) -> str:
+    if not _EMAIL.match(address):
+        raise ValueError("must be an e-mail address such as oncall@example.com")
+    return address
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class MessageIngestSettings(_Settings):
+    """Settings of the message ingest system (`conduit:messageIngest`)."""
+
+    batch_size: int = Field(10, ge=1, le=10, description="SQS records per store invocation (SQS allows 10)")
+    max_batching_window_seconds: int = Field(0, ge=0, le=300)
+    api_rate_limit: int = Field(100, ge=1, le=10_000, description="steady requests per second")
+    api_burst_limit: int = Field(200, ge=1, le=5_000)
+    max_csv_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="larger files are quarantined whole")
+
+
+class StackSettings(_Settings):
+    """Every `conduit:*` key a stack may set."""
+
+    systems: list[SystemName] = Field(min_length=1)
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = 30
+    alarm_email: Annotated[str, AfterValidator(_email)] | None = None
+    dlq_max_receive_count: int = Field(5, ge=1, le=1000)
+    point_in_time_recovery: bool = True
+    protect_data: bool = True
+    tracing: bool = False
+    message_ingest: MessageIngestSettings = MessageIngestSettings()
+
+    def enabled(self, system: SystemName) -> bool:
+        return system in self.systems
+
+
+def _decode(raw: Any) -> Any:
+    """Pulumi hands structured values to the program as JSON text; plain values stay strings."""
+    if isinstance(raw, str) and raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = f"{NAMESPACE}:" + ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing":
+        return f"{key}: required but not set; add it to Pulumi.<stack>.yaml"
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(sorted(f.alias or n for n, f in StackSettings.model_fields.items()))
+        return f"{key}: unknown setting (value {error['input']!r}); known top-level settings: {allowed}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key} = {error['input']!r}: {message}"
+
+
+def parse_settings(values: dict[str, Any]) -> StackSettings:
+    """Validate raw `conduit:*` values (keys without the namespace), raising one error for all faults."""
+    try:
+        return StackSettings.model_validate({key: _decode(value) for key, value in values.items()})
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(error)}" for error in exc.errors())
+        raise StackSettingsError(
+            f"stack '{pulumi.get_stack()}' has {exc.error_count()} invalid setting(s):\n{lines}"
+        ) from None
+
+
+def _raw_stack_values() -> dict[str, Any]:
+    """Every `conduit:*` key the engine passed, whether or not this program knows it."""
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    return {key.removeprefix(prefix): value for key, value in merged.items() if key.startswith(prefix)}
+
+
+def load_settings() -> StackSettings:
+    """Read and validate the current stack's settings."""
+    return parse_settings(_raw_stack_values())
