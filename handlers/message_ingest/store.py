@@ -13,7 +13,8 @@ from handlers.message_ingest.models import QueuedReading
 from handlers.shared.aws import setting, table
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
+# An all-failed batch is reported like any other, so only the DLQ decides a message's fate.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def store_reading(messages: Any, queued: QueuedReading) -> bool:

@@ -1,0 +1,68 @@
+"""Shared fixtures: fake AWS credentials, moto, and event factories built from tests/events."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVENTS = Path(__file__).parent / "events"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real account: credentials are fake and the region fixed."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+
+
+@pytest.fixture
+def moto_aws():
+    """moto's in-process AWS, with the handlers' cached clients created inside it."""
+    from moto import mock_aws
+
+    from handlers.shared import aws
+
+    aws.client.cache_clear()
+    aws.table.cache_clear()
+    with mock_aws():
+        yield
+    aws.client.cache_clear()
+    aws.table.cache_clear()
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    event = load_event("s3_object_created.json")
+    record = event["Records"][0]["s3"]
+    record["bucket"]["name"], record["bucket"]["arn"] = bucket, f"arn:aws:s3:::{bucket}"
+    record["object"]["key"] = key
+    return event
+
+
+def http_event(method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
+               raw_body: str | None = None) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("http_api_request.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if raw_body is not None:
+        event["body"] = raw_body
+    elif body is not None:
+        event["body"] = json.dumps(body)
+    return event

@@ -1,0 +1,181 @@
+"""Message ingest handlers against moto: CSV -> queue -> table, quarantine, DLQ, idempotency."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from handlers.message_ingest import ingest, store
+from handlers.message_ingest.models import QueuedReading, Reading
+from tests.conftest import EVENTS, s3_event
+
+BUCKET = "conduit-test-files"
+TABLE = "conduit-test-messages"
+MAX_RECEIVES = 3
+ORIGINALS_BAD_ROW = "not_a_timestamp!,location-03,wireless,router-1,not_a_number,device-1"
+
+
+@pytest.fixture
+def ingest_world(moto_aws, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    dlq = sqs.create_queue(QueueName="readings-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName="readings", Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES})})["QueueUrl"]
+    dynamodb.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "date", "KeyType": "HASH"}, {"AttributeName": "time", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "date", "AttributeType": "S"},
+                              {"AttributeName": "time", "AttributeType": "S"}],
+    )
+    monkeypatch.setenv("QUEUE_URL", queue)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("MAX_CSV_BYTES", str(1024 * 1024))
+    return {"s3": s3, "sqs": sqs, "queue": queue, "dlq": dlq, "table": boto3.resource("dynamodb").Table(TABLE)}
+
+
+def drop_file(world: dict[str, Any], key: str, body: bytes) -> dict[str, Any]:
+    world["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)
+    return ingest.handler(s3_event(BUCKET, key), None)
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
+                       "ApproximateFirstReceiveTimestamp": "0"},
+        "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:readings", "awsRegion": "eu-west-1",
+    } for m in messages]}
+
+
+def drain(world: dict[str, Any], rounds: int = 50) -> list[dict[str, Any]]:
+    """Do what the event source mapping does: deliver batches of 10, delete what succeeded."""
+    sqs, responses = world["sqs"], []
+    for _ in range(rounds):
+        messages = sqs.receive_message(QueueUrl=world["queue"], MaxNumberOfMessages=10,
+                                       VisibilityTimeout=0).get("Messages", [])
+        if not messages:
+            return responses
+        response = store.handler(sqs_event(messages), None)
+        responses.append(response)
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=world["queue"], ReceiptHandle=m["ReceiptHandle"])
+    raise AssertionError("queue did not drain")
+
+
+def items(world: dict[str, Any]) -> list[dict[str, Any]]:
+    return world["table"].scan()["Items"]
+
+
+def quarantined(world: dict[str, Any], key: str) -> dict[str, Any]:
+    body = world["s3"].get_object(Bucket=BUCKET, Key=f"quarantine/{key}.rejected.json")["Body"].read()
+    return json.loads(body)
+
+
+def test_twenty_rows_become_twenty_items(ingest_world):
+    result = drop_file(ingest_world, "in/readings_20.csv", (EVENTS / "readings_20.csv").read_bytes())
+    assert result["files"] == [{"key": "in/readings_20.csv", "sent": 20, "rejected": 0, "quarantine": None}]
+    drain(ingest_world)
+    stored = items(ingest_world)
+    assert len(stored) == 20
+    first = next(i for i in stored if i["time"].startswith("10:55:09.385333"))
+    assert first["date"] == "2019-05-28"
+    assert str(first["local_avg"]) == "4.39" and str(first["remote_avg"]) == "9.09"
+
+
+def test_mixed_file_stores_good_rows_and_quarantines_bad_ones_with_reasons(ingest_world):
+    result = drop_file(ingest_world, "readings mixed.csv", (EVENTS / "readings_mixed.csv").read_bytes())
+    assert result["files"][0]["sent"] == 2 and result["files"][0]["rejected"] == 3
+    drain(ingest_world)
+    assert sorted(i["location"] for i in items(ingest_world)) == ["location-03", "location-06, annex"]
+
+    report = quarantined(ingest_world, "readings mixed.csv")
+    by_line = {r["line"]: r for r in report["rejected"]}
+    assert set(by_line) == {4, 6, 7}, report
+    original = by_line[4]
+    assert ",".join(original["row"][c] or "" for c in list(original["row"])[:6]) == ORIGINALS_BAD_ROW
+    assert "remote_avg" in original["reason"], original
+    assert "local_avg" in by_line[6]["reason"]
+    assert "more field" in by_line[7]["reason"]
+
+
+def test_originals_bad_row_reports_every_fault_when_complete():
+    row = dict(zip(("timestamp", "location", "source", "local_dest", "local_avg", "remote_dest", "remote_avg"),
+                   [*ORIGINALS_BAD_ROW.split(","), "1.0"], strict=True))
+    outcome = dict(ingest.validate_rows([",".join(row), ",".join(row.values())]))[2]
+    assert isinstance(outcome, ingest.Rejection)
+    assert "timestamp" in outcome.reason and "local_avg" in outcome.reason
+
+
+def test_file_without_required_columns_is_quarantined_whole(ingest_world):
+    result = drop_file(ingest_world, "wrong.csv", b"when,where\n1,2\n")
+    assert result["files"][0]["sent"] == 0
+    assert "header lacks column(s) timestamp" in quarantined(ingest_world, "wrong.csv")["rejected"][0]["reason"]
+
+
+def test_file_over_the_size_limit_is_quarantined_unread(ingest_world, monkeypatch):
+    monkeypatch.setenv("MAX_CSV_BYTES", "1024")
+    drop_file(ingest_world, "big.csv", (EVENTS / "readings_20.csv").read_bytes())
+    assert "the limit is 1024" in quarantined(ingest_world, "big.csv")["rejected"][0]["reason"]
+    assert ingest_world["sqs"].receive_message(QueueUrl=ingest_world["queue"]).get("Messages") is None
+
+
+def test_non_utf8_tail_is_quarantined_after_the_good_rows(ingest_world):
+    body = (EVENTS / "readings_20.csv").read_bytes() + b"1559040999.1,caf\xe9,wired,r,1,d,2\n"
+    result = drop_file(ingest_world, "latin.csv", body)
+    assert result["files"][0]["sent"] == 20
+    assert "not UTF-8" in quarantined(ingest_world, "latin.csv")["rejected"][0]["reason"]
+
+
+def test_poison_message_reaches_the_dlq_while_its_batch_mates_are_stored(ingest_world):
+    sqs = ingest_world["sqs"]
+    good = [QueuedReading.model_validate({
+        "reading": {"timestamp": f"1559040909.{i}", "location": f"loc-{i}", "source": "s", "local_dest": "a",
+                    "local_avg": "1", "remote_dest": "b", "remote_avg": "2"},
+        "origin": {"bucket": BUCKET, "key": "k.csv", "line": i + 2}}).model_dump_json() for i in range(4)]
+    for body in [*good[:2], '{"reading": "not a reading"}', *good[2:]]:
+        sqs.send_message(QueueUrl=ingest_world["queue"], MessageBody=body)
+
+    responses = drain(ingest_world)
+
+    assert len(items(ingest_world)) == 4
+    assert [len(r["batchItemFailures"]) for r in responses].count(1) == MAX_RECEIVES
+    dead = sqs.receive_message(QueueUrl=ingest_world["dlq"], MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in dead] == ['{"reading": "not a reading"}']
+
+
+def test_redelivered_message_does_not_write_twice(ingest_world):
+    queued = QueuedReading(
+        reading=Reading.model_validate({"timestamp": "1559040909.5", "location": "loc", "source": "s",
+                                        "local_dest": "a", "local_avg": "1", "remote_dest": "b",
+                                        "remote_avg": "2"}),
+        origin={"bucket": BUCKET, "key": "k.csv", "line": 2},
+    )
+    table = ingest_world["table"]
+    assert store.store_reading(table, queued) is True
+    table.update_item(Key=queued.reading.key(), UpdateExpression="SET remote_avg = :v",
+                      ExpressionAttributeValues={":v": 99})
+    assert store.store_reading(table, queued) is False
+    assert table.get_item(Key=queued.reading.key())["Item"]["remote_avg"] == 99
+
+
+def test_readings_in_the_same_second_do_not_collide():
+    base = {"source": "s", "local_dest": "a", "local_avg": "1", "remote_dest": "b", "remote_avg": "2"}
+    keys = {tuple(Reading.model_validate({**base, "timestamp": ts, "location": loc}).key().values())
+            for ts, loc in [("1559040909.1", "x"), ("1559040909.2", "x"), ("1559040909.1", "y")]}
+    assert len(keys) == 3
+
+
+def test_every_record_of_a_notification_is_ingested(ingest_world):
+    for key in ("a.csv", "b.csv"):
+        ingest_world["s3"].put_object(Bucket=BUCKET, Key=key, Body=(EVENTS / "readings_20.csv").read_bytes())
+    event = s3_event(BUCKET, "a.csv")
+    event["Records"].append(s3_event(BUCKET, "b.csv")["Records"][0])
+    assert [f["key"] for f in ingest.handler(event, None)["files"]] == ["a.csv", "b.csv"]
