@@ -1,0 +1,33 @@
+# Everything starts from nothing: the first target that needs the virtualenv creates it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: install test lint preview package demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+preview: install
+	$(BIN)/conduit preview --stack dev
+
+package: install
+	$(BIN)/conduit package
+
+demo: install
+	$(BIN)/conduit local demo --stack dev
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
