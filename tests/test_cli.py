@@ -29,7 +29,10 @@ def test_preview_json_lists_resources_and_outputs(stack):
 def test_preview_text_shows_the_tree_and_counts():
     result = conduit("preview", "--stack", "dev")
     assert result.returncode == 0, result.stderr
-    assert "  conduit:messageIngest:MessageIngest  message-ingest\n    conduit:blocks:PrivateBucket" in result.stdout
+    lines = result.stdout.splitlines()
+    component = lines.index("  conduit:messageIngest:MessageIngest  message-ingest")
+    assert "    conduit:blocks:PrivateBucket  message-ingest-files" in lines[component:]
+    assert result.stdout == conduit("preview", "--stack", "dev").stdout, "preview output is not stable"
     assert "resources by type:" in result.stdout
     assert "   3  aws:lambda/function:Function" in result.stdout
 

@@ -1,4 +1,4 @@
-"""`conduit preview`: what a stack declares, as a tree or as JSON."""
+"""`conduit preview`: what a stack declares, as a tree or as JSON, in a stable order for diffs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 
 def preview_json(document: dict[str, Any]) -> str:
-    resources = [{k: r[k] for k in ("urn", "type", "name", "parent", "inputs")} for r in document["resources"]]
+    ordered = sorted(document["resources"], key=lambda r: r["urn"])
+    resources = [{k: r[k] for k in ("urn", "type", "name", "parent", "inputs")} for r in ordered]
     return json.dumps({"stack": document["stack"], "resources": resources, "outputs": document["outputs"]},
                       indent=2, sort_keys=True)
 
@@ -21,7 +22,7 @@ def preview_text(document: dict[str, Any]) -> str:
     lines = [f"stack {document['stack']}"]
 
     def walk(parent: str | None, depth: int) -> None:
-        for r in children.get(parent, []):
+        for r in sorted(children.get(parent, []), key=lambda r: (r["type"], r["name"])):
             lines.append(f"{'  ' * depth}{r['type']}  {r['name']}")
             walk(r["urn"], depth + 1)
 
