@@ -1,0 +1,455 @@
+"""Deploy a Pulumi program onto the emulator: each registered resource is created for real.
+
+This takes the place of the engine and the AWS provider. The Pulumi SDK hands every resource's
+resolved inputs (camelCase engine names) to `new_resource`; the matching creator makes the
+AWS calls and returns the real outputs (ARNs, URLs, stream ARNs), which flow back into the
+program, so wiring errors surface as they would against AWS. A type without a creator stops
+the deployment with its name.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+from infra.cli.local.emulator import Emulator, find
+
+Outputs = tuple[str, dict[str, Any]]
+Creator = Callable[["Deployment", str, dict[str, Any]], Outputs]
+CREATORS: dict[str, Creator] = {}
+
+# The layer is built for arm64 Lambda; the emulator runs handlers on its own interpreter, which
+# has the same pinned packages installed. The local layer is a marker, not the dependencies.
+LOCAL_LAYER_NOTE = b"Conduit local cloud: dependencies come from the emulator's interpreter.\n"
+
+
+class LocalCloudError(RuntimeError):
+    """A resource could not be created in the local cloud."""
+
+
+def creates(type_token: str) -> Callable[[Creator], Creator]:
+    def register(creator: Creator) -> Creator:
+        CREATORS[type_token] = creator
+        return creator
+
+    return register
+
+
+def supported_types() -> list[str]:
+    return sorted(CREATORS)
+
+
+@dataclass
+class Deployment:
+    emulator: Emulator
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str) -> Any:
+        """One client per service; the SDK registers resources from several threads."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.emulator.client(service)
+            return self._clients[service]
+
+    @property
+    def region(self) -> str:
+        return self.emulator.region
+
+    @functools.cached_property
+    def account(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+def _ints(mapping: dict[str, Any], *keys: str) -> dict[str, int]:
+    """Pulumi's mock engine hands numbers over as floats; AWS wants integers."""
+    return {k: int(mapping[k]) for k in keys if mapping.get(k) is not None}
+
+
+def _archive_bytes(archive: Any) -> bytes:
+    path = getattr(archive, "path", None)
+    if path is None:
+        raise LocalCloudError(f"only FileArchive code is supported locally, not {type(archive).__name__}")
+    return Path(path).read_bytes()
+
+
+# --- SNS -------------------------------------------------------------------------------------
+
+@creates("aws:sns/topic:Topic")
+def _topic(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    attributes = {"KmsMasterKeyId": i["kmsMasterKeyId"]} if i.get("kmsMasterKeyId") else {}
+    arn = d.client("sns").create_topic(Name=i.get("name") or name, Attributes=attributes)["TopicArn"]
+    return arn, {**i, "arn": arn, "name": arn.rsplit(":", 1)[1]}
+
+
+@creates("aws:sns/topicSubscription:TopicSubscription")
+def _subscription(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    attributes = {k[0].upper() + k[1:]: i[k] for k in ("rawMessageDelivery", "filterPolicy", "redrivePolicy")
+                  if i.get(k) is not None}
+    attributes = {k: v if isinstance(v, str) else json.dumps(v).lower() for k, v in attributes.items()}
+    arn = d.client("sns").subscribe(TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"],
+                                    Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"]
+    return arn, {**i, "arn": arn}
+
+
+# --- S3 --------------------------------------------------------------------------------------
+
+@creates("aws:s3/bucket:Bucket")
+def _bucket(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    bucket = i.get("bucket") or name
+    d.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": d.region})
+    return bucket, {**i, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": d.region}
+
+
+@creates("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+def _public_access_block(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    d.client("s3").put_public_access_block(
+        Bucket=i["bucket"], PublicAccessBlockConfiguration={k[0].upper() + k[1:]: bool(i.get(k)) for k in keys})
+    return i["bucket"], i
+
+
+@creates("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+def _ownership(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("s3").put_bucket_ownership_controls(
+        Bucket=i["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]})
+    return i["bucket"], i
+
+
+@creates("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+def _encryption(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    rules = []
+    for rule in i["rules"]:
+        default = rule["applyServerSideEncryptionByDefault"]
+        by_default = {"SSEAlgorithm": default["sseAlgorithm"]}
+        if default.get("kmsMasterKeyId"):
+            by_default["KMSMasterKeyID"] = default["kmsMasterKeyId"]
+        rules.append({"ApplyServerSideEncryptionByDefault": by_default,
+                      "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled"))})
+    d.client("s3").put_bucket_encryption(Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
+    return i["bucket"], i
+
+
+@creates("aws:s3/bucketVersioning:BucketVersioning")
+def _versioning(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("s3").put_bucket_versioning(
+        Bucket=i["bucket"], VersioningConfiguration={"Status": i["versioningConfiguration"]["status"]})
+    return i["bucket"], i
+
+
+@creates("aws:s3/bucketPolicy:BucketPolicy")
+def _bucket_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=i["policy"])
+    return i["bucket"], i
+
+
+def _filter(rule: dict[str, Any]) -> dict[str, Any]:
+    rules = [{"Name": n, "Value": rule[k]} for n, k in (("prefix", "filterPrefix"), ("suffix", "filterSuffix"))
+             if rule.get(k)]
+    return {"Filter": {"Key": {"FilterRules": rules}}} if rules else {}
+
+
+@creates("aws:s3/bucketNotification:BucketNotification")
+def _notification(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    configuration = {
+        "LambdaFunctionConfigurations": [
+            {"Id": r.get("id") or f"{name}-{n}", "LambdaFunctionArn": r["lambdaFunctionArn"], "Events": r["events"],
+             **_filter(r)} for n, r in enumerate(i.get("lambdaFunctions") or [])],
+        "QueueConfigurations": [
+            {"Id": r.get("id") or f"{name}-q{n}", "QueueArn": r["queueArn"], "Events": r["events"], **_filter(r)}
+            for n, r in enumerate(i.get("queues") or [])],
+        "TopicConfigurations": [
+            {"Id": r.get("id") or f"{name}-t{n}", "TopicArn": r["topicArn"], "Events": r["events"], **_filter(r)}
+            for n, r in enumerate(i.get("topics") or [])],
+    }
+    d.client("s3").put_bucket_notification_configuration(
+        Bucket=i["bucket"], NotificationConfiguration={k: v for k, v in configuration.items() if v})
+    return i["bucket"], i
+
+
+# --- DynamoDB --------------------------------------------------------------------------------
+
+@creates("aws:dynamodb/table:Table")
+def _table(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    table_name = i.get("name") or name
+    keys = [{"AttributeName": i["hashKey"], "KeyType": "HASH"}]
+    if i.get("rangeKey"):
+        keys.append({"AttributeName": i["rangeKey"], "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": table_name, "KeySchema": keys, "BillingMode": i.get("billingMode", "PAY_PER_REQUEST"),
+        "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in i["attributes"]],
+        "SSESpecification": {"Enabled": bool((i.get("serverSideEncryption") or {}).get("enabled"))},
+        "DeletionProtectionEnabled": bool(i.get("deletionProtectionEnabled")),
+    }
+    if i.get("streamEnabled"):
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": i["streamViewType"]}
+    dynamodb = d.client("dynamodb")
+    table = dynamodb.create_table(**request)["TableDescription"]
+    if (i.get("pointInTimeRecovery") or {}).get("enabled"):
+        dynamodb.update_continuous_backups(
+            TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    outputs = {**i, "name": table_name, "arn": table["TableArn"]}
+    if table.get("LatestStreamArn"):
+        outputs["streamArn"] = table["LatestStreamArn"]
+    return table_name, outputs
+
+
+# --- SQS -------------------------------------------------------------------------------------
+
+_QUEUE_ATTRIBUTES = {
+    "visibilityTimeoutSeconds": "VisibilityTimeout", "messageRetentionSeconds": "MessageRetentionPeriod",
+    "delaySeconds": "DelaySeconds", "receiveWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "redrivePolicy": "RedrivePolicy", "sqsManagedSseEnabled": "SqsManagedSseEnabled", "policy": "Policy",
+    "kmsMasterKeyId": "KmsMasterKeyId",
+}
+
+
+@creates("aws:sqs/queue:Queue")
+def _queue(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    attributes = {}
+    for key, attribute in _QUEUE_ATTRIBUTES.items():
+        value = i.get(key)
+        if value is None:
+            continue
+        attributes[attribute] = str(value).lower() if isinstance(value, bool) else str(
+            int(value) if isinstance(value, float) else value)
+    sqs = d.client("sqs")
+    url = sqs.create_queue(QueueName=i.get("name") or name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, {**i, "url": url, "arn": arn, "name": arn.rsplit(":", 1)[1]}
+
+
+@creates("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+def _redrive_allow(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"],
+                                         Attributes={"RedriveAllowPolicy": i["redriveAllowPolicy"]})
+    return i["queueUrl"], i
+
+
+@creates("aws:sqs/queuePolicy:QueuePolicy")
+def _queue_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"], Attributes={"Policy": i["policy"]})
+    return i["queueUrl"], i
+
+
+# --- CloudWatch ------------------------------------------------------------------------------
+
+@creates("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    group = i.get("name") or name
+    logs = d.client("logs")
+    logs.create_log_group(logGroupName=group)
+    if i.get("retentionInDays"):
+        logs.put_retention_policy(logGroupName=group, retentionInDays=int(i["retentionInDays"]))
+    return group, {**i, "name": group, "arn": f"arn:aws:logs:{d.region}:{d.account}:log-group:{group}"}
+
+
+@creates("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _alarm(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    alarm = i.get("name") or name
+    d.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm, AlarmDescription=i.get("alarmDescription", ""), Namespace=i["namespace"],
+        MetricName=i["metricName"], Dimensions=[{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
+        Statistic=i["statistic"], Threshold=float(i["threshold"]), ComparisonOperator=i["comparisonOperator"],
+        TreatMissingData=i.get("treatMissingData", "missing"), AlarmActions=list(i.get("alarmActions") or []),
+        **{"Period": int(i["period"]), "EvaluationPeriods": int(i["evaluationPeriods"])},
+    )
+    return alarm, {**i, "arn": f"arn:aws:cloudwatch:{d.region}:{d.account}:alarm:{alarm}"}
+
+
+# --- IAM -------------------------------------------------------------------------------------
+
+@creates("aws:iam/role:Role")
+def _role(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    role = d.client("iam").create_role(RoleName=i.get("name") or name,
+                                       AssumeRolePolicyDocument=i["assumeRolePolicy"])["Role"]
+    return role["RoleName"], {**i, "name": role["RoleName"], "arn": role["Arn"], "uniqueId": role["RoleId"]}
+
+
+@creates("aws:iam/rolePolicy:RolePolicy")
+def _role_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    policy_name = i.get("name") or name
+    d.client("iam").put_role_policy(RoleName=i["role"], PolicyName=policy_name, PolicyDocument=i["policy"])
+    return f"{i['role']}:{policy_name}", {**i, "name": policy_name}
+
+
+# --- Lambda ----------------------------------------------------------------------------------
+
+@creates("aws:lambda/layerVersion:LayerVersion")
+def _layer(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    _archive_bytes(i["code"])  # the real layer must exist even though a marker is published
+    marker = io.BytesIO()
+    with zipfile.ZipFile(marker, "w") as archive:
+        archive.writestr("python/CONDUIT_LOCAL_LAYER.txt", LOCAL_LAYER_NOTE)
+    layer = d.client("lambda").publish_layer_version(
+        LayerName=i["layerName"], Description=i.get("description", ""), Content={"ZipFile": marker.getvalue()},
+        CompatibleRuntimes=list(i.get("compatibleRuntimes") or []))
+    return layer["LayerVersionArn"], {**i, "arn": layer["LayerVersionArn"], "layerArn": layer["LayerArn"],
+                                      "version": str(layer["Version"])}
+
+
+def _wait_active(d: Deployment, function_name: str) -> None:
+    for _ in range(100):
+        state = d.client("lambda").get_function_configuration(FunctionName=function_name).get("State", "Active")
+        if state == "Active":
+            return
+        if state == "Failed":
+            raise LocalCloudError(f"function {function_name} failed to become active")
+        time.sleep(0.05)
+
+
+@creates("aws:lambda/function:Function")
+def _function(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    function_name = i.get("name") or name
+    request: dict[str, Any] = {
+        "FunctionName": function_name, "Role": i["role"], "Handler": i["handler"], "Runtime": i["runtime"],
+        "Code": {"ZipFile": _archive_bytes(i["code"])}, "Description": i.get("description", ""),
+        "Architectures": list(i.get("architectures") or ["x86_64"]), "Layers": list(i.get("layers") or []),
+        "Environment": {"Variables": dict((i.get("environment") or {}).get("variables") or {})},
+        "TracingConfig": {"Mode": (i.get("tracingConfig") or {}).get("mode", "PassThrough")},
+        **{k: v for k, v in (("MemorySize", i.get("memorySize")), ("Timeout", i.get("timeout"))) if v},
+    }
+    request.update(_ints(request, "MemorySize", "Timeout"))
+    if i.get("loggingConfig"):
+        logging = i["loggingConfig"]
+        request["LoggingConfig"] = {k: v for k, v in (("LogFormat", logging.get("logFormat")),
+                                                      ("LogGroup", logging.get("logGroup"))) if v}
+    function = d.client("lambda").create_function(**request)
+    _wait_active(d, function_name)
+    arn = function["FunctionArn"]
+    invoke_arn = f"arn:aws:apigateway:{d.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+    return function_name, {**i, "name": function_name, "arn": arn, "invokeArn": invoke_arn,
+                           "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
+
+
+@creates("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+def _invoke_config(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    destinations = {}
+    for key, aws_key in (("onFailure", "OnFailure"), ("onSuccess", "OnSuccess")):
+        target = ((i.get("destinationConfig") or {}).get(key) or {}).get("destination")
+        if target:
+            destinations[aws_key] = {"Destination": target}
+    request = {"FunctionName": i["functionName"], "DestinationConfig": destinations,
+               **_ints(i, "maximumRetryAttempts", "maximumEventAgeInSeconds")}
+    request = {k[0].upper() + k[1:]: v for k, v in request.items()}
+    d.client("lambda").put_function_event_invoke_config(**request)
+    return i["functionName"], i
+
+
+@creates("aws:lambda/permission:Permission")
+def _permission(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    request = {"FunctionName": i["function"], "StatementId": i.get("statementId") or name, "Action": i["action"],
+               "Principal": i["principal"]}
+    for key, aws_key in (("sourceArn", "SourceArn"), ("sourceAccount", "SourceAccount")):
+        if i.get(key):
+            request[aws_key] = i[key]
+    d.client("lambda").add_permission(**request)
+    return request["StatementId"], i
+
+
+@creates("aws:lambda/eventSourceMapping:EventSourceMapping")
+def _event_source_mapping(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    request: dict[str, Any] = {"EventSourceArn": i["eventSourceArn"], "FunctionName": i["functionName"],
+                               "FunctionResponseTypes": list(i.get("functionResponseTypes") or [])}
+    request.update({k[0].upper() + k[1:]: v for k, v in _ints(
+        i, "batchSize", "maximumBatchingWindowInSeconds", "maximumRetryAttempts",
+        "maximumRecordAgeInSeconds", "parallelizationFactor").items()})
+    for key in ("startingPosition", "bisectBatchOnFunctionError"):
+        if i.get(key) is not None:
+            request[key[0].upper() + key[1:]] = i[key]
+    failure = ((i.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+    if failure:
+        request["DestinationConfig"] = {"OnFailure": {"Destination": failure}}
+    if i.get("filterCriteria"):
+        request["FilterCriteria"] = {"Filters": [{"Pattern": f["pattern"]} for f in i["filterCriteria"]["filters"]]}
+    mapping = d.client("lambda").create_event_source_mapping(**request)
+    return mapping["UUID"], {**i, "uuid": mapping["UUID"], "functionArn": mapping.get("FunctionArn")}
+
+
+# --- API Gateway v2 --------------------------------------------------------------------------
+
+@creates("aws:apigatewayv2/api:Api")
+def _api(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    api = d.client("apigatewayv2").create_api(Name=i.get("name") or name, ProtocolType=i["protocolType"])
+    api_id = api["ApiId"]
+    return api_id, {**i, "apiEndpoint": f"{d.emulator.endpoint}/_aws/execute-api/{api_id}",
+                    "executionArn": f"arn:aws:execute-api:{d.region}:{d.account}:{api_id}",
+                    "arn": f"arn:aws:apigateway:{d.region}::/apis/{api_id}"}
+
+
+@creates("aws:apigatewayv2/integration:Integration")
+def _integration(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    integration = d.client("apigatewayv2").create_integration(
+        ApiId=i["apiId"], IntegrationType=i["integrationType"], IntegrationUri=i["integrationUri"],
+        IntegrationMethod=i.get("integrationMethod", "POST"), PayloadFormatVersion=i["payloadFormatVersion"])
+    return integration["IntegrationId"], i
+
+
+@creates("aws:apigatewayv2/route:Route")
+def _route(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    route = d.client("apigatewayv2").create_route(
+        ApiId=i["apiId"], RouteKey=i["routeKey"], AuthorizationType=i.get("authorizationType", "NONE"),
+        Target=i["target"])
+    return route["RouteId"], i
+
+
+@creates("aws:apigatewayv2/stage:Stage")
+def _stage(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    settings = i.get("defaultRouteSettings") or {}
+    request: dict[str, Any] = {"ApiId": i["apiId"], "StageName": i["name"], "AutoDeploy": bool(i.get("autoDeploy"))}
+    if settings:
+        request["DefaultRouteSettings"] = {
+            "ThrottlingRateLimit": float(settings.get("throttlingRateLimit", 0)),
+            "ThrottlingBurstLimit": int(settings.get("throttlingBurstLimit", 0))}
+    if i.get("accessLogSettings"):
+        request["AccessLogSettings"] = {"DestinationArn": i["accessLogSettings"]["destinationArn"],
+                                        "Format": i["accessLogSettings"]["format"]}
+    d.client("apigatewayv2").create_stage(**request)
+    path = "" if i["name"] == "$default" else f"{i['name']}/"
+    return i["name"], {**i, "invokeUrl": f"{d.emulator.endpoint}/_aws/execute-api/{i['apiId']}/{path}"}
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+class LocalCloud(Mocks):
+    """Pulumi mocks that create resources in the emulator and return their real outputs."""
+
+    def __init__(self, emulator: Emulator):
+        self.deployment = Deployment(emulator)
+
+    @classmethod
+    def from_environment(cls) -> LocalCloud:
+        emulator = find()
+        if emulator is None:
+            raise LocalCloudError("the local cloud is not running; start it with: conduit local up --stack dev")
+        return cls(emulator)
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return "", {}
+        creator = CREATORS.get(args.typ)
+        if creator is None:
+            raise LocalCloudError(
+                f"resource type {args.typ} ({args.name}) is not supported by the local cloud; "
+                f"supported types: {', '.join(supported_types())}")
+        try:
+            return creator(self.deployment, args.name, dict(args.inputs))
+        except LocalCloudError:
+            raise
+        except Exception as exc:
+            raise LocalCloudError(f"creating {args.typ} {args.name} failed: {exc}") from exc
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        from infra.cli.offline import fake_call
+
+        return fake_call(args, region=self.deployment.region, account=self.deployment.account), []
