@@ -16,8 +16,6 @@ from infra.blocks.queue import Queue, QueueArgs
 from infra.blocks.table import Table, TableArgs
 from infra.stack_settings import MessageIngestSettings
 
-STORE_TIMEOUT_SECONDS = 30
-
 
 @dataclass(frozen=True)
 class MessageIngestArgs:
@@ -53,7 +51,7 @@ class MessageIngest(pulumi.ComponentResource):
         self.queue = Queue(
             f"{name}-readings",
             QueueArgs(max_receive_count=args.max_receive_count,
-                      visibility_timeout_seconds=6 * STORE_TIMEOUT_SECONDS,
+                      visibility_timeout_seconds=6 * args.settings.store_timeout_seconds,
                       alarm_topic_arn=args.alarm_topic_arn),
             opts=child,
         )
@@ -85,7 +83,7 @@ class MessageIngest(pulumi.ComponentResource):
         store = Function(f"{name}-store", FunctionArgs(
             handler="handlers.message_ingest.store.handler",
             description="Stores queued readings in the table, once each",
-            timeout_seconds=STORE_TIMEOUT_SECONDS, invoked_asynchronously=False,
+            timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
             statements=[
                 Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.queue.arn]),

@@ -54,6 +54,8 @@ class MessageIngestSettings(_Settings):
     api_rate_limit: int = Field(100, ge=1, le=10_000, description="steady requests per second")
     api_burst_limit: int = Field(200, ge=1, le=5_000)
     max_csv_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="larger files are quarantined whole")
+    store_timeout_seconds: int = Field(
+        30, ge=1, le=900, description="store function timeout; the queue's visibility timeout is six times it")
 
 
 class StackSettings(_Settings):

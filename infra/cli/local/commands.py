@@ -18,14 +18,15 @@ def deployment_file(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> Path:
     return state_dir / f"deployment-{stack}.json"
 
 
-def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
+def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE_DIR,
+           port: int | None = None) -> dict[str, Any]:
     """Start (or reset) the emulator and deploy `stack` onto it; returns the deployment record."""
     from infra.cli.runner import run_stack
 
     started = time.perf_counter()
     emulator = emulator_module.find(state_dir)
-    if emulator is None:
-        emulator = emulator_module.start(state_dir)
+    if emulator is None or (port and emulator.gateway_port != port):
+        emulator = emulator_module.start(state_dir, port)
     else:
         emulator.reset()
     emulator_ready = time.perf_counter()
@@ -45,7 +46,7 @@ def load_deployment(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> dict[str
 
 
 def _up(args: argparse.Namespace) -> int:
-    record = deploy(args.stack, args.project_dir)
+    record = deploy(args.stack, args.project_dir, port=args.port)
     custom = [r for r in record["resources"] if r["custom"]]
     print(f"deployed stack '{args.stack}' onto the local cloud: {len(custom)} resources in "
           f"{record['timings']['deploySeconds']:.1f}s (emulator ready in {record['timings']['emulatorSeconds']:.1f}s)")
@@ -98,6 +99,8 @@ def add_local_commands(commands: argparse._SubParsersAction) -> None:
         command.add_argument("--stack", default="dev")
         command.add_argument("--project-dir", type=Path, default=REPO)
         command.set_defaults(func=func)
+        if name == "up":
+            command.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
     down = sub.add_parser("down", help="stop everything the local cloud started")
     down.set_defaults(func=_down)
     bench = sub.add_parser("bench", help="measure deploy time, flow latency and ingest throughput")

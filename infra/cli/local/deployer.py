@@ -259,7 +259,8 @@ def _alarm(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     alarm = i.get("name") or name
     d.client("cloudwatch").put_metric_alarm(
         AlarmName=alarm, AlarmDescription=i.get("alarmDescription", ""), Namespace=i["namespace"],
-        MetricName=i["metricName"], Dimensions=[{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
+        MetricName=i["metricName"],
+        Dimensions=[{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
         Statistic=i["statistic"], Threshold=float(i["threshold"]), ComparisonOperator=i["comparisonOperator"],
         TreatMissingData=i.get("treatMissingData", "missing"), AlarmActions=list(i.get("alarmActions") or []),
         **{"Period": int(i["period"]), "EvaluationPeriods": int(i["evaluationPeriods"])},

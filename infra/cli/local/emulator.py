@@ -6,6 +6,7 @@ hold, as on AWS) and the MQTT mutual-TLS listener on. Its state lives in `.condu
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -61,12 +62,12 @@ class Emulator:
             "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         }
 
-    def session(self):  # noqa: ANN201 - boto3 is imported lazily
+    def session(self):
         import boto3
 
         return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=self.region)
 
-    def client(self, service: str):  # noqa: ANN201
+    def client(self, service: str):
         return self.session().client(service, endpoint_url=self.endpoint, verify=self.tls_cert)
 
     def ready(self) -> bool:
@@ -149,12 +150,12 @@ def find(state_dir: Path = DEFAULT_STATE_DIR) -> Emulator | None:
     return None
 
 
-def start(state_dir: Path = DEFAULT_STATE_DIR) -> Emulator:
-    """Start a fresh emulator (stopping one this directory started before)."""
+def start(state_dir: Path = DEFAULT_STATE_DIR, gateway_port: int | None = None) -> Emulator:
+    """Start a fresh emulator (stopping one this directory started before) on free ports."""
     stop(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     cert, key = _write_gateway_certificate(state_dir)
-    gateway_port, mqtt_port = _free_port(), _free_port()
+    gateway_port, mqtt_port = gateway_port or _free_port(), _free_port()
     audit = state_dir / "audit.jsonl"
     audit.write_text("")
     env = {
@@ -196,10 +197,8 @@ def _kill(pid: int) -> None:
                 os.killpg(pid, 0)
             except ProcessLookupError:
                 return
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.05)
 
 

@@ -37,7 +37,7 @@ def install_audit(path: str) -> None:
         try:
             principal = iam_evaluator.resolve_principal(access_key_id or "", get_account_id())
             arn = getattr(principal, "arn", "") or ""
-        except Exception:  # noqa: BLE001 - an unresolvable caller is simply not audited
+        except Exception:
             arn = ""
         if ":assumed-role/" in arn:
             entry = {"principal": arn, "action": iam_action, "resource": resource_arn, "allowed": result is None}
