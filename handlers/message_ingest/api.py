@@ -20,6 +20,8 @@ from handlers.shared.errors import describe
 
 logger = Logger()
 MAX_PAGE = 100
+# 204s carry an explicit empty body: some gateways (the local emulator among them) fail on a null one.
+NO_CONTENT = Response(204, body="")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -129,7 +131,7 @@ def replace_message(date: str) -> Response:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise NotFoundError(f"no message at {key['date']} {key['time']}") from None
         raise
-    return Response(204)
+    return NO_CONTENT
 
 
 @app.delete("/message/<date>")
@@ -137,7 +139,7 @@ def delete_message(date: str) -> Response:
     key = _key(date)
     if "Attributes" not in _messages().delete_item(Key=key, ReturnValues="ALL_OLD"):
         raise NotFoundError(f"no message at {key['date']} {key['time']}")
-    return Response(204)
+    return NO_CONTENT
 
 
 @app.exception_handler(ValidationError)

@@ -1,0 +1,109 @@
+"""Drive traffic through a system deployed on the local cloud and observe what happened where."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from infra.cli.local.emulator import Emulator
+
+
+class FlowTimeout(AssertionError):
+    """What a flow waited for did not happen in time."""
+
+
+def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise FlowTimeout(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: Any
+
+
+def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None, signed: bool = True) -> HttpResult:
+    """An HTTP API call, SigV4-signed as the account's root unless `signed` is False."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    headers = {"content-type": "application/json"} if data is not None else {}
+    if signed:
+        request = AWSRequest(method=method, url=url, data=data, headers=headers)
+        SigV4Auth(emulator.session().get_credentials(), "execute-api", emulator.region).add_auth(request)
+        headers = dict(request.headers)
+    context = ssl.create_default_context(cafile=emulator.tls_cert)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return HttpResult(status, json.loads(raw) if raw else None)
+    except json.JSONDecodeError:
+        return HttpResult(status, raw.decode(errors="replace"))
+
+
+class MessageIngestFlow:
+    """CSV files into the bucket; readings out of the table, the quarantine and the DLQ."""
+
+    def __init__(self, emulator: Emulator, outputs: dict[str, Any]):
+        self.emulator, self.outputs = emulator, outputs
+        self.s3, self.sqs = emulator.client("s3"), emulator.client("sqs")
+        self.dynamodb = emulator.client("dynamodb")
+
+    def drop_csv(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.outputs["bucket"], Key=key, Body=body)
+
+    def stored(self) -> int:
+        total, start = 0, None
+        while True:
+            page = self.dynamodb.scan(TableName=self.outputs["table"], Select="COUNT",
+                                      **({"ExclusiveStartKey": start} if start else {}))
+            total += page["Count"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total
+
+    def quarantine(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.outputs["bucket"], Key=f"quarantine/{key}.rejected.json")["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body.read())
+
+    def _depth(self, url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(v) for v in attributes["Attributes"].values())
+
+    def dead_lettered(self) -> int:
+        return self._depth(self.outputs["deadLetterQueueUrl"])
+
+    def in_flight(self) -> int:
+        return self._depth(self.outputs["queueUrl"])
+
+    def api(self, method: str, path: str, body: Any = None, signed: bool = True) -> HttpResult:
+        return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed)
+
+
+def csv_file(rows: int, first_timestamp: float = 1559040909.0, location: str = "demo") -> bytes:
+    """A valid CSV file with `rows` distinct readings."""
+    lines = ["timestamp,location,source,local_dest,local_avg,remote_dest,remote_avg"]
+    lines += [f"{first_timestamp + n * 0.001:.6f},{location}-{n % 7},wireless,router-1,{n % 50 / 10:.2f},"
+              f"device-{n % 3},{n % 90 / 10:.2f}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,85 @@
+"""Least privilege shown by execution: what each role may do that a run never did.
+
+Each `Allow` of each role policy is expanded into (action, resource) pairs and matched against
+the emulator's audit of the calls made with that role. What was never used is reported, with
+an explanation where the emulator, not the function, does that work.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UnusedPermission:
+    role: str
+    action: str
+    resource: str
+    explanation: str | None
+
+    def line(self) -> str:
+        why = self.explanation or "UNEXPLAINED: remove it, or exercise it in a flow"
+        return f"{self.role}: {self.action} on {self.resource}  ({why})"
+
+
+def _explain(action: str, resource: str, failure_queues: set[str], polled_queues: set[str]) -> str | None:
+    if action in {"logs:CreateLogStream", "logs:PutLogEvents"}:
+        return "the emulator writes function logs itself; on AWS the Lambda service uses the role"
+    if action == "sqs:SendMessage" and resource in failure_queues:
+        return "used only when an asynchronous invocation fails every retry (Lambda sends, not the code)"
+    if action.startswith("sqs:") and resource in polled_queues:
+        return "the event source mapping polls the queue; the emulator polls with its own identity"
+    if action.startswith("xray:"):
+        return "tracing: the emulator has no X-Ray"
+    return None
+
+
+def _role_statements(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for resource in record["resources"]:
+        if resource["type"] == "aws:iam/rolePolicy:RolePolicy":
+            for statement in json.loads(resource["inputs"]["policy"])["Statement"]:
+                if statement.get("Effect") == "Allow":
+                    out.append((resource["inputs"]["role"], statement))
+    return out
+
+
+def _as_list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedPermission]:
+    """Every (role, action, resource) a role policy allows that no audited call used."""
+    calls = [json.loads(line) for line in audit_path.read_text().splitlines() if line.strip()]
+    used: dict[str, list[tuple[str, str]]] = {}
+    for call in calls:
+        if call["allowed"]:
+            role = call["principal"].split(":assumed-role/", 1)[1].split("/", 1)[0]
+            used.setdefault(role, []).append((call["action"], call["resource"]))
+    failure_queues = {r["inputs"]["destinationConfig"]["onFailure"]["destination"] for r in record["resources"]
+                      if r["type"] == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"}
+    polled_queues = {r["inputs"]["eventSourceArn"] for r in record["resources"]
+                     if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
+    unused = []
+    for role, statement in _role_statements(record):
+        for action in _as_list(statement["Action"]):
+            for resource in _as_list(statement["Resource"]):
+                exercised = any(fnmatch.fnmatchcase(a, action) and fnmatch.fnmatchcase(r, resource)
+                                for a, r in used.get(role, []))
+                if not exercised:
+                    unused.append(UnusedPermission(role, action, resource,
+                                                   _explain(action, resource, failure_queues, polled_queues)))
+    return unused
+
+
+def report(unused: list[UnusedPermission]) -> str:
+    if not unused:
+        return "every permission of every role was used"
+    unexplained = [u for u in unused if u.explanation is None]
+    lines = [f"{len(unused)} permission(s) never used by the run, {len(unexplained)} unexplained:"]
+    lines += [f"  - {u.line()}" for u in sorted(unused, key=lambda u: (u.explanation is not None, u.role, u.action))]
+    return "\n".join(lines)
