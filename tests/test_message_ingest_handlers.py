@@ -101,7 +101,8 @@ def test_mixed_file_stores_good_rows_and_quarantines_bad_ones_with_reasons(inges
     assert set(by_line) == {4, 6, 7}, report
     original = by_line[4]
     assert ",".join(original["row"][c] or "" for c in list(original["row"])[:6]) == ORIGINALS_BAD_ROW
-    assert "remote_avg" in original["reason"], original
+    assert original["reason"] == ("field(s) missing: remote_avg; local_avg: Input should be a valid decimal; "
+                                  "timestamp: Input should be a valid decimal"), original
     assert "local_avg" in by_line[6]["reason"]
     assert "more field" in by_line[7]["reason"]
 

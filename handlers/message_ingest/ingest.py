@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from handlers.message_ingest.models import CSV_COLUMNS, Origin, QueuedReading, Reading
 from handlers.shared.aws import client, setting
-from handlers.shared.errors import describe
+from handlers.shared.errors import describe, describe_errors
 
 logger = Logger()
 
@@ -82,14 +82,22 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None
 
 
 def validate_rows(lines: Iterable[str]) -> Iterator[tuple[int, Reading | Rejection]]:
+    """A reading per good row; a rejection naming every fault of a bad one (shape and values)."""
     for line, row, problem in read_rows(lines):
-        if problem is not None:
-            yield line, Rejection(line, problem, row)
+        if row is None:
+            yield line, Rejection(line, problem or "unreadable row", row)
             continue
+        present = {c: row[c] for c in CSV_COLUMNS if row.get(c) is not None}
         try:
-            yield line, Reading.model_validate(row)
+            reading = Reading.model_validate(present)
         except ValidationError as exc:
-            yield line, Rejection(line, describe(exc), row)
+            faults = [problem] if problem else []
+            value_errors = [e for e in exc.errors() if e["type"] != "missing"]
+            if value_errors:
+                faults.append(describe_errors(value_errors))
+            yield line, Rejection(line, "; ".join(faults) or describe(exc), row)
+            continue
+        yield line, (Rejection(line, problem, row) if problem else reading)
 
 
 def send_batch(sqs: Any, queue_url: str, bodies: list[str]) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 
 def describe(error: ValidationError) -> str:
     """`field: message; other: message`, the way an API client or a quarantine reader wants it."""
+    return describe_errors(error.errors())
+
+
+def describe_errors(errors: list[Any]) -> str:
     parts = []
-    for item in error.errors():
+    for item in errors:
         where = ".".join(str(p) for p in item["loc"]) or "body"
         parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)

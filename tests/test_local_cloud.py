@@ -1,0 +1,122 @@
+"""End to end on the local cloud: the `local` stack deployed onto ministack with IAM enforced.
+
+The same program and handler archives that `pulumi up` deploys; a handler calling AWS beyond
+its role fails here as it would on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.cli.local import emulator as emulator_module
+from infra.cli.local.commands import deploy
+from infra.cli.local.emulator import Emulator
+from infra.cli.local.flows import MessageIngestFlow, csv_file, wait_until
+from infra.cli.local.permissions import report, unused_permissions
+from tests.conftest import EVENTS, REPO, s3_event
+
+pytestmark = pytest.mark.local_cloud
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("local-cloud")
+    try:
+        record = deploy("local", REPO, state_dir)
+        yield record, Emulator(**record["emulator"])
+    finally:
+        emulator_module.stop(state_dir)
+
+
+@pytest.fixture(scope="module")
+def ingest(local_cloud) -> MessageIngestFlow:
+    record, emulator = local_cloud
+    return MessageIngestFlow(emulator, record["outputs"]["messageIngest"])
+
+
+def stored_on(flow: MessageIngestFlow, date: str) -> int:
+    return flow.dynamodb.query(TableName=flow.outputs["table"], KeyConditionExpression="#d = :d",
+                               ExpressionAttributeNames={"#d": "date"},
+                               ExpressionAttributeValues={":d": {"S": date}}, Select="COUNT")["Count"]
+
+
+def test_every_declared_resource_was_created(local_cloud):
+    record, _ = local_cloud
+    custom = [r for r in record["resources"] if r["custom"]]
+    assert len(custom) > 30
+    assert all(r["id"] for r in custom), [r["urn"] for r in custom if not r["id"]]
+    assert record["outputs"]["messageIngest"]["apiUrl"].startswith("https://127.0.0.1:")
+
+
+def test_csv_rows_are_stored_or_quarantined_and_nothing_is_lost(ingest):
+    ingest.drop_csv("e2e/generated.csv", csv_file(20, first_timestamp=1262304000))  # 2010-01-01
+    ingest.drop_csv("e2e/mixed.csv", (EVENTS / "readings_mixed.csv").read_bytes())  # 2019-05-28
+    sent = 20 + 5
+
+    def stored() -> int:
+        return stored_on(ingest, "2010-01-01") + stored_on(ingest, "2019-05-28")
+
+    wait_until(lambda: stored() >= 22, 30, "22 stored readings")
+    quarantined = wait_until(lambda: ingest.quarantine("e2e/mixed.csv"), 10, "the quarantine report")["rejected"]
+    assert ingest.quarantine("e2e/generated.csv") is None
+    assert [r["line"] for r in quarantined] == [4, 6, 7]
+    assert "remote_avg" in quarantined[0]["reason"] and "timestamp" in quarantined[0]["reason"]
+    assert sent == stored() + len(quarantined) + ingest.dead_lettered()
+
+
+def test_poison_message_reaches_the_dlq_and_its_batch_mates_are_stored(ingest):
+    good = [json.dumps({"reading": {"timestamp": 946684800 + n, "location": "e2e", "source": "s", "local_dest": "a",
+                                    "local_avg": 1, "remote_dest": "b", "remote_avg": 2},
+                        "origin": {"bucket": "b", "key": "k", "line": n}}) for n in range(3)]
+    entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate([*good, '{"reading": "poison"}'])]
+    ingest.sqs.send_message_batch(QueueUrl=ingest.outputs["queueUrl"], Entries=entries)
+    wait_until(lambda: stored_on(ingest, "2000-01-01") == 3, 30, "the poison's batch-mates to be stored")
+    wait_until(lambda: ingest.dead_lettered() == 1, 90, "the poison message in the DLQ", interval=0.5)
+    dead = ingest.sqs.receive_message(QueueUrl=ingest.outputs["deadLetterQueueUrl"])["Messages"]
+    assert [m["Body"] for m in dead] == ['{"reading": "poison"}']
+
+
+def test_api_answers_signed_callers_and_refuses_unsigned_ones(ingest):
+    reading = {"timestamp": 978307200.5, "location": "e2e-api", "source": "s", "local_dest": "a", "local_avg": 1.25,
+               "remote_dest": "b", "remote_avg": 2}
+    assert ingest.api("GET", "/message", signed=False).status == 403
+    created = ingest.api("POST", "/message", reading)
+    assert created.status == 201, created
+    item = f"/message/{created.body['date']}?time={created.body['time']}"
+    assert ingest.api("GET", item).body["local_avg"] == 1.25
+    change = {"source": "s", "local_dest": "a", "local_avg": 3, "remote_dest": "b", "remote_avg": 4}
+    assert ingest.api("PUT", item, change).status == 204
+    assert ingest.api("GET", f"/message/{created.body['date']}").body["items"][0]["local_avg"] == 3
+    assert ingest.api("GET", "/message?limit=1").status == 200
+    assert ingest.api("POST", "/message", b"[not json").status == 400
+    assert ingest.api("DELETE", item).status == 204
+    assert ingest.api("DELETE", item).status == 404
+
+
+def test_removing_a_needed_statement_fails_with_access_denied(local_cloud, ingest):
+    record, emulator = local_cloud
+    iam, lambda_ = emulator.client("iam"), emulator.client("lambda")
+    policy = next(r for r in record["resources"] if r["type"] == "aws:iam/rolePolicy:RolePolicy"
+                  and r["name"] == "message-ingest-ingest-permissions")
+    role, name, document = policy["inputs"]["role"], policy["outputs"]["name"], json.loads(policy["inputs"]["policy"])
+    trimmed = {**document, "Statement": [s for s in document["Statement"] if "s3:GetObject" not in s["Action"]]}
+    ingest.drop_csv("e2e/denied.csv", (EVENTS / "readings_20.csv").read_bytes())
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(trimmed))
+    try:
+        response = lambda_.invoke(FunctionName=role, Payload=json.dumps(s3_event(ingest.outputs["bucket"],
+                                                                                    "e2e/denied.csv")))
+        payload = json.loads(response["Payload"].read())
+        assert response.get("FunctionError"), payload
+        assert "AccessDenied" in payload["errorMessage"] and "s3:GetObject" in payload["errorMessage"], payload
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=policy["inputs"]["policy"])
+
+
+def test_every_unused_permission_is_explained(local_cloud, ingest):
+    """Runs last in this module: the flows above are what the roles were given permissions for."""
+    record, emulator = local_cloud
+    unused = unused_permissions(record, Path(emulator.audit_log))
+    assert [u for u in unused if u.explanation is None] == [], report(unused)
