@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install test lint preview package demo clean
+.PHONY: install test lint preview package demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,5 +29,9 @@ package: install
 demo: install
 	$(BIN)/conduit local demo --stack dev
 
+bench: install
+	$(BIN)/conduit local bench --stack dev
+
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	-$(BIN)/conduit local down
+	rm -rf build .conduit .pytest_cache .ruff_cache
