@@ -50,6 +50,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.run = run
         self._stack_urn: str | None = None
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """As the engine builds URNs: the parent's whole type chain, but never the root stack's type."""
+        if parent:
+            chain = parent.split("::")[2]
+            if chain != "pulumi:pulumi:Stack":
+                type_ = f"{chain}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":

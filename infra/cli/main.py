@@ -20,6 +20,18 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from infra.cli.check import as_json, evaluate, load_policy_config, render
+    from infra.cli.project import load_project
+    from infra.cli.runner import run_stack
+
+    config = load_policy_config(args.policy_config)
+    document = run_stack(args.project_dir, args.stack)
+    violations = evaluate(document, load_project(args.project_dir).name, config)
+    print(as_json(violations) if args.json else render(violations))
+    return 1 if any(v.enforcement == "mandatory" for v in violations) else 0
+
+
 def _package(args: argparse.Namespace) -> int:
     from infra import lambda_archives
 
@@ -38,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--project-dir", type=Path, default=REPO)
     preview.set_defaults(func=_preview)
 
+    check = commands.add_parser("check", help="evaluate the policy pack against a stack's program, offline")
+    check.add_argument("--stack", required=True)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--project-dir", type=Path, default=REPO)
+    check.add_argument("--policy-config", type=Path, help="JSON: {policy: level} or {policy: {enforcementLevel, ...}}")
+    check.set_defaults(func=_check)
+
     package = commands.add_parser("package", help="build every Lambda archive and print size and sha256")
     package.add_argument("--out", type=Path, default=REPO / "build" / "package")
     package.set_defaults(func=_package)
@@ -50,11 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from infra.cli.check import PolicyConfigError
     from infra.cli.runner import ProgramError
 
     try:
         return args.func(args)
-    except (ProjectError, ProgramError) as exc:
+    except (ProjectError, ProgramError, PolicyConfigError) as exc:
         print(f"conduit {args.command}: {exc}", file=sys.stderr)
         details = getattr(exc, "details", "")
         if details:

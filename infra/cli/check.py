@@ -1,0 +1,122 @@
+"""`conduit check`: evaluate the policy pack against any Pulumi Python program, offline.
+
+The program runs on the mock engine (as `conduit preview` runs it); each resource then goes
+through pulumi-policy's own analyzer servicer, `Analyze` per resource and `AnalyzeStack` for
+the whole stack: the code path the Pulumi CLI drives with `--policy-pack`, minus the gRPC wire.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import struct_pb2
+from pulumi.runtime import proto
+
+ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED,
+               "remediate": proto.REMEDIATE}
+
+
+class PolicyConfigError(ValueError):
+    """The policy configuration file is malformed."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    enforcement: str
+    urn: str
+    message: str
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(json.loads(json.dumps(value, default=str)))
+    return struct
+
+
+def load_policy_config(path: Path | None) -> dict[str, Any]:
+    """Pulumi's policy-pack config format: {"policy": "advisory"} or {"policy": {"enforcementLevel": ...}}."""
+    if path is None:
+        return {}
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PolicyConfigError(f"policy config {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PolicyConfigError(f"policy config {path}: expected an object of policy names")
+    return document
+
+
+def _configure(servicer: Any, config: dict[str, Any]) -> None:
+    from policies.pack import POLICIES
+
+    known = {p.name for p in POLICIES}
+    policy_config = {}
+    for name, value in config.items():
+        if name == "all":
+            continue
+        if name not in known:
+            raise PolicyConfigError(f"policy config names '{name}', which is not in the pack; known: {sorted(known)}")
+        settings = {"enforcementLevel": value} if isinstance(value, str) else dict(value)
+        level = str(settings.pop("enforcementLevel", "")).lower() or None
+        if level is not None and level not in ENFORCEMENT:
+            raise PolicyConfigError(f"policy config '{name}': enforcementLevel {level!r} is not one of "
+                                    f"{sorted(ENFORCEMENT)}")
+        default = next(p for p in POLICIES if p.name == name).enforcement_level
+        enforcement = ENFORCEMENT[level] if level else ENFORCEMENT.get(default.value if default else "mandatory")
+        policy_config[name] = proto.PolicyConfig(enforcementLevel=enforcement, properties=_struct(settings))
+    if policy_config:
+        servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig=policy_config), None)
+
+
+def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> list[Violation]:
+    """Run every policy of the pack against a recorded program run."""
+    from pulumi_policy import EnforcementLevel
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    from policies.pack import NAME, POLICIES, VERSION
+
+    os.environ.update({"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"], "PULUMI_DRY_RUN": "true"})
+    servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
+    _configure(servicer, config or {})
+    levels = {v: k for k, v in ENFORCEMENT.items()}
+    violations: list[Violation] = []
+
+    def collect(response: Any, urn: str = "") -> None:
+        for d in response.diagnostics:
+            violations.append(Violation(d.policyName, levels.get(d.enforcementLevel, "advisory"), d.urn or urn,
+                                        d.message))
+
+    custom = [r for r in document["resources"] if r.get("custom", True)]
+    for r in custom:
+        collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
+                                                      name=r["name"]), None), r["urn"])
+    stack = [proto.AnalyzerResource(type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}),
+                                    urn=r["urn"], name=r["name"], parent=r.get("parent") or "") for r in custom]
+    collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
+    return violations
+
+
+def render(violations: list[Violation]) -> str:
+    if not violations:
+        return "no policy violations"
+    grouped: dict[tuple[str, str], list[Violation]] = defaultdict(list)
+    for v in violations:
+        grouped[(v.policy, v.enforcement)].append(v)
+    lines = []
+    for (policy, enforcement), items in sorted(grouped.items(), key=lambda kv: (kv[0][1] != "mandatory", kv[0])):
+        lines.append(f"{policy} ({enforcement}): {len(items)} violation(s)")
+        for v in items:
+            lines.append(f"  - {v.urn}\n    {v.message}")
+    mandatory = sum(1 for v in violations if v.enforcement == "mandatory")
+    lines.append(f"\n{len(violations)} violation(s), {mandatory} mandatory")
+    return "\n".join(lines)
+
+
+def as_json(violations: list[Violation]) -> str:
+    return json.dumps({"violations": [asdict(v) for v in violations]}, indent=2)

@@ -1,0 +1,1 @@
+"""Conduit's policy pack: least-privilege IAM, dead-letter presence, device policies, advisories."""

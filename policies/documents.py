@@ -1,0 +1,95 @@
+"""Read policy documents and resource properties the way the pack's validators need them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """Resource properties arrive wrapped in pulumi-policy's proxies; validators want plain data."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) or (isinstance(value, Sequence) and not isinstance(value, str | bytes)):
+        return [plain(v) for v in value]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    effect: str
+    actions: list[str]
+    not_actions: list[str]
+    resources: list[str]
+    not_resources: list[str]
+    sid: str | None
+
+    def label(self) -> str:
+        return f"statement {self.sid!r}" if self.sid else "a statement"
+
+
+def parse_document(document: Any) -> list[PolicyStatement]:
+    """Statements of an IAM policy given as JSON text or as an object; [] when not a policy."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    statements = document.get("Statement") or []
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    return [
+        PolicyStatement(
+            effect=str(s.get("Effect", "")),
+            actions=[str(a) for a in as_list(s.get("Action"))],
+            not_actions=[str(a) for a in as_list(s.get("NotAction"))],
+            resources=[str(r) for r in as_list(s.get("Resource"))],
+            not_resources=[str(r) for r in as_list(s.get("NotResource"))],
+            sid=s.get("Sid"),
+        )
+        for s in statements if isinstance(s, Mapping)
+    ]
+
+
+# Identity policy documents by resource type: where each type keeps its document(s).
+IDENTITY_POLICY_PROPERTIES = {
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:iam/userPolicy:UserPolicy": ("policy",),
+    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:iam/policy:Policy": ("policy",),
+}
+
+
+def identity_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(where, document) for every identity policy a resource declares."""
+    for key in IDENTITY_POLICY_PROPERTIES.get(resource_type, ()):
+        if props.get(key) is not None:
+            yield key, props[key]
+    if resource_type == "aws:iam/role:Role":
+        for n, inline in enumerate(as_list(props.get("inlinePolicies"))):
+            if isinstance(inline, Mapping) and inline.get("policy"):
+                yield f"inlinePolicies[{n}] ({inline.get('name', '')})", inline["policy"]
+
+
+def only(*resource_types: str) -> Any:
+    """Restrict a resource validator to some resource types."""
+
+    def wrap(validate: Any) -> Any:
+        def validate_of_type(args: Any, report_violation: Any) -> None:
+            if args.resource_type in resource_types:
+                validate(args, report_violation)
+
+        validate_of_type.__doc__ = validate.__doc__
+        return validate_of_type
+
+    return wrap

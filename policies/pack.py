@@ -1,0 +1,9 @@
+"""Every policy of the pack, in one list, so the CLI's analyzer and `conduit check` share it."""
+
+from __future__ import annotations
+
+from policies import advisory, dead_letters, iam, iot_devices
+
+NAME = "conduit"
+VERSION = "0.1.0"
+POLICIES = [*iam.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *advisory.POLICIES]

@@ -1,0 +1,151 @@
+"""The policy pack through pulumi-policy's analyzer: a failing and a passing program per policy,
+the project's own stacks clean, and `conduit check` on a program outside this repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.cli.check import evaluate
+from infra.cli.runner import run_stack
+from tests.conftest import REPO
+
+FIXTURE = Path(__file__).parent / "fixtures" / "policy_program"
+
+# (case, policy, violated): each policy has at least one case that violates it and one that does not.
+CASES = [
+    ("wildcard-action", "iam-no-wildcard-actions", True),
+    ("wildcard-several", "iam-no-wildcard-actions", True),
+    ("wildcard-single", "iam-no-wildcard-actions", False),
+    ("explicit-action", "iam-no-wildcard-actions", False),
+    ("policy-document-wildcard", "iam-no-wildcard-actions", True),
+    ("not-action", "iam-no-not-action-allow", True),
+    ("explicit-action", "iam-no-not-action-allow", False),
+    ("wildcard-resource", "iam-no-wildcard-resource", True),
+    ("wildcard-resource-needed", "iam-no-wildcard-resource", False),
+    ("misspelled-action", "iam-known-actions", True),
+    ("unknown-service", "iam-known-actions", True),
+    ("explicit-action", "iam-known-actions", False),
+    ("admin-attachment", "iam-no-admin-managed-policies", True),
+    ("basic-execution-attachment", "iam-no-admin-managed-policies", False),
+    ("queue-without-dlq", "sqs-dead-letter-queue", True),
+    ("queue-with-dlq", "sqs-dead-letter-queue", False),
+    ("async-without-destination", "lambda-async-failure-destination", True),
+    ("async-with-destination", "lambda-async-failure-destination", False),
+    ("stream-unbounded", "stream-mapping-failure-handling", True),
+    ("stream-bounded", "stream-mapping-failure-handling", False),
+    ("event-target-bare", "eventbridge-target-dead-letter", True),
+    ("event-target-safe", "eventbridge-target-dead-letter", False),
+    ("subscription-bare", "sns-lambda-subscription-redrive", True),
+    ("subscription-safe", "sns-lambda-subscription-redrive", False),
+    ("rule-without-error-action", "iot-rule-error-action", True),
+    ("rule-with-error-action", "iot-rule-error-action", False),
+    ("device-iot-star", "iot-device-least-privilege", True),
+    ("device-any-client", "iot-device-least-privilege", True),
+    ("device-named", "iot-device-least-privilege", False),
+    ("unencrypted-queue", "encryption-at-rest", True),
+    ("queue-with-dlq", "encryption-at-rest", False),
+    ("log-forever", "log-retention", True),
+    ("log-retained", "log-retention", False),
+]
+
+
+def fixture_project(tmp_path: Path, case: str) -> Path:
+    project = tmp_path / "fixture"
+    shutil.copytree(FIXTURE, project)
+    (project / "Pulumi.t.yaml").write_text(f"config:\n  policy-fixtures:case: {case}\n")
+    return project
+
+
+@pytest.mark.parametrize(("case", "policy", "violated"), CASES, ids=[f"{c[1]}:{c[0]}" for c in CASES])
+def test_policy_on_fixture_program(tmp_path, case, policy, violated):
+    violations = evaluate(run_stack(fixture_project(tmp_path, case), "t"), "policy-fixtures")
+    found = [v for v in violations if v.policy == policy]
+    assert bool(found) == violated, [(v.policy, v.message) for v in violations]
+    for v in found:
+        assert v.urn.startswith("urn:pulumi:t::policy-fixtures::"), v
+        assert any(word in v.message for word in ("add", "set", "name", "list", "check", "write", "give",
+                                                  "allow", "point", "bound", "enable")), v.message
+
+
+def test_every_policy_has_a_failing_and_a_passing_case():
+    from policies.pack import POLICIES
+
+    covered = {(policy, violated) for _, policy, violated in CASES}
+    uncovered = [p.name for p in POLICIES if not {(p.name, True), (p.name, False)} <= covered]
+    # Stack-level advisories over S3 are checked against this project's own buckets below.
+    assert set(uncovered) <= {"s3-encryption-at-rest", "s3-tls-only", "prod-point-in-time-recovery"}, uncovered
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_project_stacks_have_no_violations(stack):
+    violations = evaluate(run_stack(REPO, stack), "conduit")
+    assert violations == [], violations
+
+
+def test_advisories_fire_on_a_bucket_without_tls_or_encryption_and_a_table_without_recovery(tmp_path):
+    project = tmp_path / "bare"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: bare\nruntime: python\n")
+    (project / "Pulumi.prod.yaml").write_text("config: {}\n")
+    (project / "__main__.py").write_text(
+        "import pulumi_aws as aws\naws.s3.Bucket('b')\n"
+        "aws.dynamodb.Table('t', hash_key='k', attributes=[{'name': 'k', 'type': 'S'}],\n"
+        "                   billing_mode='PAY_PER_REQUEST')\n")
+    violations = {(v.policy, v.enforcement) for v in evaluate(run_stack(project, "prod"), "bare")}
+    assert {("s3-tls-only", "advisory"), ("s3-encryption-at-rest", "advisory"),
+            ("prod-point-in-time-recovery", "advisory")} <= violations
+
+
+def conduit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, cwd=REPO)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_conduit_check_passes_the_project_stacks(stack):
+    result = conduit("check", "--stack", stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no policy violations" in result.stdout
+
+
+def test_conduit_check_fails_an_outside_program_naming_the_resource(tmp_path):
+    result = conduit("check", "--stack", "t", "--project-dir", str(fixture_project(tmp_path, "queue-without-dlq")),
+                     "--json")
+    assert result.returncode == 1, result.stderr
+    [violation] = [v for v in json.loads(result.stdout)["violations"] if v["policy"] == "sqs-dead-letter-queue"]
+    assert violation["enforcement"] == "mandatory"
+    assert violation["urn"] == "urn:pulumi:t::policy-fixtures::aws:sqs/queue:Queue::work"
+    assert "queue 'work' has no redrivePolicy" in violation["message"]
+
+
+def test_enforcement_is_configurable(tmp_path):
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"sqs-dead-letter-queue": "advisory",
+                                  "log-retention": {"enforcementLevel": "disabled"}}))
+    project = fixture_project(tmp_path, "queue-without-dlq")
+    result = conduit("check", "--stack", "t", "--project-dir", str(project), "--policy-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sqs-dead-letter-queue (advisory): 1 violation(s)" in result.stdout
+    config.write_text(json.dumps({"no-such-policy": "advisory"}))
+    result = conduit("check", "--stack", "t", "--project-dir", str(project), "--policy-config", str(config))
+    assert result.returncode == 2 and "not in the pack" in result.stderr
+
+
+def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__",
+                                                                 ".*cache"))
+    (project / ".venv").symlink_to(REPO / ".venv")
+    component = project / "infra" / "message_ingest.py"
+    component.write_text(component.read_text().replace('Statement(["dynamodb:PutItem"], [self.table.arn])',
+                                                       'Statement(["dynamodb:*"], [self.table.arn])'))
+    result = subprocess.run([sys.executable, "-m", "infra.cli.main", "check", "--stack", "dev", "--project-dir",
+                             str(project)], capture_output=True, text=True, cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "iam-no-wildcard-actions (mandatory)" in result.stdout
+    assert "message-ingest-store-permissions" in result.stdout
