@@ -12,6 +12,7 @@ from infra.blocks.alarms import AlarmTopic
 from infra.blocks.code import HandlerCode
 from infra.message_ingest import MessageIngest, MessageIngestArgs
 from infra.stack_settings import load_settings
+from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
 
 settings = load_settings()
 alarms = AlarmTopic("alarms", settings.alarm_email)
@@ -31,3 +32,16 @@ if settings.enabled("message-ingest"):
         alarm_topic_arn=alarms.arn,
     ))
     pulumi.export("messageIngest", ingest.outputs)
+
+if settings.enabled("upload-extraction"):
+    uploads = UploadExtraction("upload-extraction", UploadExtractionArgs(
+        settings=settings.upload_extraction,
+        code=code.archive("upload_extraction"),
+        layers=[code.layer_arn],
+        log_retention_days=settings.log_retention_days,
+        point_in_time_recovery=settings.point_in_time_recovery,
+        protect_data=settings.protect_data,
+        tracing=settings.tracing,
+        alarm_topic_arn=alarms.arn,
+    ))
+    pulumi.export("uploadExtraction", uploads.outputs)

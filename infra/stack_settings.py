@@ -20,7 +20,7 @@ NAMESPACE = "conduit"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
 
-SystemName = Literal["message-ingest"]
+SystemName = Literal["message-ingest", "upload-extraction", "currency-stream", "exchange-events"]
 """Systems this program can deploy; a stack turns each on by listing it in `conduit:systems`."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -58,6 +58,18 @@ class MessageIngestSettings(_Settings):
         30, ge=1, le=900, description="store function timeout; the queue's visibility timeout is six times it")
 
 
+class ApiSettings(_Settings):
+    api_rate_limit: int = Field(100, ge=1, le=10_000, description="steady requests per second")
+    api_burst_limit: int = Field(200, ge=1, le=5_000)
+
+
+class UploadExtractionSettings(ApiSettings):
+    """Settings of the upload extraction system (`conduit:uploadExtraction`)."""
+
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1, le=200 * 1024 * 1024,
+                                  description="larger uploads are quarantined unread")
+
+
 class StackSettings(_Settings):
     """Every `conduit:*` key a stack may set."""
 
@@ -69,6 +81,7 @@ class StackSettings(_Settings):
     protect_data: bool = True
     tracing: bool = False
     message_ingest: MessageIngestSettings = MessageIngestSettings()
+    upload_extraction: UploadExtractionSettings = UploadExtractionSettings()
 
     def enabled(self, system: SystemName) -> bool:
         return system in self.systems

@@ -14,7 +14,7 @@ import pytest
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, csv_file, wait_until
+from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, wait_until
 from infra.cli.local.permissions import report, unused_permissions
 from tests.conftest import EVENTS, REPO, s3_event
 
@@ -113,6 +113,35 @@ def test_removing_a_needed_statement_fails_with_access_denied(local_cloud, inges
         assert "AccessDenied" in payload["errorMessage"] and "s3:GetObject" in payload["errorMessage"], payload
     finally:
         iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=policy["inputs"]["policy"])
+
+
+def test_uploads_are_extracted_indexed_and_searchable_and_binaries_quarantined(local_cloud):
+    record, emulator = local_cloud
+    outputs = record["outputs"]["uploadExtraction"]
+    s3 = emulator.client("s3")
+    s3.put_object(Bucket=outputs["bucket"], Key="uploads/e2e-note.txt", Body="Zürich exchange report".encode())
+    s3.put_object(Bucket=outputs["bucket"], Key="uploads/e2e-pic.png", Body=b"\x89PNG\x00\x00\x00")
+
+    def found() -> list:
+        body = call_api(emulator, outputs["apiUrl"] + "search?q=z%C3%BCrich%20report").body
+        return body.get("results") if isinstance(body, dict) else None
+
+    [result] = wait_until(found, 30, "the note to be searchable")
+    assert result["source"] == "uploads/e2e-note.txt"
+    note = wait_until(lambda: _object(s3, outputs["bucket"], "quarantine/e2e-pic.png.json"), 10, "the quarantine")
+    assert "binary" in json.loads(note)["Reason"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=outputs["bucket"])["Contents"]]
+    assert not [k for k in keys if k.startswith("extracted/extracted/") or k.count(".json") > 1], keys
+    assert call_api(emulator, outputs["apiUrl"] + "search?q=%21").status == 400
+    assert call_api(emulator, outputs["apiUrl"] + "search?q=report", signed=False).status == 403
+
+
+def _object(s3, bucket: str, key: str) -> bytes | None:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

@@ -9,7 +9,7 @@ from typing import Any
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, csv_file, wait_until
+from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, wait_until
 from infra.cli.local.permissions import report, unused_permissions
 
 BAD_ROWS = [
@@ -65,6 +65,28 @@ def demo_message_ingest(emulator: Emulator, outputs: dict[str, Any]) -> bool:
     return sent == accounted
 
 
+def demo_upload_extraction(emulator: Emulator, outputs: dict[str, Any]) -> bool:
+    print("\nUpload extraction: a text, a CSV and an image, then a search")
+    s3 = emulator.client("s3")
+    uploads = {"report.txt": "Exchange rates in Zürich rose".encode(),
+               "rates.csv": b"symbol,rate\nCHF,0.91\nEUR,0.93\n", "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00"}
+    started = time.perf_counter()
+    for name, body in uploads.items():
+        s3.put_object(Bucket=outputs["bucket"], Key=f"uploads/{name}", Body=body)
+    url = outputs["apiUrl"] + "search?q=rates"
+
+    def results() -> list | None:
+        body = call_api(emulator, url).body
+        return body["results"] if isinstance(body, dict) and body.get("count", 0) >= 1 else None
+
+    found = wait_until(results, 30, "a searchable document")
+    _say(f"uploaded {len(uploads)} objects; GET /search?q=rates found {[r['key'] for r in found]}",
+         time.perf_counter() - started)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=outputs["bucket"])["Contents"])
+    _say("objects now: " + ", ".join(keys))
+    return any(k == "quarantine/photo.png.json" for k in keys)
+
+
 def run_demo(stack: str, project_dir: Path) -> int:
     print(f"Conduit demo: stack '{stack}' on the local cloud (ministack, IAM enforced)")
     ok = False
@@ -78,6 +100,8 @@ def run_demo(stack: str, project_dir: Path) -> int:
         ok = True
         if "messageIngest" in outputs:
             ok = demo_message_ingest(emulator, outputs["messageIngest"]) and ok
+        if "uploadExtraction" in outputs:
+            ok = demo_upload_extraction(emulator, outputs["uploadExtraction"]) and ok
         print("\nPermissions granted but never used by this run:")
         print("  " + report(unused_permissions(record, Path(emulator.audit_log))).replace("\n", "\n  "))
     finally:

@@ -1,0 +1,69 @@
+"""`GET /search?q=...`: the documents that contain every term of the query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from boto3.dynamodb.conditions import Key
+
+from handlers.shared.aws import client, setting, table
+from handlers.upload_extraction.index import terms_of
+
+MAX_QUERY_TERMS = 10
+app = APIGatewayHttpResolver()
+
+
+def _postings(documents: Any, term: str) -> set[str]:
+    keys: set[str] = set()
+    args: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"term#{term}")}
+    while True:
+        page = documents.query(**args)
+        keys.update(item["sk"] for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return keys
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def search(documents: Any, table_name: str, query: str) -> list[dict[str, Any]]:
+    terms = terms_of(query)
+    if not terms:
+        raise BadRequestError("q must contain at least one word of two or more letters or digits")
+    if len(terms) > MAX_QUERY_TERMS:
+        raise BadRequestError(f"q has {len(terms)} terms; at most {MAX_QUERY_TERMS} are allowed")
+    matches: set[str] | None = None
+    for term in sorted(terms):
+        found = _postings(documents, term)
+        matches = found if matches is None else matches & found
+        if not matches:
+            return []
+    results = []
+    ordered = sorted(matches or [])
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(ordered), 100):
+        request: dict[str, Any] = {table_name: {"Keys": [{"pk": {"S": f"doc#{k}"}, "sk": {"S": "doc"}}
+                                                         for k in ordered[start:start + 100]]}}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            items.extend(response["Responses"].get(table_name, []))
+            request = response.get("UnprocessedKeys") or {}
+    for item in items:
+        results.append({"key": item["key"]["S"], "source": item.get("source", {}).get("S"),
+                        "extractedDate": int(item["extractedDate"]["N"]) if "extractedDate" in item else None,
+                        "preview": item.get("preview", {}).get("S", "")})
+    return sorted(results, key=lambda r: r["key"])
+
+
+@app.get("/search")
+def search_route() -> dict[str, Any]:
+    query = app.current_event.get_query_string_value("q", "")
+    if len(query) > 1000:
+        raise BadRequestError("q is longer than 1000 characters")
+    name = setting("TABLE_NAME")
+    results = search(table(name), name, query)
+    return {"query": query, "count": len(results), "results": results}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,94 @@
+"""Upload extraction: `uploads/` -> extractor -> `extracted/` -> indexer -> table, and `GET /search`.
+
+Each function is triggered by its own prefix and can write only where the next step reads, so
+the pipeline cannot trigger itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.blocks.function import Function, FunctionArgs
+from infra.blocks.http_api import HttpApi, HttpApiArgs
+from infra.blocks.iam import Statement
+from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
+from infra.blocks.table import Table, TableArgs
+from infra.stack_settings import UploadExtractionSettings
+
+
+@dataclass(frozen=True)
+class UploadExtractionArgs:
+    settings: UploadExtractionSettings
+    code: pulumi.Input[pulumi.Archive]
+    layers: list[pulumi.Input[str]]
+    log_retention_days: int
+    point_in_time_recovery: bool
+    protect_data: bool
+    tracing: bool = False
+    alarm_topic_arn: pulumi.Input[str] | None = None
+
+
+class UploadExtraction(pulumi.ComponentResource):
+    """System 3: uploaded text becomes searchable."""
+
+    def __init__(self, name: str, args: UploadExtractionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("conduit:uploadExtraction:UploadExtraction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
+                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
+        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=args.protect_data), opts=child)
+        self.index = Table(f"{name}-index", TableArgs(hash_key="pk", range_key="sk",
+                                                      point_in_time_recovery=args.point_in_time_recovery,
+                                                      protect_data=args.protect_data), opts=child)
+
+        def objects(prefix: str) -> pulumi.Output[str]:
+            return self.bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")
+
+        extractor = Function(f"{name}-extract", FunctionArgs(
+            handler="handlers.upload_extraction.extract.handler",
+            description="Extracts uploads/ to extracted/ as JSON; quarantines binary or oversized objects",
+            timeout_seconds=60, memory_mb=512,
+            environment={"MAX_UPLOAD_BYTES": str(args.settings.max_upload_bytes)},
+            statements=[Statement(["s3:GetObject"], [objects("uploads/")]),
+                        Statement(["s3:PutObject"], [objects("extracted/"), objects("quarantine/")])],
+            **common), opts=child)
+        indexer = Function(f"{name}-index", FunctionArgs(
+            handler="handlers.upload_extraction.index.handler",
+            description="Indexes extracted/ documents by term",
+            timeout_seconds=60,
+            environment={"TABLE_NAME": self.index.name},
+            statements=[Statement(["s3:GetObject"], [objects("extracted/")]),
+                        # Postings are written and removed in batches: BatchWriteItem, not Put/DeleteItem.
+                        Statement(["dynamodb:GetItem", "dynamodb:BatchWriteItem"], [self.index.arn])],
+            **common), opts=child)
+
+        permissions = []
+        for function, step in ((extractor, "extract"), (indexer, "index")):
+            permissions.append(aws.lambda_.Permission(
+                f"{name}-{step}-from-s3", action="lambda:InvokeFunction", function=function.name,
+                principal="s3.amazonaws.com", source_arn=self.bucket.arn,
+                source_account=aws.get_caller_identity_output().account_id, opts=child))
+        aws.s3.BucketNotification(
+            f"{name}-steps", bucket=self.bucket.name,
+            lambda_functions=[
+                {"lambda_function_arn": extractor.arn, "events": ["s3:ObjectCreated:*"], "filter_prefix": "uploads/"},
+                {"lambda_function_arn": indexer.arn, "events": ["s3:ObjectCreated:*"], "filter_prefix": "extracted/"},
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=permissions))
+
+        search = Function(f"{name}-search", FunctionArgs(
+            handler="handlers.upload_extraction.search.handler",
+            description="GET /search?q=: documents containing every term",
+            invoked_asynchronously=False,
+            environment={"TABLE_NAME": self.index.name},
+            statements=[Statement(["dynamodb:Query", "dynamodb:BatchGetItem"], [self.index.arn])],
+            **common), opts=child)
+        self.api = HttpApi(f"{name}-api", HttpApiArgs(
+            function_arn=search.arn, function_name=search.name, invoke_arn=search.invoke_arn,
+            routes=["GET /search"], rate_limit=args.settings.api_rate_limit,
+            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+        self.outputs = {"bucket": self.bucket.name, "indexTable": self.index.name, "apiUrl": self.api.url}
+        self.register_outputs(self.outputs)
