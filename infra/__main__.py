@@ -10,6 +10,7 @@ import pulumi
 
 from infra.blocks.alarms import AlarmTopic
 from infra.blocks.code import HandlerCode
+from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
 from infra.message_ingest import MessageIngest, MessageIngestArgs
 from infra.stack_settings import load_settings
 from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
@@ -45,3 +46,17 @@ if settings.enabled("upload-extraction"):
         alarm_topic_arn=alarms.arn,
     ))
     pulumi.export("uploadExtraction", uploads.outputs)
+
+if settings.enabled("currency-stream"):
+    currency = CurrencyStream("currency-stream", CurrencyStreamArgs(
+        settings=settings.currency_stream,
+        code=code.archive("currency_stream"),
+        layers=[code.layer_arn],
+        log_retention_days=settings.log_retention_days,
+        max_receive_count=settings.dlq_max_receive_count,
+        point_in_time_recovery=settings.point_in_time_recovery,
+        protect_data=settings.protect_data,
+        tracing=settings.tracing,
+        alarm_topic_arn=alarms.arn,
+    ))
+    pulumi.export("currencyStream", currency.outputs)

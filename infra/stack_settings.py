@@ -70,6 +70,14 @@ class UploadExtractionSettings(ApiSettings):
                                   description="larger uploads are quarantined unread")
 
 
+class CurrencyStreamSettings(ApiSettings):
+    """Settings of the currency stream system (`conduit:currencyStream`)."""
+
+    stream_retries: int = Field(3, ge=0, le=10, description="retries of a failing stream batch before it is "
+                                                               "sent to the failure queue")
+    batch_size: int = Field(10, ge=1, le=100)
+
+
 class StackSettings(_Settings):
     """Every `conduit:*` key a stack may set."""
 
@@ -82,6 +90,7 @@ class StackSettings(_Settings):
     tracing: bool = False
     message_ingest: MessageIngestSettings = MessageIngestSettings()
     upload_extraction: UploadExtractionSettings = UploadExtractionSettings()
+    currency_stream: CurrencyStreamSettings = CurrencyStreamSettings()
 
     def enabled(self, system: SystemName) -> bool:
         return system in self.systems

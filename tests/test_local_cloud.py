@@ -144,6 +144,24 @@ def _object(s3, bucket: str, key: str) -> bytes | None:
 
 
 
+def test_currency_changes_flow_through_the_stream_to_the_view(local_cloud):
+    record, emulator = local_cloud
+    url = record["outputs"]["currencyStream"]["apiUrl"] + "currency"
+
+    def rates() -> dict:
+        return call_api(emulator, url).body["rates"]
+
+    assert call_api(emulator, url, "POST", {"symbol": "CHF", "rate": "0.91"}).status == 200
+    wait_until(lambda: rates().get("CHF") == "0.91", 30, "CHF in the view")
+    assert call_api(emulator, url, "POST", {"symbol": "CHF", "rate": "0.30000000000000004"}).status == 200
+    wait_until(lambda: rates().get("CHF") == "0.30000000000000004", 30, "the CHF update, exact")
+    assert call_api(emulator, url + "/CHF", "DELETE").status == 204
+    wait_until(lambda: "CHF" not in rates(), 30, "CHF removed from the view")
+    assert call_api(emulator, url + "/CHF", "DELETE").status == 404
+    assert call_api(emulator, url, "POST", {"symbol": "chf", "rate": "1"}).status == 400
+
+
+
 def test_every_unused_permission_is_explained(local_cloud, ingest):
     """Runs last in this module: the flows above are what the roles were given permissions for."""
     record, emulator = local_cloud

@@ -87,6 +87,29 @@ def demo_upload_extraction(emulator: Emulator, outputs: dict[str, Any]) -> bool:
     return any(k == "quarantine/photo.png.json" for k in keys)
 
 
+def demo_currency_stream(emulator: Emulator, outputs: dict[str, Any]) -> bool:
+    print("\nCurrency stream: rates in, through the table's stream and SNS, into the view")
+    url = outputs["apiUrl"] + "currency"
+    exact = "0.30000000000000004"  # a float would round it
+
+    def view() -> dict[str, str]:
+        return call_api(emulator, url).body["rates"]
+
+    steps = [("POST", {"symbol": "USD", "rate": "1.00"}, lambda v: v.get("USD") == "1"),
+             ("POST", {"symbol": "EUR", "rate": "0.93"}, lambda v: v.get("EUR") == "0.93"),
+             ("POST", {"symbol": "USD", "rate": exact}, lambda v: v.get("USD") == exact),
+             ("DELETE", "USD", lambda v: "USD" not in v)]
+    for method, body, arrived in steps:
+        started = time.perf_counter()
+        result = call_api(emulator, f"{url}/{body}" if method == "DELETE" else url, method,
+                          None if method == "DELETE" else body)
+        wait_until(lambda arrived=arrived: arrived(view()), 30, "the change in the view")
+        _say(f"{method} {body} -> {result.status}; view now {view()}", time.perf_counter() - started)
+    bad = call_api(emulator, url, "POST", {"symbol": "USD"})
+    _say(f"POST {{'symbol': 'USD'}} (no rate) -> {bad.status} {bad.body.get('message', '')[:70]}")
+    return bad.status == 400
+
+
 def run_demo(stack: str, project_dir: Path) -> int:
     print(f"Conduit demo: stack '{stack}' on the local cloud (ministack, IAM enforced)")
     ok = False
@@ -102,6 +125,8 @@ def run_demo(stack: str, project_dir: Path) -> int:
             ok = demo_message_ingest(emulator, outputs["messageIngest"]) and ok
         if "uploadExtraction" in outputs:
             ok = demo_upload_extraction(emulator, outputs["uploadExtraction"]) and ok
+        if "currencyStream" in outputs:
+            ok = demo_currency_stream(emulator, outputs["currencyStream"]) and ok
         print("\nPermissions granted but never used by this run:")
         print("  " + report(unused_permissions(record, Path(emulator.audit_log))).replace("\n", "\n  "))
     finally:

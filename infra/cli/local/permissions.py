@@ -26,13 +26,15 @@ class UnusedPermission:
         return f"{self.role}: {self.action} on {self.resource}  ({why})"
 
 
-def _explain(action: str, resource: str, failure_queues: set[str], polled_queues: set[str]) -> str | None:
+def _explain(action: str, resource: str, failure_queues: set[str | None], polled_queues: set[str]) -> str | None:
     if action in {"logs:CreateLogStream", "logs:PutLogEvents"}:
         return "the emulator writes function logs itself; on AWS the Lambda service uses the role"
     if action == "sqs:SendMessage" and resource in failure_queues:
-        return "used only when an asynchronous invocation fails every retry (Lambda sends, not the code)"
+        return "used only when an invocation or a batch fails every retry (Lambda sends, not the code)"
     if action.startswith("sqs:") and resource in polled_queues:
         return "the event source mapping polls the queue; the emulator polls with its own identity"
+    if action.startswith("dynamodb:") and any(fnmatch.fnmatchcase(s, resource) for s in polled_queues):
+        return "the event source mapping reads the stream; the emulator reads it with its own identity"
     if action.startswith("xray:"):
         return "tracing: the emulator has no X-Ray"
     return None
@@ -62,6 +64,9 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
             used.setdefault(role, []).append((call["action"], call["resource"]))
     failure_queues = {r["inputs"]["destinationConfig"]["onFailure"]["destination"] for r in record["resources"]
                       if r["type"] == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"}
+    failure_queues |= {((r["inputs"].get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+                       for r in record["resources"]
+                       if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
     polled_queues = {r["inputs"]["eventSourceArn"] for r in record["resources"]
                      if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
     unused = []

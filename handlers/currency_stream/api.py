@@ -1,0 +1,76 @@
+"""`POST /currency` creates or updates a rate, `DELETE /currency/{symbol}` removes it,
+`GET /currency` returns the view the stream consumer keeps."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from pydantic import ValidationError
+
+from handlers.currency_stream.models import CurrencyRate
+from handlers.shared.aws import setting, table
+from handlers.shared.errors import describe
+
+MAX_BODY = 10_000
+app = APIGatewayHttpResolver()
+
+
+def _body() -> Any:
+    raw = app.current_event.decoded_body or ""
+    if len(raw) > MAX_BODY:
+        raise BadRequestError(f"body is {len(raw)} characters; at most {MAX_BODY} are accepted")
+    try:
+        return json.loads(raw, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+
+
+def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
+    """Write the rate with a version that orders it after every earlier write of the symbol."""
+    item = {"symbol": rate.symbol, "rate": rate.rate, "version": time.time_ns()}
+    rates.put_item(Item=item)
+    return item
+
+
+@app.post("/currency")
+def post_currency() -> Response:
+    item = put_rate(table(setting("RATES_TABLE")), CurrencyRate.model_validate(_body()))
+    body = {"symbol": item["symbol"], "rate": str(item["rate"]), "version": item["version"]}
+    return Response(200, "application/json", json.dumps(body))
+
+
+@app.delete("/currency/<symbol>")
+def delete_currency(symbol: str) -> Response:
+    if not (len(symbol) == 3 and symbol.isascii() and symbol.isupper()):
+        raise BadRequestError(f"symbol {symbol!r} is not three upper-case letters")
+    old = table(setting("RATES_TABLE")).delete_item(Key={"symbol": symbol}, ReturnValues="ALL_OLD")
+    if "Attributes" not in old:
+        raise NotFoundError(f"no rate for {symbol}")
+    return Response(204, body="")
+
+
+@app.get("/currency")
+def get_view() -> dict[str, Any]:
+    view, items, args = table(setting("VIEW_TABLE")), [], {}
+    while True:
+        page = view.scan(**args)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            break
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return {"rates": {i["symbol"]: str(i["rate"]) for i in sorted(items, key=lambda i: i["symbol"])
+                      if not i.get("deleted")}}
+
+
+@app.exception_handler(ValidationError)
+def invalid_body(error: ValidationError) -> Response:
+    return Response(400, "application/json", json.dumps({"message": f"invalid body: {describe(error)}"}))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
