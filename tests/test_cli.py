@@ -34,7 +34,8 @@ def test_preview_text_shows_the_tree_and_counts():
     assert "    conduit:blocks:PrivateBucket  message-ingest-files" in lines[component:]
     assert result.stdout == conduit("preview", "--stack", "dev").stdout, "preview output is not stable"
     assert "resources by type:" in result.stdout
-    assert "   3  aws:lambda/function:Function" in result.stdout
+    functions = sum(1 for line in lines if line.strip().startswith("aws:lambda/function:Function "))
+    assert f"{functions:4d}  aws:lambda/function:Function" in result.stdout and functions >= 3
 
 
 def test_preview_of_an_unknown_stack_names_the_known_ones():
@@ -52,7 +53,10 @@ def test_two_package_builds_are_byte_identical(tmp_path):
         return {row[0].rsplit("/", 1)[1]: row[-1] for row in rows}
 
     a, b = digests(first.stdout), digests(second.stdout)
-    assert set(a) == {"code-message_ingest.zip", *(n for n in a if n.startswith("layer-dependencies-"))}
-    assert len(a) == 2 and a == b
+    from infra.lambda_archives import systems
+
+    assert {n for n in a if n.startswith("code-")} == {f"code-{s}.zip" for s in systems()}
+    assert len([n for n in a if n.startswith("layer-dependencies-")]) == 1
+    assert a == b
     for name in a:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
