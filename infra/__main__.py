@@ -11,6 +11,7 @@ import pulumi
 from infra.blocks.alarms import AlarmTopic
 from infra.blocks.code import HandlerCode
 from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
+from infra.exchange_events import ExchangeEvents, ExchangeEventsArgs
 from infra.message_ingest import MessageIngest, MessageIngestArgs
 from infra.stack_settings import load_settings
 from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
@@ -60,3 +61,16 @@ if settings.enabled("currency-stream"):
         alarm_topic_arn=alarms.arn,
     ))
     pulumi.export("currencyStream", currency.outputs)
+
+if settings.enabled("exchange-events"):
+    exchange = ExchangeEvents("exchange-events", ExchangeEventsArgs(
+        settings=settings.exchange_events,
+        code=code.archive("exchange_events"),
+        layers=[code.layer_arn],
+        log_retention_days=settings.log_retention_days,
+        point_in_time_recovery=settings.point_in_time_recovery,
+        protect_data=settings.protect_data,
+        tracing=settings.tracing,
+        alarm_topic_arn=alarms.arn,
+    ))
+    pulumi.export("exchangeEvents", exchange.outputs)

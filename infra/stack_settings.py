@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -78,6 +79,17 @@ class CurrencyStreamSettings(ApiSettings):
     batch_size: int = Field(10, ge=1, le=100)
 
 
+class ExchangeEventsSettings(ApiSettings):
+    """Settings of the exchange events system (`conduit:exchangeEvents`)."""
+
+    event_types: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]] = Field(
+        default_factory=lambda: ["buy", "sell"], min_length=1,
+        description="the only types POST /event accepts; each is its own IoT topic event/<type>")
+    price_threshold: Decimal = Field(Decimal(10_000), gt=0, description="a buy at or above this price is flagged")
+    velocity_limit: int = Field(5, ge=1, description="buys per account per window before a buy is flagged")
+    velocity_window_seconds: int = Field(60, ge=1, le=86_400)
+
+
 class StackSettings(_Settings):
     """Every `conduit:*` key a stack may set."""
 
@@ -91,6 +103,7 @@ class StackSettings(_Settings):
     message_ingest: MessageIngestSettings = MessageIngestSettings()
     upload_extraction: UploadExtractionSettings = UploadExtractionSettings()
     currency_stream: CurrencyStreamSettings = CurrencyStreamSettings()
+    exchange_events: ExchangeEventsSettings = ExchangeEventsSettings()
 
     def enabled(self, system: SystemName) -> bool:
         return system in self.systems

@@ -14,7 +14,7 @@ import pytest
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, wait_until
+from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, observe_topic, received, wait_until
 from infra.cli.local.permissions import report, unused_permissions
 from tests.conftest import EVENTS, REPO, s3_event
 
@@ -160,6 +160,31 @@ def test_currency_changes_flow_through_the_stream_to_the_view(local_cloud):
     assert call_api(emulator, url + "/CHF", "DELETE").status == 404
     assert call_api(emulator, url, "POST", {"symbol": "chf", "rate": "1"}).status == 400
 
+
+
+def test_exchange_events_are_archived_and_large_buys_raise_alerts(local_cloud):
+    record, emulator = local_cloud
+    outputs = record["outputs"]["exchangeEvents"]
+    alerts = observe_topic(emulator, outputs["alertsTopicArn"], "e2e-alerts")
+    url = outputs["apiUrl"] + "event"
+    big = call_api(emulator, url, "POST", {"type": "buy", "price": 5000, "account": "e2e"})
+    small = call_api(emulator, url, "POST", {"type": "sell", "price": 5000})
+    assert (big.status, small.status) == (202, 202)
+    assert call_api(emulator, url, "POST", {"type": "buy/../alert"}).status == 400
+    assert call_api(emulator, url, "POST", {"type": "buy"}, signed=False).status == 403
+
+    dynamodb = emulator.client("dynamodb")
+
+    def archived() -> set[str]:
+        return {i["id"]["S"] for i in dynamodb.scan(TableName=outputs["archiveTable"])["Items"]}
+
+    wait_until(lambda: {big.body["id"], small.body["id"]} <= archived(), 30, "both events archived")
+    [alert] = wait_until(lambda: received(emulator, alerts), 30, "the fraud alert")
+    assert alert["event"]["id"] == big.body["id"]
+    assert alert["reasons"] == ["price 5000.0 is at or above the threshold of 1000"]
+    rule_errors = emulator.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["ruleErrorsUrl"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert rule_errors["ApproximateNumberOfMessages"] == "0"
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

@@ -9,7 +9,7 @@ from typing import Any
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, wait_until
+from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, observe_topic, received, wait_until
 from infra.cli.local.permissions import report, unused_permissions
 
 BAD_ROWS = [
@@ -110,6 +110,29 @@ def demo_currency_stream(emulator: Emulator, outputs: dict[str, Any]) -> bool:
     return bad.status == 400
 
 
+def demo_exchange_events(emulator: Emulator, outputs: dict[str, Any]) -> bool:
+    print("\nExchange events: POST /event -> IoT topics -> archive, fraud check, alerts")
+    alerts = observe_topic(emulator, outputs["alertsTopicArn"], "demo-fraud-alerts")
+    url = outputs["apiUrl"] + "event"
+    started = time.perf_counter()
+    posted = [call_api(emulator, url, "POST", body) for body in (
+        {"type": "buy", "price": 123.45, "account": "alice"}, {"type": "sell", "price": 99.5},
+        {"type": "buy", "price": 25000, "account": "bob"})]
+    _say("POSTed a small buy, a sell and a large buy -> " + ", ".join(str(p.status) for p in posted))
+    bad = call_api(emulator, url, "POST", {"type": "buy/#"})
+    _say(f"POST with type 'buy/#' -> {bad.status} {bad.body.get('message', '')[:80]}")
+    table = emulator.client("dynamodb")
+    wait_until(lambda: table.scan(TableName=outputs["archiveTable"], Select="COUNT")["Count"] >= 3, 30, "archive")
+    _say(f"{table.scan(TableName=outputs['archiveTable'], Select='COUNT')['Count']} events archived in "
+         f"{outputs['archiveTable']}", time.perf_counter() - started)
+    raised = wait_until(lambda: received(emulator, alerts), 30, "a fraud alert")
+    for alert in raised:
+        _say(f"alert on {alert['event']['type']} {alert['event'].get('price')}: {'; '.join(alert['reasons'])}",
+             time.perf_counter() - started)
+    _say("(alerts are also archived in S3 by the rule's s3 action on AWS; the emulator does not run that action)")
+    return all(p.status == 202 for p in posted) and bad.status == 400 and len(raised) == 1
+
+
 def run_demo(stack: str, project_dir: Path) -> int:
     print(f"Conduit demo: stack '{stack}' on the local cloud (ministack, IAM enforced)")
     ok = False
@@ -127,6 +150,8 @@ def run_demo(stack: str, project_dir: Path) -> int:
             ok = demo_upload_extraction(emulator, outputs["uploadExtraction"]) and ok
         if "currencyStream" in outputs:
             ok = demo_currency_stream(emulator, outputs["currencyStream"]) and ok
+        if "exchangeEvents" in outputs:
+            ok = demo_exchange_events(emulator, outputs["exchangeEvents"]) and ok
         print("\nPermissions granted but never used by this run:")
         print("  " + report(unused_permissions(record, Path(emulator.audit_log))).replace("\n", "\n  "))
     finally:

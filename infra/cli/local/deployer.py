@@ -420,6 +420,77 @@ def _stage(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     return i["name"], {**i, "invokeUrl": f"{d.emulator.endpoint}/_aws/execute-api/{i['apiId']}/{path}"}
 
 
+# --- IoT -------------------------------------------------------------------------------------
+
+def _rule_action(kind: str, a: dict[str, Any]) -> dict[str, Any]:
+    """One Pulumi rule action (camelCase inputs) as the IoT API's action document."""
+    match kind:
+        case "dynamodbv2s":
+            return {"dynamoDBv2": {"roleArn": a["roleArn"], "putItem": {"tableName": a["putItem"]["tableName"]}}}
+        case "lambdas":
+            return {"lambda": {"functionArn": a["functionArn"]}}
+        case "s3":
+            return {"s3": {"bucketName": a["bucketName"], "key": a["key"], "roleArn": a["roleArn"]}}
+        case "sns":
+            return {"sns": {"targetArn": a["targetArn"], "roleArn": a["roleArn"],
+                            "messageFormat": a.get("messageFormat", "RAW")}}
+        case "sqs":
+            return {"sqs": {"queueUrl": a["queueUrl"], "roleArn": a["roleArn"], "useBase64": bool(a.get("useBase64"))}}
+        case "republishes":
+            return {"republish": {"topic": a["topic"], "roleArn": a["roleArn"], "qos": int(a.get("qos", 0))}}
+    raise LocalCloudError(f"IoT rule action {kind} is not supported by the local cloud")
+
+
+_RULE_ACTION_KINDS = ("dynamodbv2s", "lambdas", "s3", "sns", "sqs", "republishes")
+# A rule's error action is one action, named in the singular.
+_ERROR_ACTION_KINDS = {"dynamodbv2": "dynamodbv2s", "lambda": "lambdas", "s3": "s3", "sns": "sns", "sqs": "sqs",
+                       "republish": "republishes"}
+
+
+@creates("aws:iot/topicRule:TopicRule")
+def _topic_rule(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    rule_name = i.get("name") or name.replace("-", "_")
+    actions = [_rule_action(kind, a) for kind in _RULE_ACTION_KINDS for a in i.get(kind) or []]
+    unsupported = [k for k in i if k not in {*_RULE_ACTION_KINDS, "name", "enabled", "sql", "sqlVersion",
+                                              "description", "errorAction", "tags"}]
+    if unsupported:
+        raise LocalCloudError(f"IoT rule {rule_name}: {unsupported} not supported by the local cloud")
+    payload: dict[str, Any] = {"sql": i["sql"], "awsIotSqlVersion": i.get("sqlVersion", "2016-03-23"),
+                               "actions": actions, "ruleDisabled": not i.get("enabled", True),
+                               "description": i.get("description", "")}
+    if i.get("errorAction"):
+        [(kind, action)] = [(k, v) for k, v in i["errorAction"].items() if v]
+        payload["errorAction"] = _rule_action(_ERROR_ACTION_KINDS[kind], action)
+    d.client("iot").create_topic_rule(ruleName=rule_name, topicRulePayload=payload)
+    return rule_name, {**i, "name": rule_name, "arn": f"arn:aws:iot:{d.region}:{d.account}:rule/{rule_name}"}
+
+
+@creates("aws:iot/thing:Thing")
+def _thing(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    thing = d.client("iot").create_thing(thingName=i.get("name") or name)
+    return thing["thingName"], {**i, "name": thing["thingName"], "arn": thing["thingArn"],
+                                "defaultClientId": thing["thingName"]}
+
+
+@creates("aws:iot/policy:Policy")
+def _iot_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    policy = d.client("iot").create_policy(policyName=i.get("name") or name, policyDocument=i["policy"])
+    return policy["policyName"], {**i, "name": policy["policyName"], "arn": policy["policyArn"],
+                                  "defaultVersionId": policy.get("policyVersionId", "1")}
+
+
+@creates("aws:iot/policyAttachment:PolicyAttachment")
+def _iot_policy_attachment(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("iot").attach_policy(policyName=i["policy"], target=i["target"])
+    return f"{i['policy']}|{i['target']}", i
+
+
+@creates("aws:iot/thingPrincipalAttachment:ThingPrincipalAttachment")
+def _thing_principal(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("iot").attach_thing_principal(thingName=i["thing"], principal=i["principal"])
+    return f"{i['thing']}|{i['principal']}", i
+
+
 # --- the engine ------------------------------------------------------------------------------
 
 class LocalCloud(Mocks):

@@ -107,3 +107,23 @@ def csv_file(rows: int, first_timestamp: float = 1559040909.0, location: str = "
     lines += [f"{first_timestamp + n * 0.001:.6f},{location}-{n % 7},wireless,router-1,{n % 50 / 10:.2f},"
               f"device-{n % 3},{n % 90 / 10:.2f}" for n in range(rows)]
     return ("\n".join(lines) + "\n").encode()
+
+
+def observe_topic(emulator: Emulator, topic_arn: str, name: str) -> str:
+    """An SQS queue subscribed (raw delivery) to an SNS topic, to see what the topic sent."""
+    sqs = emulator.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]})})
+    emulator.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+                                     Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def received(emulator: Emulator, queue_url: str) -> list[dict[str, Any]]:
+    messages = emulator.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                      WaitTimeSeconds=1).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]

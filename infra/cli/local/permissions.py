@@ -26,7 +26,12 @@ class UnusedPermission:
         return f"{self.role}: {self.action} on {self.resource}  ({why})"
 
 
-def _explain(action: str, resource: str, failure_queues: set[str | None], polled_queues: set[str]) -> str | None:
+def _explain(action: str, resource: str, failure_queues: set[str | None], polled_queues: set[str],
+             rule_role: bool) -> str | None:
+    if rule_role:
+        return "IoT rule actions run inside the emulator, not as the rule's role (which must still trust iot)"
+    if action == "iot:DescribeEndpoint":
+        return "the local cloud sets the SDK's AWS_ENDPOINT_URL, so handlers skip the endpoint lookup"
     if action in {"logs:CreateLogStream", "logs:PutLogEvents"}:
         return "the emulator writes function logs itself; on AWS the Lambda service uses the role"
     if action == "sqs:SendMessage" and resource in failure_queues:
@@ -69,6 +74,8 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
                        if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
     polled_queues = {r["inputs"]["eventSourceArn"] for r in record["resources"]
                      if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
+    rule_roles = {r["outputs"].get("name") for r in record["resources"] if r["type"] == "aws:iam/role:Role"
+                  and "iot.amazonaws.com" in str(r["inputs"].get("assumeRolePolicy"))}
     unused = []
     for role, statement in _role_statements(record):
         for action in _as_list(statement["Action"]):
@@ -76,15 +83,24 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
                 exercised = any(fnmatch.fnmatchcase(a, action) and fnmatch.fnmatchcase(r, resource)
                                 for a, r in used.get(role, []))
                 if not exercised:
-                    unused.append(UnusedPermission(role, action, resource,
-                                                   _explain(action, resource, failure_queues, polled_queues)))
+                    why = _explain(action, resource, failure_queues, polled_queues, role in rule_roles)
+                    unused.append(UnusedPermission(role, action, resource, why))
     return unused
 
 
-def report(unused: list[UnusedPermission]) -> str:
+def report(unused: list[UnusedPermission], verbose: bool = False) -> str:
+    """Unexplained entries one by one; explained ones counted by reason (all of them with `verbose`)."""
     if not unused:
         return "every permission of every role was used"
     unexplained = [u for u in unused if u.explanation is None]
-    lines = [f"{len(unused)} permission(s) never used by the run, {len(unexplained)} unexplained:"]
-    lines += [f"  - {u.line()}" for u in sorted(unused, key=lambda u: (u.explanation is not None, u.role, u.action))]
+    lines = [f"{len(unused)} permission(s) never used by the run, {len(unexplained)} unexplained"]
+    lines += [f"  - {u.line()}" for u in sorted(unexplained, key=lambda u: (u.role, u.action))]
+    reasons: dict[str, list[UnusedPermission]] = {}
+    for u in unused:
+        if u.explanation:
+            reasons.setdefault(u.explanation, []).append(u)
+    for why, entries in sorted(reasons.items()):
+        lines.append(f"  {len(entries):3d} explained: {why}")
+        if verbose:
+            lines += [f"        {u.role}: {u.action} on {u.resource}" for u in entries]
     return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Exchange events: POST /event -> IoT topic event/<type> -> topic rules.
+
+`event/+` is archived in DynamoDB; `event/buy` goes to the fraud checker, which publishes
+`alert/fraud`; alerts are archived in S3 under a key the rule chooses and sent to SNS. Every
+rule has an error action; every role names exactly the topics, tables and buckets it uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.blocks.function import Function, FunctionArgs
+from infra.blocks.http_api import HttpApi, HttpApiArgs
+from infra.blocks.iam import Statement
+from infra.blocks.naming import physical_name
+from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
+from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
+from infra.blocks.table import Table, TableArgs
+from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
+from infra.stack_settings import ExchangeEventsSettings
+
+ALERT_TOPIC = "alert/fraud"
+
+
+@dataclass(frozen=True)
+class ExchangeEventsArgs:
+    settings: ExchangeEventsSettings
+    code: pulumi.Input[pulumi.Archive]
+    layers: list[pulumi.Input[str]]
+    log_retention_days: int
+    point_in_time_recovery: bool
+    protect_data: bool
+    tracing: bool = False
+    alarm_topic_arn: pulumi.Input[str] | None = None
+
+
+class ExchangeEvents(pulumi.ComponentResource):
+    """System 1: events through IoT Core, archived, checked for fraud, alerts archived and sent."""
+
+    def __init__(self, name: str, args: ExchangeEventsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("conduit:exchangeEvents:ExchangeEvents", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
+                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
+        data = {"point_in_time_recovery": args.point_in_time_recovery, "protect_data": args.protect_data}
+        region = aws.get_region_output().region
+        account = aws.get_caller_identity_output().account_id
+
+        def topic_arn(topic: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":topic/", topic)
+
+        self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", **data), opts=child)
+        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", **data), opts=child)
+        self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=args.protect_data),
+                                           opts=child)
+        self.alerts_topic = aws.sns.Topic(f"{name}-alerts", name=physical_name(f"{name}-alerts"),
+                                          kms_master_key_id="alias/aws/sns", opts=child)
+        self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
+                                           DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child)
+        # DescribeEndpoint has no resource-level permissions: "*" is the only resource IAM accepts.
+        find_endpoint = Statement(["iot:DescribeEndpoint"], ["*"])
+
+        publisher = Function(f"{name}-publish", FunctionArgs(
+            handler="handlers.exchange_events.publish.handler",
+            description="POST /event: validates and publishes to event/<type>",
+            invoked_asynchronously=False,
+            environment={"EVENT_TYPES": ",".join(args.settings.event_types)},
+            statements=[find_endpoint,
+                        Statement(["iot:Publish"], [topic_arn(f"event/{t}") for t in args.settings.event_types])],
+            **common), opts=child)
+        self.api = HttpApi(f"{name}-api", HttpApiArgs(
+            function_arn=publisher.arn, function_name=publisher.name, invoke_arn=publisher.invoke_arn,
+            routes=["POST /event"], rate_limit=args.settings.api_rate_limit,
+            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+
+        TopicRule(f"{name}-archive", TopicRuleArgs(
+            sql="SELECT * FROM 'event/+'", errors=self.rule_errors,
+            description="Archives every exchange event (id, timestamp) in DynamoDB",
+            statements=[Statement(["dynamodb:PutItem"], [self.events.arn])],
+            actions=lambda role: {"dynamodbv2s": [{"put_item": {"table_name": self.events.name}, "role_arn": role}]},
+        ), opts=child)
+
+        checker = Function(f"{name}-fraud", FunctionArgs(
+            handler="handlers.exchange_events.fraud.handler",
+            description="Checks buys against the price threshold and the velocity limit; publishes alerts",
+            environment={"VELOCITY_TABLE": self.velocity.name,
+                         "PRICE_THRESHOLD": str(args.settings.price_threshold),
+                         "VELOCITY_LIMIT": str(args.settings.velocity_limit),
+                         "VELOCITY_WINDOW_SECONDS": str(args.settings.velocity_window_seconds)},
+            statements=[find_endpoint, Statement(["iot:Publish"], [topic_arn(ALERT_TOPIC)]),
+                        Statement(["dynamodb:UpdateItem"], [self.velocity.arn])],
+            **common), opts=child)
+        fraud_rule = TopicRule(f"{name}-buys", TopicRuleArgs(
+            sql="SELECT * FROM 'event/buy'", errors=self.rule_errors, statements=[],
+            description="Sends every buy to the fraud checker",
+            actions=lambda role: {"lambdas": [{"function_arn": checker.arn}]},
+        ), opts=child)
+        aws.lambda_.Permission(f"{name}-fraud-from-iot", action="lambda:InvokeFunction", function=checker.name,
+                               principal="iot.amazonaws.com", source_arn=fraud_rule.arn, source_account=account,
+                               opts=child)
+
+        TopicRule(f"{name}-alerts", TopicRuleArgs(
+            sql=f"SELECT * FROM '{ALERT_TOPIC}'", errors=self.rule_errors,
+            description="Archives fraud alerts in S3 under a key the rule chooses, and notifies SNS",
+            statements=[Statement(["s3:PutObject"], [self.alerts_bucket.arn.apply(lambda a: f"{a}/alerts/*")]),
+                        Statement(["sns:Publish"], [self.alerts_topic.arn])],
+            actions=lambda role: {
+                "s3": [{"bucket_name": self.alerts_bucket.name, "key": "alerts/${newuuid()}.json", "role_arn": role}],
+                "sns": [{"target_arn": self.alerts_topic.arn, "message_format": "RAW", "role_arn": role}],
+            },
+        ), opts=child)
+
+        self.outputs = {"apiUrl": self.api.url, "archiveTable": self.events.name,
+                        "alertsTopicArn": self.alerts_topic.arn, "alertsBucket": self.alerts_bucket.name,
+                        "ruleErrorsUrl": self.rule_errors.url}
+        self.register_outputs(self.outputs)
