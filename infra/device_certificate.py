@@ -1,0 +1,99 @@
+"""Device certificates for IoT things, by a Pulumi dynamic provider.
+
+`CreateKeysAndCertificate` is the only call that returns a private key, so the certificate is
+made here rather than with `aws.iot.Certificate` from a CSR the device would have to produce.
+The key becomes a Pulumi secret. Boto3 clients are made inside each method: the provider is
+pickled into the state, and a client does not pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+
+
+class DeviceCertificateError(Exception):
+    """AWS refused a certificate operation; the message says which certificate and what to do."""
+
+
+def _iot(region: str) -> Any:
+    import boto3
+
+    return boto3.client("iot", region_name=region)
+
+
+def _explain(action: str, certificate_id: str, error: Exception) -> DeviceCertificateError:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+    advice = {
+        "ResourceNotFoundException": "it no longer exists in AWS; run `pulumi refresh` to drop it from the state",
+        "CertificateStateException": "deactivate it and detach its things and policies first",
+        "DeleteConflictException": "detach every policy and thing from it first",
+        "UnauthorizedException": "the deploying identity needs iot:* permissions on certificates",
+        "ThrottlingException": "AWS is throttling IoT calls; run the update again",
+    }.get(code, "check the certificate in the AWS IoT console")
+    return DeviceCertificateError(f"could not {action} certificate {certificate_id or '(new)'}: {code}: {error}; "
+                                  f"{advice}")
+
+
+class DeviceCertificateProvider(ResourceProvider):
+    """create: keys and an active certificate. delete: deactivate, detach, delete, as AWS requires.
+    A change of `rotation` replaces the certificate, new one first."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        iot = _iot(props["region"])
+        try:
+            created = iot.create_keys_and_certificate(setAsActive=True)
+        except Exception as error:
+            raise _explain("create", "", error) from error
+        outs = {**props, "certificateId": created["certificateId"], "certificateArn": created["certificateArn"],
+                "certificatePem": created["certificatePem"], "privateKey": created["keyPair"]["PrivateKey"],
+                "status": "ACTIVE"}
+        return CreateResult(id_=created["certificateId"], outs=outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        try:
+            description = _iot(props["region"]).describe_certificate(certificateId=id_)["certificateDescription"]
+        except Exception as error:
+            raise _explain("read", id_, error) from error
+        return ReadResult(id_=id_, outs={**props, "status": description["status"],
+                                         "certificatePem": description["certificatePem"]})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in ("rotation", "region", "thingName") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=False)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        iot = _iot(props["region"])
+        arn = props.get("certificateArn")
+        try:
+            iot.update_certificate(certificateId=id_, newStatus="INACTIVE")
+            for thing in iot.list_principal_things(principal=arn).get("things", []):
+                iot.detach_thing_principal(thingName=thing, principal=arn)
+            for policy in iot.list_attached_policies(target=arn).get("policies", []):
+                iot.detach_policy(policyName=policy["policyName"], target=arn)
+            iot.delete_certificate(certificateId=id_, forceDelete=False)
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return  # already gone: deleting is done
+            raise _explain("delete", id_, error) from error
+
+
+class DeviceCertificate(Resource):
+    """An active X.509 certificate and its private key (a secret) for one thing."""
+
+    certificate_id: pulumi.Output[str]
+    certificate_arn: pulumi.Output[str]
+    certificate_pem: pulumi.Output[str]
+    private_key: pulumi.Output[str]
+
+    def __init__(self, name: str, thing_name: pulumi.Input[str], region: pulumi.Input[str], rotation: str = "1",
+                 opts: pulumi.ResourceOptions | None = None):
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["privateKey"])
+        super().__init__(
+            DeviceCertificateProvider(), name,
+            {"thingName": thing_name, "region": region, "rotation": rotation, "certificateId": None,
+             "certificateArn": None, "certificatePem": None, "privateKey": None, "status": None},
+            pulumi.ResourceOptions.merge(secret, opts),
+        )
