@@ -10,6 +10,7 @@ import pulumi
 
 from infra.blocks.alarms import AlarmTopic
 from infra.blocks.code import HandlerCode
+from infra.cat_feeder import CatFeeder, CatFeederArgs
 from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
 from infra.exchange_events import ExchangeEvents, ExchangeEventsArgs
 from infra.message_ingest import MessageIngest, MessageIngestArgs
@@ -74,3 +75,14 @@ if settings.enabled("exchange-events"):
         alarm_topic_arn=alarms.arn,
     ))
     pulumi.export("exchangeEvents", exchange.outputs)
+
+if settings.enabled("cat-feeder") and settings.cat_feeder is not None:
+    feeder = CatFeeder("cat-feeder", CatFeederArgs(
+        settings=settings.cat_feeder,
+        code=code.archive("cat_feeder"),
+        layers=[code.layer_arn],
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        alarm_topic_arn=alarms.arn,
+    ))
+    pulumi.export("catFeeder", feeder.outputs)

@@ -97,3 +97,8 @@ class DeviceCertificate(Resource):
              "certificateArn": None, "certificatePem": None, "privateKey": None, "status": None},
             pulumi.ResourceOptions.merge(secret, opts),
         )
+        # The engine sets outputs under the props' own names; give them Python's.
+        self.certificate_id = self.certificateId  # type: ignore[attr-defined]
+        self.certificate_arn = self.certificateArn  # type: ignore[attr-defined]
+        self.certificate_pem = self.certificatePem  # type: ignore[attr-defined]
+        self.private_key = self.privateKey  # type: ignore[attr-defined]

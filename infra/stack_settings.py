@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "conduit"
@@ -21,7 +21,7 @@ NAMESPACE = "conduit"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
 
-SystemName = Literal["message-ingest", "upload-extraction", "currency-stream", "exchange-events"]
+SystemName = Literal["message-ingest", "upload-extraction", "currency-stream", "exchange-events", "cat-feeder"]
 """Systems this program can deploy; a stack turns each on by listing it in `conduit:systems`."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -90,6 +90,29 @@ class ExchangeEventsSettings(ApiSettings):
     velocity_window_seconds: int = Field(60, ge=1, le=86_400)
 
 
+class FeederSettings(_Settings):
+    """One cat feeder: its name (topics cat-feeder/<name>/...) and its certificate's rotation."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,32}$")]
+    rotation: str = Field("1", min_length=1, max_length=32,
+                          description="change it to replace the device certificate (new one first)")
+
+
+class CatFeederSettings(ApiSettings):
+    """Settings of the cat feeder system (`conduit:catFeeder`)."""
+
+    feeders: list[FeederSettings] = Field(min_length=1)
+    archive_retention_days: int = Field(30, ge=0, le=3650, description="0 keeps the ledger forever")
+
+    @field_validator("feeders")
+    @classmethod
+    def _unique(cls, feeders: list[FeederSettings]) -> list[FeederSettings]:
+        names = [f.name for f in feeders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"feeder names must be unique, got {names}")
+        return feeders
+
+
 class StackSettings(_Settings):
     """Every `conduit:*` key a stack may set."""
 
@@ -104,6 +127,13 @@ class StackSettings(_Settings):
     upload_extraction: UploadExtractionSettings = UploadExtractionSettings()
     currency_stream: CurrencyStreamSettings = CurrencyStreamSettings()
     exchange_events: ExchangeEventsSettings = ExchangeEventsSettings()
+    cat_feeder: CatFeederSettings | None = None
+
+    @model_validator(mode="after")
+    def _systems_have_their_settings(self) -> StackSettings:
+        if "cat-feeder" in self.systems and self.cat_feeder is None:
+            raise ValueError("conduit:catFeeder must list the feeders when cat-feeder is among the systems")
+        return self
 
     def enabled(self, system: SystemName) -> bool:
         return system in self.systems

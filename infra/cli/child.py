@@ -18,7 +18,8 @@ from infra.cli.project import load_project, load_stack
 def plain(value: Any) -> Any:
     """Inputs and outputs as JSON: archives and assets by their path, resources by URN."""
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        # A dynamic resource's pickled provider is code, not configuration: name it, do not print it.
+        return {str(k): "(pickled dynamic provider)" if k == "__provider" else plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):

@@ -28,6 +28,12 @@ def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = AC
     service = _service(args.typ)
     arn = f"arn:aws:{service}:{region}:{account}:{physical}"
     state: dict[str, Any] = {**inputs, "arn": arn, "name": physical}
+    if args.typ.startswith("pulumi-python:dynamic") and "thingName" in inputs:
+        certificate_id = hashlib.sha256(args.name.encode()).hexdigest()
+        return certificate_id, {**inputs, "certificateId": certificate_id, "status": "ACTIVE",
+                                "certificateArn": f"arn:aws:iot:{region}:{account}:cert/{certificate_id}",
+                                "certificatePem": "-----BEGIN CERTIFICATE-----\n(offline)\n-----END CERTIFICATE-----\n",
+                                "privateKey": "(offline: no key is made without a cloud)"}
     match args.typ:
         case "aws:sqs/queue:Queue":
             arn = f"arn:aws:sqs:{region}:{account}:{physical}"
@@ -58,6 +64,16 @@ def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = AC
             return physical, state
         case "aws:sns/topic:Topic":
             return arn, state
+        case "aws:cloudwatch/eventBus:EventBus":
+            state.update(arn=f"arn:aws:events:{region}:{account}:event-bus/{physical}")
+            return physical, state
+        case "aws:cloudwatch/eventArchive:EventArchive":
+            state.update(arn=f"arn:aws:events:{region}:{account}:archive/{physical}")
+            return physical, state
+        case "aws:cloudwatch/eventRule:EventRule":
+            bus = inputs.get("eventBusName", "default")
+            state.update(arn=f"arn:aws:events:{region}:{account}:rule/{bus}/{physical}")
+            return physical, state
         case "aws:apigatewayv2/api:Api":
             api_id = hashlib.sha256(args.name.encode()).hexdigest()[:10]
             state.update(apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",

@@ -30,7 +30,8 @@ def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE
     else:
         emulator.reset()
     emulator_ready = time.perf_counter()
-    document = run_stack(project_dir, stack, mode="local", env={"CONDUIT_LOCAL_DIR": str(state_dir)})
+    env = {"CONDUIT_LOCAL_DIR": str(state_dir), **emulator.client_environment()}  # for dynamic providers
+    document = run_stack(project_dir, stack, mode="local", env=env)
     finished = time.perf_counter()
     record = {**document, "emulator": emulator.__dict__,
               "timings": {"emulatorSeconds": emulator_ready - started, "deploySeconds": finished - emulator_ready}}

@@ -1,0 +1,1 @@
+"""Cat feeder: clicks -> EventBridge ledger -> feeder -> MQTT -> the feeder's ESP32-C3."""

@@ -1,0 +1,43 @@
+"""A click, in the original IoT 1-Click button shape or in a plain one, and the feed command."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ClickType = Literal["SINGLE", "DOUBLE", "LONG"]
+FeederName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")]
+
+SOURCE = "com.feedmyfurbabies"
+DETAIL_TYPE = "AWS IoT 1-Click"
+
+
+class Click(BaseModel):
+    """`{"feeder": "kitchen", "clickType": "SINGLE"}`, or the original button event
+    `{"devicePayload": {"clickType": ...}, "deviceEvent": {"buttonClicked": {"reportedTime": ...}}}`
+    with a `feeder` added."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feeder: FeederName
+    click_type: ClickType = Field(alias="clickType")
+    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_button_event(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("devicePayload" in data or "deviceEvent" in data):
+            payload, event = data.get("devicePayload") or {}, data.get("deviceEvent") or {}
+            reported = (event.get("buttonClicked") or {}).get("reportedTime")
+            flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType")}
+            return {**flat, **({"reportedTime": reported} if reported is not None else {})}
+        return data
+
+
+class FeedCommand(BaseModel):
+    """What the feeder publishes to the device: the original `{"event", "reportedTime"}`."""
+
+    event: ClickType
+    reportedTime: int

@@ -1,0 +1,135 @@
+"""Cat feeder: POST /click -> EventBridge ledger (bus + archive) -> rule -> feeder function ->
+IoT data plane -> cat-feeder/<feeder>/action -> the feeder's ESP32-C3.
+
+Each feeder is a thing with its own certificate (a dynamic provider makes it) and a policy
+that lets it connect as itself, hear only its own action topic and report only on its own
+state topic, so a click for one feeder can never feed another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.blocks.function import Function, FunctionArgs
+from infra.blocks.http_api import HttpApi, HttpApiArgs
+from infra.blocks.iam import Statement
+from infra.blocks.naming import physical_name
+from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
+from infra.device_certificate import DeviceCertificate
+from infra.stack_settings import CatFeederSettings
+
+SOURCE = "com.feedmyfurbabies"
+
+
+def action_topic(feeder: str) -> str:
+    return f"cat-feeder/{feeder}/action"
+
+
+def state_topic(feeder: str) -> str:
+    return f"cat-feeder/{feeder}/states"
+
+
+@dataclass(frozen=True)
+class CatFeederArgs:
+    settings: CatFeederSettings
+    code: pulumi.Input[pulumi.Archive]
+    layers: list[pulumi.Input[str]]
+    log_retention_days: int
+    tracing: bool = False
+    alarm_topic_arn: pulumi.Input[str] | None = None
+
+
+class CatFeeder(pulumi.ComponentResource):
+    """System 4: an event-sourced feeder, replayable from its ledger."""
+
+    def __init__(self, name: str, args: CatFeederArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("conduit:catFeeder:CatFeeder", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
+                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
+        feeders = [f.name for f in args.settings.feeders]
+        region = aws.get_region_output().region
+        account = aws.get_caller_identity_output().account_id
+
+        def iot_arn(resource: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":", resource)
+
+        bus = aws.cloudwatch.EventBus(f"{name}-ledger", name=physical_name("feedmyfurbabies"), opts=child)
+        archive = aws.cloudwatch.EventArchive(
+            f"{name}-ledger-archive", name=physical_name("feedmyfurbabies"), event_source_arn=bus.arn,
+            retention_days=args.settings.archive_retention_days,
+            event_pattern=json.dumps({"source": [SOURCE]}), opts=child)
+
+        clicks = Function(f"{name}-click", FunctionArgs(
+            handler="handlers.cat_feeder.click.handler", description="POST /click: puts clicks on the ledger",
+            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders)},
+            statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
+        self.api = HttpApi(f"{name}-api", HttpApiArgs(
+            function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
+            routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
+            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+
+        feeder = Function(f"{name}-feed", FunctionArgs(
+            handler="handlers.cat_feeder.feed.handler",
+            description="Publishes the feed command to the clicked feeder's action topic",
+            environment={"FEEDERS": ",".join(feeders)},
+            statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
+                        Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])],
+            **common), opts=child)
+        rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks"),
+                                        event_bus_name=bus.name, event_pattern=json.dumps({"source": [SOURCE]}),
+                                        opts=child)
+        undelivered = DeadLetterQueue(f"{name}-undelivered-clicks",
+                                      DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child)
+        aws.sqs.QueuePolicy(f"{name}-undelivered-clicks-from-rule", queue_url=undelivered.url,
+                            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sqs:SendMessage", "Resource": undelivered.arn,
+                                "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}), opts=child)
+        aws.lambda_.Permission(f"{name}-feed-from-rule", action="lambda:InvokeFunction", function=feeder.name,
+                               principal="events.amazonaws.com", source_arn=rule.arn, opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-feed", rule=rule.name, event_bus_name=bus.name, arn=feeder.arn,
+                                   dead_letter_config={"arn": undelivered.arn},
+                                   retry_policy={"maximum_retry_attempts": 3,
+                                                 "maximum_event_age_in_seconds": 3600}, opts=child)
+
+        devices = {}
+        for feeder_settings in args.settings.feeders:
+            devices[feeder_settings.name] = self._device(name, feeder_settings.name, feeder_settings.rotation,
+                                                         iot_arn, region)
+        endpoint = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS").endpoint_address
+        self.outputs = {"busName": bus.name, "busArn": bus.arn, "archiveArn": archive.arn,
+                        "apiUrl": self.api.url, "undeliveredClicksUrl": undelivered.url, "mqttEndpoint": endpoint,
+                        "devices": devices}
+        self.register_outputs(self.outputs)
+
+    def _device(self, name: str, feeder: str, rotation: str, iot_arn: Callable[[str], pulumi.Output[str]],
+                region: pulumi.Output[str]) -> dict[str, pulumi.Output]:
+        child = pulumi.ResourceOptions(parent=self)
+        thing = aws.iot.Thing(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}"), opts=child)
+        certificate = DeviceCertificate(f"{name}-{feeder}-certificate", thing_name=thing.name, region=region,
+                                        rotation=rotation, opts=child)
+        policy = aws.iot.Policy(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}"),
+                                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                                    {"Effect": "Allow", "Action": "iot:Connect",
+                                     "Resource": thing.name.apply(lambda n: iot_arn(f"client/{n}"))},
+                                    {"Effect": "Allow", "Action": "iot:Subscribe",
+                                     "Resource": iot_arn(f"topicfilter/{action_topic(feeder)}")},
+                                    {"Effect": "Allow", "Action": "iot:Receive",
+                                     "Resource": iot_arn(f"topic/{action_topic(feeder)}")},
+                                    {"Effect": "Allow", "Action": "iot:Publish",
+                                     "Resource": iot_arn(f"topic/{state_topic(feeder)}")},
+                                ]}), opts=child)
+        aws.iot.PolicyAttachment(f"{name}-{feeder}-policy", policy=policy.name,
+                                 target=certificate.certificate_arn, opts=child)
+        aws.iot.ThingPrincipalAttachment(f"{name}-{feeder}-certificate", thing=thing.name,
+                                         principal=certificate.certificate_arn, opts=child)
+        return {"thingName": thing.name, "certificateId": certificate.certificate_id,
+                "certificateArn": certificate.certificate_arn, "certificatePem": certificate.certificate_pem,
+                "privateKey": pulumi.Output.secret(certificate.private_key),
+                "actionTopic": action_topic(feeder), "stateTopic": state_topic(feeder)}
