@@ -11,17 +11,21 @@ from typing import Any
 
 import pulumi
 
-from infra.cli.engine import run_program
+from infra.cli.engine import is_secret, run_program
 from infra.cli.project import load_project, load_stack
 
 
-def plain(value: Any) -> Any:
-    """Inputs and outputs as JSON: archives and assets by their path, resources by URN."""
+def plain(value: Any, reveal: bool = False) -> Any:
+    """Inputs and outputs as JSON: archives and assets by their path, resources by URN, secrets
+    masked unless `reveal` (the local cloud's own record, which flashing needs)."""
     if isinstance(value, dict):
+        if is_secret(value):
+            return plain(value.get("value"), reveal) if reveal else "[secret]"
         # A dynamic resource's pickled provider is code, not configuration: name it, do not print it.
-        return {str(k): "(pickled dynamic provider)" if k == "__provider" else plain(v) for k, v in value.items()}
+        return {str(k): "(pickled dynamic provider)" if k == "__provider" else plain(v, reveal)
+                for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, reveal) for v in value]
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
         return {"path": value.path}
     if isinstance(value, pulumi.AssetArchive):
@@ -65,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}))
         return 3
+    reveal = args.mode == "local"
     document = {
         "stack": run.stack,
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
-             "inputs": plain(r.inputs), "outputs": plain(r.outputs)}
+             "inputs": plain(r.inputs, reveal), "outputs": plain(r.outputs, reveal)}
             for r in run.resources
         ],
-        "outputs": plain(run.outputs),
+        "outputs": plain(run.outputs, reveal),
     }
     args.out.write_text(json.dumps(document))
     return 0

@@ -22,6 +22,13 @@ from pulumi.runtime.config import set_all_config
 
 from infra.cli.project import Project, StackConfig
 
+# How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
+SIG_KEY, SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
 
 @dataclass
 class Registration:

@@ -94,6 +94,8 @@ def fake_call(args: MockCallArgs, region: str = REGION, account: str = ACCOUNT) 
             return {"name": region, "region": region, "id": region}
         case "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        case "aws:iot/getEndpoint:getEndpoint":
+            return {"endpointAddress": f"offline-ats.iot.{region}.amazonaws.com", "id": "endpoint"}
         case "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(policy_document_from_args(args.args)), "id": "policy"}
     return {}

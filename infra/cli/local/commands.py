@@ -35,7 +35,10 @@ def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE
     finished = time.perf_counter()
     record = {**document, "emulator": emulator.__dict__,
               "timings": {"emulatorSeconds": emulator_ready - started, "deploySeconds": finished - emulator_ready}}
-    deployment_file(stack, state_dir).write_text(json.dumps(record, indent=2))
+    path = deployment_file(stack, state_dir)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # it holds the emulator's device keys, which flashing needs
+    path.write_text(json.dumps(record, indent=2))
     return record
 
 
@@ -61,8 +64,14 @@ def _print_status(record: dict[str, Any]) -> None:
     print(f"MQTT endpoint     127.0.0.1:{emulator.mqtt_port} (mutual TLS, server name 'localhost'; "
           f"CA at {emulator.endpoint}/_ministack/iot/ca.pem)")
     print(f"credentials       AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={emulator.region}")
-    print("stack outputs:")
-    print(json.dumps(record["outputs"], indent=2))
+    print("stack outputs (device keys omitted; see conduit flash):")
+    print(json.dumps(_without_keys(record["outputs"]), indent=2))
+
+
+def _without_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[secret]" if k == "privateKey" else _without_keys(v) for k, v in value.items()}
+    return value
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
+from infra.cli.engine import is_secret
 from infra.cli.local.emulator import Emulator, find
 
 Outputs = tuple[str, dict[str, Any]]
@@ -74,6 +75,17 @@ class Deployment:
 def _ints(mapping: dict[str, Any], *keys: str) -> dict[str, int]:
     """Pulumi's mock engine hands numbers over as floats; AWS wants integers."""
     return {k: int(mapping[k]) for k in keys if mapping.get(k) is not None}
+
+
+def unsecret(value: Any) -> Any:
+    """Inputs marked secret reach the mock engine wrapped; AWS wants the values themselves."""
+    if isinstance(value, dict):
+        if is_secret(value):
+            return unsecret(value.get("value"))
+        return {k: unsecret(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unsecret(v) for v in value]
+    return value
 
 
 def _archive_bytes(archive: Any) -> bytes:
@@ -491,6 +503,47 @@ def _thing_principal(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     return f"{i['thing']}|{i['principal']}", i
 
 
+# --- EventBridge -----------------------------------------------------------------------------
+
+@creates("aws:cloudwatch/eventBus:EventBus")
+def _event_bus(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    bus = d.client("events").create_event_bus(Name=i.get("name") or name)
+    return i.get("name") or name, {**i, "arn": bus["EventBusArn"]}
+
+
+@creates("aws:cloudwatch/eventArchive:EventArchive")
+def _event_archive(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    request = {"ArchiveName": i.get("name") or name, "EventSourceArn": i["eventSourceArn"],
+               "RetentionDays": int(i.get("retentionDays") or 0)}
+    if i.get("eventPattern"):
+        request["EventPattern"] = i["eventPattern"]
+    archive = d.client("events").create_archive(**request)
+    return request["ArchiveName"], {**i, "name": request["ArchiveName"], "arn": archive["ArchiveArn"]}
+
+
+@creates("aws:cloudwatch/eventRule:EventRule")
+def _event_rule(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    rule_name = i.get("name") or name
+    rule = d.client("events").put_rule(Name=rule_name, EventBusName=i.get("eventBusName", "default"),
+                                       EventPattern=i["eventPattern"], State="ENABLED")
+    return rule_name, {**i, "name": rule_name, "arn": rule["RuleArn"]}
+
+
+@creates("aws:cloudwatch/eventTarget:EventTarget")
+def _event_target(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    target: dict[str, Any] = {"Id": i.get("targetId") or name, "Arn": i["arn"]}
+    if (i.get("deadLetterConfig") or {}).get("arn"):
+        target["DeadLetterConfig"] = {"Arn": i["deadLetterConfig"]["arn"]}
+    if i.get("retryPolicy"):
+        target["RetryPolicy"] = {"MaximumRetryAttempts": int(i["retryPolicy"]["maximumRetryAttempts"]),
+                                 "MaximumEventAgeInSeconds": int(i["retryPolicy"]["maximumEventAgeInSeconds"])}
+    response = d.client("events").put_targets(Rule=i["rule"], EventBusName=i.get("eventBusName", "default"),
+                                              Targets=[target])
+    if response.get("FailedEntryCount"):
+        raise LocalCloudError(f"event target {name}: {response['FailedEntries']}")
+    return target["Id"], {**i, "targetId": target["Id"]}
+
+
 # --- dynamic providers -----------------------------------------------------------------------
 
 PROVIDER_KEY = "__provider"
@@ -538,7 +591,7 @@ class LocalCloud(Mocks):
                 f"resource type {args.typ} ({args.name}) is not supported by the local cloud; "
                 f"supported types: {', '.join(supported_types())}")
         try:
-            return creator(self.deployment, args.name, dict(args.inputs))
+            return creator(self.deployment, args.name, unsecret(dict(args.inputs)))
         except LocalCloudError:
             raise
         except Exception as exc:
@@ -547,4 +600,8 @@ class LocalCloud(Mocks):
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         from infra.cli.offline import fake_call
 
+        if args.token == "aws:iot/getEndpoint:getEndpoint":
+            address = self.deployment.client("iot").describe_endpoint(
+                endpointType=args.args.get("endpointType", "iot:Data-ATS"))["endpointAddress"]
+            return {"endpointAddress": address, "id": address}, []
         return fake_call(args, region=self.deployment.region, account=self.deployment.account), []
