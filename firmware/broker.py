@@ -1,0 +1,21 @@
+# A TLS stream to the broker with the device's certificate and key (DER, as MicroPython's TLS wants).
+# (Not named tls.py: MicroPython has a built-in module of that name.)
+import socket
+import ssl
+
+
+def opener(host, port, server_name, cert_der, key_der, ca_der):
+    def open_tls():
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_cert_chain(cert_der, key_der)
+        context.load_verify_locations(cadata=ca_der)
+        context.verify_mode = ssl.CERT_REQUIRED
+        sock = socket.socket()
+        try:
+            sock.connect(socket.getaddrinfo(host, port)[0][-1])
+            return context.wrap_socket(sock, server_hostname=server_name)
+        except Exception:
+            sock.close()
+            raise
+
+    return open_tls

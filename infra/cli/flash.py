@@ -1,0 +1,174 @@
+"""`conduit flash`: give a feeder its identity and firmware.
+
+Credentials come from the local cloud's deployment, or from `pulumi stack output --show-secrets`
+where the Pulumi CLI exists. They are converted to DER (what MicroPython's TLS loads), written
+with the device settings into a bundle, and copied to the board with mpremote.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO / "firmware"
+FIRMWARE_FILES = ("app.py", "config.py", "feeder.py", "hardware.py", "host.py", "main.py", "mqtt.py", "broker.py")
+AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
+# Seeed XIAO ESP32-C3: D0-D3 are GPIO2-GPIO5, wired to the H-bridge's IN1/IN2 of each channel.
+DEFAULT_PINS = {"left": [2, 3], "right": [4, 5]}
+
+
+class FlashError(RuntimeError):
+    """The bundle could not be made or copied; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    thing_name: str
+    certificate_id: str
+    certificate_pem: str
+    private_key_pem: str
+    action_topic: str
+    state_topic: str
+    host: str
+    port: int
+    server_name: str
+    ca_pem: bytes
+    status: str
+
+
+def _device_outputs(outputs: dict[str, Any], device: str, stack: str) -> dict[str, Any]:
+    devices = (outputs.get("catFeeder") or {}).get("devices") or {}
+    if device not in devices:
+        raise FlashError(f"stack '{stack}' has no feeder '{device}' in its catFeeder.devices output "
+                         f"(it has {sorted(devices) or 'none'}); add it to conduit:catFeeder.feeders and deploy")
+    found = devices[device]
+    if not str(found.get("privateKey", "")).startswith("-----BEGIN"):
+        raise FlashError(f"the private key of '{device}' is missing from the stack outputs; read them with "
+                         "--show-secrets (the Pulumi CLI) or deploy with conduit local up")
+    return found
+
+
+def local_identity(stack: str, device: str) -> Identity | None:
+    from infra.cli.local import emulator as emulator_module
+    from infra.cli.local.commands import deployment_file
+    from infra.cli.local.emulator import Emulator
+
+    path = deployment_file(stack)
+    running = emulator_module.find()
+    if not path.exists() or running is None:
+        return None
+    record = json.loads(path.read_text())
+    emulator = Emulator(**record["emulator"])
+    if emulator.pid != running.pid:
+        return None
+    found = _device_outputs(record["outputs"], device, stack)
+    status = emulator.client("iot").describe_certificate(
+        certificateId=found["certificateId"])["certificateDescription"]["status"]
+    return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
+                    found["actionTopic"], found["stateTopic"], "127.0.0.1", emulator.mqtt_port, "localhost",
+                    emulator.mqtt_ca(), status)
+
+
+def cloud_identity(stack: str, device: str, project_dir: Path) -> Identity:
+    if shutil.which("pulumi") is None:
+        raise FlashError(f"stack '{stack}' is not deployed on the local cloud (conduit local up --stack {stack}) "
+                         "and the Pulumi CLI is not installed to read its outputs")
+    result = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+                            cwd=project_dir, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise FlashError(f"pulumi stack output failed for '{stack}': {result.stderr.strip()}")
+    outputs = json.loads(result.stdout)
+    found = _device_outputs(outputs, device, stack)
+    import boto3
+
+    status = boto3.client("iot").describe_certificate(
+        certificateId=found["certificateId"])["certificateDescription"]["status"]
+    with urllib.request.urlopen(AMAZON_ROOT_CA_1, timeout=30) as response:
+        ca = response.read()
+    host = outputs["catFeeder"]["mqttEndpoint"]
+    return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
+                    found["actionTopic"], found["stateTopic"], host, 8883, host, ca, status)
+
+
+def _der(identity: Identity) -> tuple[bytes, bytes, bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    certificate = x509.load_pem_x509_certificate(identity.certificate_pem.encode())
+    key = serialization.load_pem_private_key(identity.private_key_pem.encode(), password=None)
+    ca = x509.load_pem_x509_certificate(identity.ca_pem)
+    return (certificate.public_bytes(serialization.Encoding.DER),
+            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()),
+            ca.public_bytes(serialization.Encoding.DER))
+
+
+def _wifi(interactive: bool, required: bool) -> tuple[str, str]:
+    ssid, password = os.environ.get("CONDUIT_WIFI_SSID", ""), os.environ.get("CONDUIT_WIFI_PASSWORD", "")
+    if not ssid and interactive:
+        ssid = input("Wi-Fi network name: ")
+        password = getpass.getpass("Wi-Fi password: ")
+    if required and not ssid:
+        raise FlashError("the board needs Wi-Fi: set CONDUIT_WIFI_SSID and CONDUIT_WIFI_PASSWORD, or run "
+                         "conduit flash in a terminal to be asked")
+    return ssid, password
+
+
+def _write(path: Path, data: bytes, private: bool = False) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600 if private else 0o644)
+
+
+def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seconds: float) -> Path:
+    if identity.status != "ACTIVE":
+        raise FlashError(f"certificate {identity.certificate_id} of {identity.thing_name} is {identity.status}; "
+                         "the broker will refuse it: change the feeder's rotation in conduit:catFeeder and deploy")
+    out.mkdir(parents=True, exist_ok=True)
+    certificate, key, ca = _der(identity)
+    _write(out / "cert.der", certificate)
+    _write(out / "key.der", key, private=True)
+    _write(out / "ca.der", ca)
+    device = {"client_id": identity.thing_name, "host": identity.host, "port": identity.port,
+              "server_name": identity.server_name, "action_topic": identity.action_topic,
+              "state_topic": identity.state_topic, "feed_ms": int(feed_seconds * 1000), "keepalive": 60,
+              "pins": DEFAULT_PINS, "wifi_ssid": wifi[0], "wifi_password": wifi[1]}
+    _write(out / "device.json", json.dumps(device, indent=2).encode(), private=True)
+    for name in FIRMWARE_FILES:
+        shutil.copyfile(FIRMWARE / name, out / name)
+    return out
+
+
+def copy_to_board(bundle: Path, port: str) -> None:
+    files = ["cert.der", "key.der", "ca.der", "device.json", *(f for f in FIRMWARE_FILES if f != "host.py")]
+    command = [sys.executable, "-m", "mpremote", "connect", port, "cp", *files, ":"]
+    result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise FlashError(f"could not copy to the board on {port}: {detail[0]}; check that it is plugged in, runs "
+                         "MicroPython (esptool can flash it) and that no other program holds the port")
+    subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "reset"], capture_output=True, check=False)
+
+
+def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: str | None,
+          feed_seconds: float = 10.0) -> Path:
+    if out is None and port is None:
+        raise FlashError("say where the bundle goes: --port PORT (a board) or --out DIR (a folder)")
+    identity = local_identity(stack, device) or cloud_identity(stack, device, project_dir)
+    wifi = _wifi(interactive=sys.stdin.isatty(), required=port is not None)
+    if out is not None:
+        return write_bundle(identity, out, wifi, feed_seconds)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="conduit-flash-") as scratch:
+        bundle = write_bundle(identity, Path(scratch), wifi, feed_seconds)
+        copy_to_board(bundle, port or "")
+    return Path(port or "")

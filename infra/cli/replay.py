@@ -1,0 +1,70 @@
+"""`conduit replay`: replay the cat feeder's ledger, its EventBridge archive, onto its bus.
+
+Event sourcing's payoff: the clicks of a time range are delivered again to the rule and the
+feeder, as they were recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+
+class ReplayError(RuntimeError):
+    """The replay could not be started or did not finish."""
+
+
+def _time(text: str, what: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ReplayError(f"{what} {text!r} is not an ISO 8601 time such as 2026-11-22T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _ledger(stack: str, project_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """An EventBridge client and the catFeeder outputs: the local cloud's, else the stack's."""
+    from infra.cli.local import emulator as emulator_module
+    from infra.cli.local.commands import deployment_file
+
+    running = emulator_module.find()
+    path = deployment_file(stack)
+    if running is not None and path.exists():
+        outputs = json.loads(path.read_text())["outputs"]
+        return running.client("events"), outputs.get("catFeeder") or {}
+    if shutil.which("pulumi") is None:
+        raise ReplayError(f"stack '{stack}' is not on the local cloud and the Pulumi CLI is not installed")
+    result = subprocess.run(["pulumi", "stack", "output", "catFeeder", "--json", "--stack", stack], cwd=project_dir,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ReplayError(f"pulumi stack output failed for '{stack}': {result.stderr.strip()}")
+    import boto3
+
+    return boto3.client("events"), json.loads(result.stdout)
+
+
+def replay(stack: str, since: str, until: str | None, project_dir: Path, timeout_seconds: float = 300) -> str:
+    start = _time(since, "--since")
+    end = _time(until, "--until") if until else datetime.datetime.now(datetime.UTC)
+    if end <= start:
+        raise ReplayError(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()})")
+    events, outputs = _ledger(stack, project_dir)
+    if not outputs.get("archiveArn"):
+        raise ReplayError(f"stack '{stack}' has no cat feeder ledger (catFeeder.archiveArn output)")
+    name = f"conduit-{stack}-{int(time.time())}"
+    events.start_replay(ReplayName=name, EventSourceArn=outputs["archiveArn"], EventStartTime=start,
+                        EventEndTime=end, Destination={"Arn": outputs["busArn"]})
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        state = events.describe_replay(ReplayName=name)
+        if state["State"] == "COMPLETED":
+            return f"replayed the ledger of '{stack}' from {start.isoformat()} to {end.isoformat()} ({name})"
+        if state["State"] in {"FAILED", "CANCELLED"}:
+            raise ReplayError(f"replay {name} {state['State'].lower()}: {state.get('StateReason', 'no reason')}")
+        time.sleep(0.5)
+    raise ReplayError(f"replay {name} did not finish within {timeout_seconds}s; see describe-replay")

@@ -1,0 +1,227 @@
+# Runs under the host `micropython`: MQTT bytes on a fake socket, the feeding schedule, the device
+# loop with fake pins and clock. Prints "N passed, 0 failed" and exits non-zero on any failure.
+import sys
+
+sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "firmware")
+
+import app  # noqa: E402
+import feeder  # noqa: E402
+import hardware  # noqa: E402
+import mqtt  # noqa: E402
+
+
+class FakeSocket:
+    def __init__(self, incoming=b""):
+        self.incoming = bytearray(incoming)
+        self.sent = bytearray()
+
+    def feed(self, data):
+        self.incoming += data
+
+    def read(self, n):
+        chunk = bytes(self.incoming[:n])
+        self.incoming = self.incoming[n:]
+        return chunk
+
+    def write(self, data):
+        self.sent += data
+        return len(data)
+
+
+class FakePoller:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def poll(self, timeout_ms):
+        return [1] if self.sock.incoming else []
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def sleep_ms(self, ms):
+        self.now += ms
+
+
+def client(incoming=b""):
+    sock = FakeSocket(incoming)
+    return mqtt.MQTTClient("feeder-kitchen", sock, keepalive=30, poller=FakePoller(sock)), sock
+
+
+def test_remaining_length_encoding():
+    assert mqtt.encode_length(0) == b"\x00"
+    assert mqtt.encode_length(127) == b"\x7f"
+    assert mqtt.encode_length(128) == b"\x80\x01"
+    assert mqtt.encode_length(16383) == b"\xff\x7f"
+    assert mqtt.encode_length(2097151) == b"\xff\xff\x7f"
+
+
+def test_connect_sends_the_exact_bytes_and_reads_connack():
+    c, sock = client(b"\x20\x02\x00\x00")
+    c.connect()
+    assert bytes(sock.sent) == b"\x10\x1a\x00\x04MQTT\x04\x02\x00\x1e\x00\x0efeeder-kitchen", bytes(sock.sent)
+
+
+def test_a_refused_connection_raises_with_the_return_code():
+    c, _ = client(b"\x20\x02\x00\x05")
+    try:
+        c.connect()
+    except mqtt.MQTTError as exc:
+        assert "return code 5" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_subscribe_and_a_refused_subscription():
+    c, sock = client(b"\x90\x03\x00\x01\x01")
+    assert c.subscribe("cat-feeder/kitchen/action", qos=1) == 1
+    assert bytes(sock.sent) == b"\x82\x1e\x00\x01\x00\x19cat-feeder/kitchen/action\x01"
+    c, _ = client(b"\x90\x03\x00\x01\x80")
+    try:
+        c.subscribe("cat-feeder/hallway/action")
+    except mqtt.MQTTError as exc:
+        assert "refused the subscription" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_publish_qos1_and_its_puback():
+    c, sock = client()
+    pid = c.publish("cat-feeder/kitchen/states", b'{"state":"fed"}', qos=1)
+    assert bytes(sock.sent) == b"\x32\x2c\x00\x19cat-feeder/kitchen/states\x00\x01" + b'{"state":"fed"}'
+    sock.feed(b"\x40\x02\x00\x01")
+    c.check_msg(0)
+    assert pid in c.acked
+
+
+def test_an_incoming_qos1_publish_is_delivered_and_acknowledged():
+    c, sock = client()
+    got = []
+    c.on_message = lambda topic, payload: got.append((topic, payload))
+    topic, payload = b"cat-feeder/kitchen/action", b'{"event": "SINGLE", "reportedTime": 1}'
+    body = mqtt.encode_string(topic) + b"\x00\x07" + payload
+    sock.feed(bytes([0x32]) + mqtt.encode_length(len(body)) + body)
+    assert c.check_msg(0) == 1
+    assert got == [("cat-feeder/kitchen/action", payload)]
+    assert bytes(sock.sent) == b"\x40\x02\x00\x07"
+
+
+def test_a_closed_connection_raises():
+    c, _ = client(b"\x30")
+    try:
+        c.check_msg(0)
+    except mqtt.MQTTError as exc:
+        assert "closed" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def pins():
+    changes = []
+    make = lambda n: hardware.RecordingPin(n, lambda pin, level: changes.append((pin, level)))  # noqa: E731
+    return hardware.motors(make, {"left": [2, 3], "right": [4, 5]}), changes
+
+
+def test_commands_drive_the_right_bowls_for_the_feed_time():
+    motors, changes = pins()
+    f = feeder.Feeder(motors, feed_ms=10000)
+    diff = lambda a, b: a - b  # noqa: E731
+    for event, bowls in (("SINGLE", ["left"]), ("DOUBLE", ["right"]), ("LONG", ["left", "right"])):
+        assert f.command(event) is None
+        started = f.tick(0, diff)
+        assert started["state"] == "feeding" and started["bowls"] == bowls
+        assert [b for b in ("left", "right") if motors[b].running] == bowls
+        assert f.tick(9999, diff) is None
+        assert f.tick(10000, diff)["state"] == "fed"
+        assert not motors["left"].running and not motors["right"].running
+
+
+def test_commands_during_a_feed_are_queued_not_lost():
+    motors, _ = pins()
+    f = feeder.Feeder(motors, feed_ms=100)
+    diff = lambda a, b: a - b  # noqa: E731
+    f.command("SINGLE")
+    f.tick(0, diff)
+    f.command("DOUBLE")
+    f.command("LONG")
+    assert f.tick(50, diff) is None and len(f.queue) == 2
+    served = []
+    now = 100
+    while len(served) < 3 and now < 1000:
+        change = f.tick(now, diff)
+        if change and change["state"] == "fed":
+            served.append(change["event"])
+        now += 10
+    assert served == ["SINGLE", "DOUBLE", "LONG"], served
+
+
+def test_bad_commands_are_reported_not_raised():
+    motors, _ = pins()
+    f = feeder.Feeder(motors, feed_ms=100, max_queue=1)
+    assert "unknown command" in f.command("TRIPLE")
+    assert f.command("SINGLE") is None
+    assert "queue full" in f.command("LONG")
+
+
+def test_the_device_loop_never_blocks_and_reports_states():
+    motors, _ = pins()
+    clock = FakeClock()
+    sock = FakeSocket(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x01")
+
+    class Dog:
+        fed = 0
+
+        def feed(self):
+            Dog.fed += 1
+
+    device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
+                         "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
+                        lambda: sock, motors, clock, watchdog=Dog(), log=lambda *a: None)
+    original = mqtt.MQTTClient.__init__
+
+    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
+        original(self, client_id, s, keepalive, FakePoller(s))
+
+    mqtt.MQTTClient.__init__ = with_fake_poller
+    try:
+        device.connect()
+        device.last_ping = 0
+        payload = b'{"event": "DOUBLE", "reportedTime": 5}'
+        body = mqtt.encode_string("cat-feeder/kitchen/action") + b"\x00\x02" + payload
+        sock.feed(bytes([0x32]) + mqtt.encode_length(len(body)) + body)
+        sent_before = len(sock.sent)
+        device.step(poll_ms=0)
+        assert motors["right"].running and not motors["left"].running
+        clock.now = 1000
+        device.step(poll_ms=0)
+        assert not motors["right"].running
+        published = bytes(sock.sent[sent_before:])
+        assert b'"state": "feeding"' in published and b'"state": "fed"' in published
+        assert Dog.fed == 2
+    finally:
+        mqtt.MQTTClient.__init__ = original
+
+
+def test_backoff_grows_and_is_capped():
+    assert [app.backoff(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+passed, failed = 0, 0
+for name in sorted(dir()):
+    if name.startswith("test_"):
+        try:
+            globals()[name]()
+            passed += 1
+        except Exception as exc:  # noqa: BLE001
+            failed += 1
+            print("FAIL", name, repr(exc))
+            sys.print_exception(exc)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
