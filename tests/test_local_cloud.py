@@ -7,6 +7,9 @@ its role fails here as it would on AWS.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -185,6 +188,97 @@ def test_exchange_events_are_archived_and_large_buys_raise_alerts(local_cloud):
     rule_errors = emulator.client("sqs").get_queue_attributes(
         QueueUrl=outputs["ruleErrorsUrl"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert rule_errors["ApproximateNumberOfMessages"] == "0"
+
+
+def run_feeder(bundle: Path, commands: int, seconds: int = 60) -> subprocess.Popen:
+    """The flashed firmware on the host MicroPython, serving `commands` feeds at most."""
+    return subprocess.Popen([shutil.which("micropython"), "host.py", str(commands), str(seconds)], cwd=bundle,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_online(process: subprocess.Popen) -> list[list]:
+    lines = []
+    for raw in process.stdout:
+        lines.append(json.loads(raw))
+        if lines[-1][:2] == ["state", {"state": "online", "uptime_s": lines[-1][1].get("uptime_s")}]:
+            return lines
+    raise AssertionError(f"the firmware never came online: {lines}")
+
+
+def finish(process: subprocess.Popen, lines: list[list]) -> list[list]:
+    out, _ = process.communicate(timeout=90)
+    lines += [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert process.returncode == 0, lines
+    return lines
+
+
+@pytest.fixture(scope="module")
+def kitchen_bundle(local_cloud, tmp_path_factory, monkeypatch_module):
+    record, _ = local_cloud
+    from infra.cli.flash import flash
+
+    bundle = tmp_path_factory.mktemp("bundle")
+    monkeypatch_module.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
+    return flash("local", "kitchen", REPO, bundle, None, feed_seconds=1)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_a_click_feeds_the_right_bowl_of_that_feeder_only_over_mutual_tls(local_cloud, kitchen_bundle):
+    record, emulator = local_cloud
+    assert oct((kitchen_bundle / "key.der").stat().st_mode & 0o777) == "0o600"
+    url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
+    device = run_feeder(kitchen_bundle, commands=1)
+    lines = wait_online(device)
+    assert call_api(emulator, url, "POST", {"feeder": "hallway", "clickType": "LONG"}).status == 202
+    original = {"feeder": "kitchen", "devicePayload": {"clickType": "DOUBLE"},
+                "deviceEvent": {"buttonClicked": {"reportedTime": 1111111}}}
+    assert call_api(emulator, url, "POST", original).status == 202
+    lines = finish(device, lines)
+    commands = [json.loads(line[2])["event"] for line in lines if line[0] == "command"]
+    assert commands == ["DOUBLE"], "the hallway's click must not reach the kitchen"
+    assert [line[1:] for line in lines if line[0] == "pin"] == [[4, 1], [4, 0]], "right bowl only, on then off"
+    states = [line[1]["state"] for line in lines if line[0] == "state"]
+    assert states == ["online", "feeding", "fed"] and not [line for line in lines if line[0] == "connection lost"]
+
+
+def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle, monkeypatch):
+    from infra.cli.replay import replay
+
+    record, _ = local_cloud
+    monkeypatch.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    device = run_feeder(kitchen_bundle, commands=1)
+    lines = wait_online(device)
+    assert "replayed the ledger" in replay("local", since, None, REPO)
+    commands = [json.loads(line[2])["event"] for line in finish(device, lines) if line[0] == "command"]
+    assert commands[:1] == ["DOUBLE"], commands
+
+
+def test_flash_refuses_an_unknown_feeder_and_an_inactive_certificate(local_cloud, tmp_path, monkeypatch):
+    from infra.cli.flash import FlashError, flash
+
+    record, emulator = local_cloud
+    monkeypatch.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
+    with pytest.raises(FlashError, match=r"no feeder 'garage'.*\['hallway', 'kitchen'\]"):
+        flash("local", "garage", REPO, tmp_path / "garage", None)
+    with pytest.raises(FlashError, match="--port PORT"):
+        flash("local", "hallway", REPO, None, None)
+    certificate = record["outputs"]["catFeeder"]["devices"]["hallway"]["certificateId"]
+    iot = emulator.client("iot")
+    iot.update_certificate(certificateId=certificate, newStatus="INACTIVE")
+    try:
+        with pytest.raises(FlashError, match=f"certificate {certificate} .* is INACTIVE"):
+            flash("local", "hallway", REPO, tmp_path / "hallway", None)
+    finally:
+        iot.update_certificate(certificateId=certificate, newStatus="ACTIVE")
+    monkeypatch.setenv("CONDUIT_WIFI_SSID", "home")
+    with pytest.raises(FlashError, match="could not copy to the board on /dev/conduit-no-such-board"):
+        flash("local", "hallway", REPO, None, "/dev/conduit-no-such-board")
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

@@ -24,8 +24,10 @@ def action_topic(feeder: str) -> str:
 
 def command_for(event: dict[str, Any], feeders: list[str]) -> tuple[str, FeedCommand]:
     detail = EventBridgeModel.model_validate(event).detail
-    click = Click.model_validate({"feeder": detail.get("feeder"), "clickType": detail.get("click-type"),
-                                  "reportedTime": detail.get("reportedTime")})
+    fields = {"feeder": detail.get("feeder"), "clickType": detail.get("click-type")}
+    if detail.get("reportedTime") is not None:
+        fields["reportedTime"] = detail["reportedTime"]
+    click = Click.model_validate(fields)
     if click.feeder not in feeders:
         raise ValueError(f"feeder {click.feeder!r} is not one of {feeders}; nothing was fed")
     return action_topic(click.feeder), FeedCommand(event=click.click_type, reportedTime=click.reported_time)

@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli.local import emulator as emulator_module
-from infra.cli.local.emulator import DEFAULT_STATE_DIR, Emulator
+from infra.cli.local.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-def deployment_file(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> Path:
-    return state_dir / f"deployment-{stack}.json"
+def deployment_file(stack: str, state_dir: Path | None = None) -> Path:
+    return (state_dir or emulator_module.state_dir()) / f"deployment-{stack}.json"
 
 
-def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE_DIR,
+def deploy(stack: str, project_dir: Path = REPO, state_dir: Path | None = None,
            port: int | None = None) -> dict[str, Any]:
     """Start (or reset) the emulator and deploy `stack` onto it; returns the deployment record."""
+    state_dir = state_dir or emulator_module.state_dir()
     from infra.cli.runner import run_stack
 
     started = time.perf_counter()
@@ -42,7 +43,7 @@ def deploy(stack: str, project_dir: Path = REPO, state_dir: Path = DEFAULT_STATE
     return record
 
 
-def load_deployment(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
+def load_deployment(stack: str, state_dir: Path | None = None) -> dict[str, Any]:
     path = deployment_file(stack, state_dir)
     if not path.exists():
         raise SystemExit(f"stack '{stack}' is not deployed locally; run: conduit local up --stack {stack}")

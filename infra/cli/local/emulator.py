@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-DEFAULT_STATE_DIR = Path(os.environ.get("CONDUIT_LOCAL_DIR", REPO / ".conduit" / "local"))
+def state_dir() -> Path:
+    """Where the local cloud keeps its state: CONDUIT_LOCAL_DIR, read when asked (tests set it late)."""
+    return Path(os.environ.get("CONDUIT_LOCAL_DIR", REPO / ".conduit" / "local"))
 REGION = "eu-west-1"
 READY_TIMEOUT_SECONDS = 60
 
@@ -139,9 +141,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def find(state_dir: Path = DEFAULT_STATE_DIR) -> Emulator | None:
+def find(directory: Path | None = None) -> Emulator | None:
     """The emulator this state directory started, if it is still running and answering."""
-    path = _state_file(state_dir)
+    path = _state_file(directory or state_dir())
     if not path.exists():
         return None
     emulator = Emulator(**json.loads(path.read_text()))
@@ -150,13 +152,14 @@ def find(state_dir: Path = DEFAULT_STATE_DIR) -> Emulator | None:
     return None
 
 
-def start(state_dir: Path = DEFAULT_STATE_DIR, gateway_port: int | None = None) -> Emulator:
+def start(directory: Path | None = None, gateway_port: int | None = None) -> Emulator:
     """Start a fresh emulator (stopping one this directory started before) on free ports."""
-    stop(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    cert, key = _write_gateway_certificate(state_dir)
+    directory = directory or state_dir()
+    stop(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = _write_gateway_certificate(directory)
     gateway_port, mqtt_port = gateway_port or _free_port(), _free_port()
-    audit = state_dir / "audit.jsonl"
+    audit = directory / "audit.jsonl"
     audit.write_text("")
     env = {
         **os.environ,
@@ -167,17 +170,17 @@ def start(state_dir: Path = DEFAULT_STATE_DIR, gateway_port: int | None = None) 
     }
     for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
         env.pop(variable, None)
-    log = open(state_dir / "emulator.log", "wb")  # noqa: SIM115 - handed to the child
+    log = open(directory / "emulator.log", "wb")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen([sys.executable, "-m", "infra.cli.local.launcher"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                               cwd=state_dir)
-    emulator = Emulator(process.pid, gateway_port, mqtt_port, str(state_dir))
+                               cwd=directory)
+    emulator = Emulator(process.pid, gateway_port, mqtt_port, str(directory))
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise EmulatorError(f"the emulator exited with {process.returncode}; see {emulator.log_file}")
         if emulator.ready():
-            _state_file(state_dir).write_text(json.dumps(asdict(emulator)))
+            _state_file(directory).write_text(json.dumps(asdict(emulator)))
             return emulator
         time.sleep(0.1)
     _kill(process.pid)
@@ -202,9 +205,9 @@ def _kill(pid: int) -> None:
             time.sleep(0.05)
 
 
-def stop(state_dir: Path = DEFAULT_STATE_DIR) -> bool:
+def stop(directory: Path | None = None) -> bool:
     """Stop what this state directory started; True when something was running."""
-    path = _state_file(state_dir)
+    path = _state_file(directory or state_dir())
     if not path.exists():
         return False
     emulator = Emulator(**json.loads(path.read_text()))
