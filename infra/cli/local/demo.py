@@ -133,6 +133,41 @@ def demo_exchange_events(emulator: Emulator, outputs: dict[str, Any]) -> bool:
     return all(p.status == 202 for p in posted) and bad.status == 400 and len(raised) == 1
 
 
+def demo_cat_feeder(emulator: Emulator, outputs: dict[str, Any], stack: str, project_dir: Path) -> bool:
+    print("\nCat feeder: a click -> the EventBridge ledger -> MQTT -> the firmware on MicroPython")
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    from infra.cli.flash import flash
+
+    with tempfile.TemporaryDirectory(prefix="conduit-demo-feeder-") as scratch:
+        bundle = flash(stack, "kitchen", project_dir, Path(scratch), None, feed_seconds=1)
+        _say(f"flashed the 'kitchen' bundle to {bundle} (certificate, key and CA as DER, device.json)")
+        device = subprocess.Popen([shutil.which("micropython") or "micropython", "host.py", "1", "60"], cwd=bundle,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in device.stdout:
+            if '"online"' in line:
+                break
+        started = time.perf_counter()
+        url = outputs["apiUrl"] + "click"
+        hallway = call_api(emulator, url, "POST", {"feeder": "hallway", "clickType": "LONG"})
+        kitchen = call_api(emulator, url, "POST", {"feeder": "kitchen", "devicePayload": {"clickType": "SINGLE"},
+                                                   "deviceEvent": {"buttonClicked": {"reportedTime": 1111111}}})
+        _say(f"clicked hallway LONG -> {hallway.status}, kitchen SINGLE (original button shape) -> {kitchen.status}")
+        out, _ = device.communicate(timeout=90)
+        for raw in out.splitlines():
+            entry = json.loads(raw)
+            if entry[0] == "pin":
+                _say(f"device: pin {entry[1]} -> {entry[2]} ({'left' if entry[1] in (2, 3) else 'right'} bowl)")
+            elif entry[0] == "state":
+                _say(f"device published {entry[1]['state']}" + (f" {entry[1].get('bowls')}" if "bowls" in entry[1]
+                                                                  else ""), time.perf_counter() - started)
+    _say(f"the ledger archive keeps every click for replay: conduit replay --stack {stack} --since <time>")
+    return device.returncode == 0
+
+
 def run_demo(stack: str, project_dir: Path) -> int:
     print(f"Conduit demo: stack '{stack}' on the local cloud (ministack, IAM enforced)")
     ok = False
@@ -152,6 +187,8 @@ def run_demo(stack: str, project_dir: Path) -> int:
             ok = demo_currency_stream(emulator, outputs["currencyStream"]) and ok
         if "exchangeEvents" in outputs:
             ok = demo_exchange_events(emulator, outputs["exchangeEvents"]) and ok
+        if "catFeeder" in outputs:
+            ok = demo_cat_feeder(emulator, outputs["catFeeder"], stack, project_dir) and ok
         print("\nPermissions granted but never used by this run:")
         print("  " + report(unused_permissions(record, Path(emulator.audit_log))).replace("\n", "\n  "))
     finally:
