@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+# tests/firmware runs under MicroPython (see test_firmware.py), never under CPython's pytest.
+collect_ignore = ["firmware"]
+
 EVENTS = Path(__file__).parent / "events"
 REPO = Path(__file__).resolve().parents[1]
 
