@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
+from infra.cli.flash import micropython
 from tests.conftest import REPO
 
 
 def test_firmware_units_pass_under_micropython():
-    micropython = shutil.which("micropython")
-    assert micropython, "micropython is missing: make install puts it in the virtualenv"
-    result = subprocess.run([micropython, "tests/firmware/test_units.py", "firmware"], cwd=REPO,
+    result = subprocess.run([micropython(), "tests/firmware/test_units.py", "firmware"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     passed, failed = map(int, re.search(r"(\d+) passed, (\d+) failed", result.stdout).groups())

@@ -7,13 +7,13 @@ its role fails here as it would on AWS.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from infra.cli.flash import micropython
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
@@ -192,7 +192,7 @@ def test_exchange_events_are_archived_and_large_buys_raise_alerts(local_cloud):
 
 def run_feeder(bundle: Path, commands: int, seconds: int = 60) -> subprocess.Popen:
     """The flashed firmware on the host MicroPython, serving `commands` feeds at most."""
-    return subprocess.Popen([shutil.which("micropython"), "host.py", str(commands), str(seconds)], cwd=bundle,
+    return subprocess.Popen([micropython(), "host.py", str(commands), str(seconds)], cwd=bundle,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

