@@ -10,6 +10,7 @@ import pulumi
 
 from infra.blocks.alarms import AlarmTopic
 from infra.blocks.code import HandlerCode
+from infra.blocks.defaults import SystemDefaults
 from infra.cat_feeder import CatFeeder, CatFeederArgs
 from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
 from infra.exchange_events import ExchangeEvents, ExchangeEventsArgs
@@ -19,70 +20,25 @@ from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
 
 settings = load_settings()
 alarms = AlarmTopic("alarms", settings.alarm_email)
-code = HandlerCode("handlers")
+defaults = SystemDefaults(
+    code=HandlerCode("handlers"),
+    log_retention_days=settings.log_retention_days,
+    max_receive_count=settings.dlq_max_receive_count,
+    point_in_time_recovery=settings.point_in_time_recovery,
+    protect_data=settings.protect_data,
+    tracing=settings.tracing,
+    alarm_topic_arn=alarms.arn,
+)
 pulumi.export("alarmTopicArn", alarms.arn)
 
-if settings.enabled("message-ingest"):
-    ingest = MessageIngest("message-ingest", MessageIngestArgs(
-        settings=settings.message_ingest,
-        code=code.archive("message_ingest"),
-        layers=[code.layer_arn],
-        log_retention_days=settings.log_retention_days,
-        max_receive_count=settings.dlq_max_receive_count,
-        point_in_time_recovery=settings.point_in_time_recovery,
-        protect_data=settings.protect_data,
-        tracing=settings.tracing,
-        alarm_topic_arn=alarms.arn,
-    ))
-    pulumi.export("messageIngest", ingest.outputs)
-
-if settings.enabled("upload-extraction"):
-    uploads = UploadExtraction("upload-extraction", UploadExtractionArgs(
-        settings=settings.upload_extraction,
-        code=code.archive("upload_extraction"),
-        layers=[code.layer_arn],
-        log_retention_days=settings.log_retention_days,
-        point_in_time_recovery=settings.point_in_time_recovery,
-        protect_data=settings.protect_data,
-        tracing=settings.tracing,
-        alarm_topic_arn=alarms.arn,
-    ))
-    pulumi.export("uploadExtraction", uploads.outputs)
-
-if settings.enabled("currency-stream"):
-    currency = CurrencyStream("currency-stream", CurrencyStreamArgs(
-        settings=settings.currency_stream,
-        code=code.archive("currency_stream"),
-        layers=[code.layer_arn],
-        log_retention_days=settings.log_retention_days,
-        max_receive_count=settings.dlq_max_receive_count,
-        point_in_time_recovery=settings.point_in_time_recovery,
-        protect_data=settings.protect_data,
-        tracing=settings.tracing,
-        alarm_topic_arn=alarms.arn,
-    ))
-    pulumi.export("currencyStream", currency.outputs)
-
-if settings.enabled("exchange-events"):
-    exchange = ExchangeEvents("exchange-events", ExchangeEventsArgs(
-        settings=settings.exchange_events,
-        code=code.archive("exchange_events"),
-        layers=[code.layer_arn],
-        log_retention_days=settings.log_retention_days,
-        point_in_time_recovery=settings.point_in_time_recovery,
-        protect_data=settings.protect_data,
-        tracing=settings.tracing,
-        alarm_topic_arn=alarms.arn,
-    ))
-    pulumi.export("exchangeEvents", exchange.outputs)
-
-if settings.enabled("cat-feeder") and settings.cat_feeder is not None:
-    feeder = CatFeeder("cat-feeder", CatFeederArgs(
-        settings=settings.cat_feeder,
-        code=code.archive("cat_feeder"),
-        layers=[code.layer_arn],
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
-        alarm_topic_arn=alarms.arn,
-    ))
-    pulumi.export("catFeeder", feeder.outputs)
+# system name -> (component, its args, its settings, the stack output that names its entry points)
+SYSTEMS = {
+    "message-ingest": (MessageIngest, MessageIngestArgs, settings.message_ingest, "messageIngest"),
+    "upload-extraction": (UploadExtraction, UploadExtractionArgs, settings.upload_extraction, "uploadExtraction"),
+    "currency-stream": (CurrencyStream, CurrencyStreamArgs, settings.currency_stream, "currencyStream"),
+    "exchange-events": (ExchangeEvents, ExchangeEventsArgs, settings.exchange_events, "exchangeEvents"),
+    "cat-feeder": (CatFeeder, CatFeederArgs, settings.cat_feeder, "catFeeder"),
+}
+for system, (component, component_args, system_settings, output) in SYSTEMS.items():
+    if settings.enabled(system):
+        pulumi.export(output, component(system, component_args(settings=system_settings, defaults=defaults)).outputs)

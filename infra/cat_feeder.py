@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -37,11 +38,7 @@ def state_topic(feeder: str) -> str:
 @dataclass(frozen=True)
 class CatFeederArgs:
     settings: CatFeederSettings
-    code: pulumi.Input[pulumi.Archive]
-    layers: list[pulumi.Input[str]]
-    log_retention_days: int
-    tracing: bool = False
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    defaults: SystemDefaults
 
 
 class CatFeeder(pulumi.ComponentResource):
@@ -50,8 +47,8 @@ class CatFeeder(pulumi.ComponentResource):
     def __init__(self, name: str, args: CatFeederArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:catFeeder:CatFeeder", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
-                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
+        defaults = args.defaults
+        common = defaults.function("cat_feeder")
         feeders = [f.name for f in args.settings.feeders]
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
@@ -72,7 +69,7 @@ class CatFeeder(pulumi.ComponentResource):
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
             routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
-            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days), opts=child)
 
         feeder = Function(f"{name}-feed", FunctionArgs(
             handler="handlers.cat_feeder.feed.handler",
@@ -85,7 +82,7 @@ class CatFeeder(pulumi.ComponentResource):
                                         event_bus_name=bus.name, event_pattern=json.dumps({"source": [SOURCE]}),
                                         opts=child)
         undelivered = DeadLetterQueue(f"{name}-undelivered-clicks",
-                                      DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child)
+                                      DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         aws.sqs.QueuePolicy(f"{name}-undelivered-clicks-from-rule", queue_url=undelivered.url,
                             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
                                 "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -23,14 +24,7 @@ from infra.stack_settings import CurrencyStreamSettings
 @dataclass(frozen=True)
 class CurrencyStreamArgs:
     settings: CurrencyStreamSettings
-    code: pulumi.Input[pulumi.Archive]
-    layers: list[pulumi.Input[str]]
-    log_retention_days: int
-    max_receive_count: int
-    point_in_time_recovery: bool
-    protect_data: bool
-    tracing: bool = False
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    defaults: SystemDefaults
 
 
 class CurrencyStream(pulumi.ComponentResource):
@@ -39,9 +33,8 @@ class CurrencyStream(pulumi.ComponentResource):
     def __init__(self, name: str, args: CurrencyStreamArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:currencyStream:CurrencyStream", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
-                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
-        data = {"point_in_time_recovery": args.point_in_time_recovery, "protect_data": args.protect_data}
+        defaults = args.defaults
+        common, data = defaults.function("currency_stream"), defaults.table()
         self.rates = Table(f"{name}-rates", TableArgs(hash_key="symbol", stream_view_type="NEW_AND_OLD_IMAGES",
                                                       **data), opts=child)
         self.view = Table(f"{name}-view", TableArgs(hash_key="symbol", **data), opts=child)
@@ -49,7 +42,7 @@ class CurrencyStream(pulumi.ComponentResource):
                                    kms_master_key_id="alias/aws/sns", opts=child)
 
         publish_failures = DeadLetterQueue(f"{name}-publish-failures",
-                                           DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child)
+                                           DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         publisher = Function(f"{name}-publish", FunctionArgs(
             handler="handlers.currency_stream.publish.handler",
             description="Publishes INSERT/MODIFY/REMOVE of the rates table to SNS",
@@ -71,8 +64,8 @@ class CurrencyStream(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination_arn": publish_failures.arn}}, opts=child)
 
         self.updates = Queue(f"{name}-view-updates", QueueArgs(
-            max_receive_count=args.max_receive_count, visibility_timeout_seconds=180,
-            alarm_topic_arn=args.alarm_topic_arn), opts=child)
+            max_receive_count=defaults.max_receive_count, visibility_timeout_seconds=180,
+            alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         aws.sqs.QueuePolicy(f"{name}-view-updates-from-sns", queue_url=self.updates.url,
                             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
                                 "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
@@ -107,7 +100,7 @@ class CurrencyStream(pulumi.ComponentResource):
             function_arn=api.arn, function_name=api.name, invoke_arn=api.invoke_arn,
             routes=["POST /currency", "DELETE /currency/{symbol}", "GET /currency"],
             rate_limit=args.settings.api_rate_limit, burst_limit=args.settings.api_burst_limit,
-            log_retention_days=args.log_retention_days), opts=child)
+            log_retention_days=defaults.log_retention_days), opts=child)
 
         self.outputs = {"ratesTable": self.rates.name, "viewTable": self.view.name, "topicArn": self.topic.arn,
                         "viewQueueUrl": self.updates.url, "viewDeadLetterQueueUrl": self.updates.dead_letter.url,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -28,13 +29,7 @@ ALERT_TOPIC = "alert/fraud"
 @dataclass(frozen=True)
 class ExchangeEventsArgs:
     settings: ExchangeEventsSettings
-    code: pulumi.Input[pulumi.Archive]
-    layers: list[pulumi.Input[str]]
-    log_retention_days: int
-    point_in_time_recovery: bool
-    protect_data: bool
-    tracing: bool = False
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    defaults: SystemDefaults
 
 
 class ExchangeEvents(pulumi.ComponentResource):
@@ -43,9 +38,8 @@ class ExchangeEvents(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExchangeEventsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:exchangeEvents:ExchangeEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
-                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
-        data = {"point_in_time_recovery": args.point_in_time_recovery, "protect_data": args.protect_data}
+        defaults = args.defaults
+        common, data = defaults.function("exchange_events"), defaults.table()
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
 
@@ -54,12 +48,12 @@ class ExchangeEvents(pulumi.ComponentResource):
 
         self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", **data), opts=child)
         self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", **data), opts=child)
-        self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=args.protect_data),
+        self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=defaults.protect_data),
                                            opts=child)
         self.alerts_topic = aws.sns.Topic(f"{name}-alerts", name=physical_name(f"{name}-alerts"),
                                           kms_master_key_id="alias/aws/sns", opts=child)
         self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
-                                           DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child)
+                                           DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         # DescribeEndpoint has no resource-level permissions: "*" is the only resource IAM accepts.
         find_endpoint = Statement(["iot:DescribeEndpoint"], ["*"])
 
@@ -74,7 +68,7 @@ class ExchangeEvents(pulumi.ComponentResource):
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=publisher.arn, function_name=publisher.name, invoke_arn=publisher.invoke_arn,
             routes=["POST /event"], rate_limit=args.settings.api_rate_limit,
-            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days), opts=child)
 
         TopicRule(f"{name}-archive", TopicRuleArgs(
             sql="SELECT * FROM 'event/+'", errors=self.rule_errors,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -20,14 +21,7 @@ from infra.stack_settings import MessageIngestSettings
 @dataclass(frozen=True)
 class MessageIngestArgs:
     settings: MessageIngestSettings
-    code: pulumi.Input[pulumi.Archive]
-    layers: list[pulumi.Input[str]]
-    log_retention_days: int
-    max_receive_count: int
-    point_in_time_recovery: bool
-    protect_data: bool
-    tracing: bool = False
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    defaults: SystemDefaults
 
 
 class MessageIngest(pulumi.ComponentResource):
@@ -36,23 +30,18 @@ class MessageIngest(pulumi.ComponentResource):
     def __init__(self, name: str, args: MessageIngestArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:messageIngest:MessageIngest", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {
-            "code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
-            "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn,
-        }
+        defaults = args.defaults
+        common = defaults.function("message_ingest")
 
-        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=args.protect_data), opts=child)
-        self.table = Table(
-            f"{name}-messages",
-            TableArgs(hash_key="date", range_key="time",
-                      point_in_time_recovery=args.point_in_time_recovery, protect_data=args.protect_data),
-            opts=child,
-        )
+        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=defaults.protect_data),
+                                    opts=child)
+        self.table = Table(f"{name}-messages", TableArgs(hash_key="date", range_key="time", **defaults.table()),
+                           opts=child)
         self.queue = Queue(
             f"{name}-readings",
-            QueueArgs(max_receive_count=args.max_receive_count,
+            QueueArgs(max_receive_count=defaults.max_receive_count,
                       visibility_timeout_seconds=6 * args.settings.store_timeout_seconds,
-                      alarm_topic_arn=args.alarm_topic_arn),
+                      alarm_topic_arn=defaults.alarm_topic_arn),
             opts=child,
         )
 
@@ -116,7 +105,7 @@ class MessageIngest(pulumi.ComponentResource):
             routes=["GET /message", "POST /message", "GET /message/{date}", "PUT /message/{date}",
                     "DELETE /message/{date}"],
             rate_limit=args.settings.api_rate_limit, burst_limit=args.settings.api_burst_limit,
-            log_retention_days=args.log_retention_days,
+            log_retention_days=defaults.log_retention_days,
         ), opts=child)
 
         self.outputs = {

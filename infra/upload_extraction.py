@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -22,13 +23,7 @@ from infra.stack_settings import UploadExtractionSettings
 @dataclass(frozen=True)
 class UploadExtractionArgs:
     settings: UploadExtractionSettings
-    code: pulumi.Input[pulumi.Archive]
-    layers: list[pulumi.Input[str]]
-    log_retention_days: int
-    point_in_time_recovery: bool
-    protect_data: bool
-    tracing: bool = False
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    defaults: SystemDefaults
 
 
 class UploadExtraction(pulumi.ComponentResource):
@@ -37,12 +32,11 @@ class UploadExtraction(pulumi.ComponentResource):
     def __init__(self, name: str, args: UploadExtractionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:uploadExtraction:UploadExtraction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"code": args.code, "layers": args.layers, "log_retention_days": args.log_retention_days,
-                  "tracing": args.tracing, "alarm_topic_arn": args.alarm_topic_arn}
-        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=args.protect_data), opts=child)
-        self.index = Table(f"{name}-index", TableArgs(hash_key="pk", range_key="sk",
-                                                      point_in_time_recovery=args.point_in_time_recovery,
-                                                      protect_data=args.protect_data), opts=child)
+        defaults = args.defaults
+        common = defaults.function("upload_extraction")
+        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=defaults.protect_data),
+                                    opts=child)
+        self.index = Table(f"{name}-index", TableArgs(hash_key="pk", range_key="sk", **defaults.table()), opts=child)
 
         def objects(prefix: str) -> pulumi.Output[str]:
             return self.bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")
@@ -89,6 +83,6 @@ class UploadExtraction(pulumi.ComponentResource):
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=search.arn, function_name=search.name, invoke_arn=search.invoke_arn,
             routes=["GET /search"], rate_limit=args.settings.api_rate_limit,
-            burst_limit=args.settings.api_burst_limit, log_retention_days=args.log_retention_days), opts=child)
+            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days), opts=child)
         self.outputs = {"bucket": self.bucket.name, "indexTable": self.index.name, "apiUrl": self.api.url}
         self.register_outputs(self.outputs)
