@@ -13,11 +13,12 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from infra.cli.local import emulator as emulator_module
 from infra.cli.local.commands import deploy
 from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, csv_file, wait_until
+from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, wait_until
 
 
 def _percentiles(samples: list[float]) -> str:
@@ -77,6 +78,89 @@ def bench_message_ingest(emulator: Emulator, outputs: dict, events: int, rows: i
           "     redelivered message never overwrites: 1,000 per 1,000 rows, by design.)")
 
 
+def _latencies(events: int, flow: Any) -> list[float]:
+    samples = []
+    for n in range(events):
+        started = time.perf_counter()
+        flow(n)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def bench_upload_extraction(emulator: Emulator, outputs: dict, events: int) -> None:
+    s3 = emulator.client("s3")
+
+    def flow(n: int) -> None:
+        term = f"benchterm{n}x"
+        s3.put_object(Bucket=outputs["bucket"], Key=f"uploads/bench-{n}.txt", Body=f"report {term}".encode())
+        wait_until(lambda: (call_api(emulator, f"{outputs['apiUrl']}search?q={term}").body or {}).get("count"), 60,
+                   f"document {n} searchable", interval=0.01)
+
+    print(f"  upload -> extracted -> indexed -> found   {_percentiles(_latencies(events, flow))}")
+
+
+def bench_currency_stream(emulator: Emulator, outputs: dict, events: int) -> None:
+    url = outputs["apiUrl"] + "currency"
+
+    def flow(n: int) -> None:
+        rate = f"{n + 1}.25"
+        assert call_api(emulator, url, "POST", {"symbol": "BEN", "rate": rate}).status == 200
+        wait_until(lambda: call_api(emulator, url).body["rates"].get("BEN") == rate, 60, f"rate {n} in the view",
+                   interval=0.01)
+
+    print(f"  POST /currency -> stream -> SNS -> view   {_percentiles(_latencies(events, flow))}")
+
+
+def bench_exchange_events(emulator: Emulator, outputs: dict, events: int) -> None:
+    url, dynamodb = outputs["apiUrl"] + "event", emulator.client("dynamodb")
+
+    def flow(n: int) -> None:
+        posted = call_api(emulator, url, "POST", {"type": "sell", "price": n, "id": f"bench-{n}"})
+        assert posted.status == 202, posted
+        wait_until(lambda: dynamodb.query(TableName=outputs["archiveTable"], KeyConditionExpression="id = :i",
+                                          ExpressionAttributeValues={":i": {"S": f"bench-{n}"}})["Count"], 60,
+                   f"event {n} archived", interval=0.01)
+
+    print(f"  POST /event -> IoT rule -> archive        {_percentiles(_latencies(events, flow))}")
+
+
+def bench_cat_feeder(emulator: Emulator, outputs: dict, events: int) -> None:
+    """Click -> ledger -> rule -> feeder -> data plane -> the command at the device's MQTT topic."""
+    import queue
+    import ssl
+    import tempfile
+
+    import paho.mqtt.client as mqtt
+
+    device = outputs["devices"]["kitchen"]
+    arrived: queue.Queue[bytes] = queue.Queue()
+    with tempfile.TemporaryDirectory(prefix="conduit-bench-") as scratch:
+        cert, key, ca = (Path(scratch) / n for n in ("cert.pem", "key.pem", "ca.pem"))
+        cert.write_text(device["certificatePem"])
+        key.write_text(device["privateKey"])
+        ca.write_bytes(emulator.mqtt_ca())
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device["thingName"])
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        client.tls_set_context(context)
+        client.on_message = lambda _c, _u, message: arrived.put(message.payload)
+        client.connect("localhost", emulator.mqtt_port)
+        client.subscribe(device["actionTopic"], qos=1)
+        client.loop_start()
+        time.sleep(0.5)
+        url = outputs["apiUrl"] + "click"
+
+        def flow(n: int) -> None:
+            assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "SINGLE"}).status == 202
+            arrived.get(timeout=60)
+
+        try:
+            print(f"  click -> ledger -> MQTT at the device     {_percentiles(_latencies(events, flow))}")
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+
 def run_bench(stack: str, project_dir: Path, events: int = 200, rows: int = 2000) -> int:
     print(f"Conduit local cloud benchmark: stack '{stack}', {events} events per flow, {rows} CSV rows")
     try:
@@ -88,9 +172,18 @@ def run_bench(stack: str, project_dir: Path, events: int = 200, rows: int = 2000
         print(f"  deploy {resources} resources (emulator start {record['timings']['emulatorSeconds']:.1f} s, "
               f"program {record['timings']['deploySeconds']:.1f} s)   total {total:.1f} s")
         emulator = Emulator(**record["emulator"])
-        if "messageIngest" in record["outputs"]:
-            print("Message ingest")
-            bench_message_ingest(emulator, record["outputs"]["messageIngest"], events, rows)
+        outputs = record["outputs"]
+        print(f"End-to-end latency per flow, {events} events each, one at a time (warm after the first):")
+        if "uploadExtraction" in outputs:
+            bench_upload_extraction(emulator, outputs["uploadExtraction"], events)
+        if "currencyStream" in outputs:
+            bench_currency_stream(emulator, outputs["currencyStream"], events)
+        if "exchangeEvents" in outputs:
+            bench_exchange_events(emulator, outputs["exchangeEvents"], events)
+        if "catFeeder" in outputs:
+            bench_cat_feeder(emulator, outputs["catFeeder"], events)
+        if "messageIngest" in outputs:
+            bench_message_ingest(emulator, outputs["messageIngest"], events, rows)
     finally:
         emulator_module.stop()
     return 0
