@@ -80,7 +80,7 @@ class CurrencyStream(pulumi.ComponentResource):
             invoked_asynchronously=False,
             environment={"VIEW_TABLE": self.view.name},
             statements=[
-                Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.updates.arn]),
+                self.updates.consumer(),
                 Statement(["dynamodb:UpdateItem"], [self.view.arn]),
             ],
             **common), opts=child)

@@ -75,7 +75,7 @@ class MessageIngest(pulumi.ComponentResource):
             timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
             statements=[
-                Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.queue.arn]),
+                self.queue.consumer(),
                 Statement(["dynamodb:PutItem"], [self.table.arn]),
             ],
             **common,

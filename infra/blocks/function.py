@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.alarms import alarm_on_any
 from infra.blocks.iam import Statement, policy_document, trust_policy
 from infra.blocks.naming import physical_name
 from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
@@ -102,21 +103,8 @@ class Function(pulumi.ComponentResource):
                 destination_config={"on_failure": {"destination": self.failures.arn}},
                 opts=child,
             )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-errors",
-            alarm_description=f"{function_name} raised errors",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alarm_topic_arn] if args.alarm_topic_arn else [],
-            opts=child,
-        )
+        alarm_on_any(f"{name}-errors", f"{function_name} raised errors", "AWS/Lambda", "Errors",
+                     {"FunctionName": function.name}, "Sum", 300, args.alarm_topic_arn, child)
         self.arn, self.name, self.role_arn = function.arn, function.name, role.arn
         self.invoke_arn = function.invoke_arn
         self.register_outputs({"arn": self.arn, "name": self.name, "roleArn": self.role_arn})

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.alarms import alarm_on_any
+from infra.blocks.iam import Statement
 from infra.blocks.naming import physical_name
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -38,21 +40,9 @@ class DeadLetterQueue(pulumi.ComponentResource):
             message_retention_seconds=args.retention_seconds,
             opts=child,
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-not-empty",
-            alarm_description=queue.name.apply(lambda n: f"Messages are waiting in dead-letter queue {n}"),
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alarm_topic_arn] if args.alarm_topic_arn else [],
-            opts=child,
-        )
+        alarm_on_any(f"{name}-not-empty", queue.name.apply(lambda n: f"Messages are waiting in dead-letter queue {n}"),
+                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue.name}, "Maximum", 60,
+                     args.alarm_topic_arn, child)
         self.arn, self.url, self.name = queue.arn, queue.url, queue.name
         self.register_outputs({"arn": self.arn, "url": self.url})
 
@@ -101,3 +91,7 @@ class Queue(pulumi.ComponentResource):
         )
         self.arn, self.url = queue.arn, queue.url
         self.register_outputs({"arn": self.arn, "url": self.url, "deadLetterUrl": self.dead_letter.url})
+
+    def consumer(self) -> Statement:
+        """What a function consuming this queue through an event source mapping needs."""
+        return Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.arn])
