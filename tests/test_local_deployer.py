@@ -1,0 +1,30 @@
+"""The local deployer's contract, without an emulator: unsupported types are named, secrets unwrapped."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime.mocks import MockResourceArgs
+
+from infra.cli.local.deployer import LocalCloud, LocalCloudError, supported_types, unsecret
+from infra.cli.local.emulator import Emulator
+
+
+def test_an_unsupported_resource_type_stops_the_deployment_naming_it():
+    cloud = LocalCloud(Emulator(pid=0, gateway_port=1, mqtt_port=2, state_dir="/nonexistent"))
+    args = MockResourceArgs(typ="aws:ec2/instance:Instance", name="web", inputs={}, provider="", resource_id="",
+                            custom=True)
+    with pytest.raises(LocalCloudError, match=r"aws:ec2/instance:Instance \(web\) is not supported .*aws:sqs/queue"):
+        cloud.new_resource(args)
+
+
+def test_every_resource_type_the_program_declares_is_supported():
+    from tests.program import declared
+
+    types = {r["type"] for stack in ("dev", "prod") for r in declared(stack)["resources"]
+             if r["type"].startswith("aws:")}
+    assert types - set(supported_types()) == set()
+
+
+def test_secrets_are_unwrapped_for_aws():
+    wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s3cr3t"}
+    assert unsecret({"a": [wrapped], "b": {"c": wrapped}}) == {"a": ["s3cr3t"], "b": {"c": "s3cr3t"}}
