@@ -14,4 +14,4 @@ def test_firmware_units_pass_under_micropython():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     passed, failed = map(int, re.search(r"(\d+) passed, (\d+) failed", result.stdout).groups())
-    assert passed >= 12 and failed == 0, result.stdout
+    assert passed >= 14 and failed == 0, result.stdout

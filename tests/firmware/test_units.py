@@ -209,6 +209,63 @@ def test_the_device_loop_never_blocks_and_reports_states():
         mqtt.MQTTClient.__init__ = original
 
 
+class FakeWlan:
+    def __init__(self, joins_after):
+        self.joins_after = joins_after
+        self.attempts = 0
+        self.enabled = False
+
+    def active(self, on):
+        self.enabled = on
+
+    def connect(self, ssid, password):
+        self.attempts += 1
+
+    def isconnected(self):
+        return self.attempts >= self.joins_after
+
+
+def test_wifi_retries_with_growing_waits_and_gives_up_in_the_end():
+    clock = FakeClock()
+    wlan = FakeWlan(joins_after=3)
+    assert app.connect_wifi(wlan, "home", "secret", clock) and wlan.attempts == 3 and wlan.enabled
+    waited = clock.now
+    assert waited == 2 * (20 * 250) + (1 + 2) * 1000, waited  # two failed tries, each polled then backed off
+    clock, never = FakeClock(), FakeWlan(joins_after=99)
+    assert not app.connect_wifi(never, "home", "secret", clock, attempts=3) and never.attempts == 3
+
+
+def test_the_device_reconnects_after_a_dropped_connection_and_keeps_serving():
+    motors, _ = pins()
+    clock = FakeClock()
+    sockets = [FakeSocket(b""),  # the broker closes at once: no CONNACK
+               FakeSocket(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x01")]
+    opened = []
+
+    def open_tls():
+        sock = sockets[len(opened)]
+        opened.append(sock)
+        return sock
+
+    logs = []
+    device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
+                         "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
+                        open_tls, motors, clock, log=lambda *a: logs.append(a))
+    original = mqtt.MQTTClient.__init__
+
+    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
+        original(self, client_id, s, keepalive, FakePoller(s))
+
+    mqtt.MQTTClient.__init__ = with_fake_poller
+    try:
+        device.run(until=lambda d: d.client is not None and not d.pending)
+    finally:
+        mqtt.MQTTClient.__init__ = original
+    assert len(opened) == 2, "a second connection after the first dropped"
+    assert logs[0][0] == "connection lost" and clock.now >= 1000, logs
+    assert b'"state": "online"' in bytes(sockets[1].sent)
+
+
 def test_backoff_grows_and_is_capped():
     assert [app.backoff(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
 
