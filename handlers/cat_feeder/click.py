@@ -7,13 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
-from pydantic import ValidationError
 
 from handlers.cat_feeder.models import DETAIL_TYPE, SOURCE, Click
 from handlers.shared.aws import client, setting
-from handlers.shared.errors import describe
+from handlers.shared.http import answer_validation_errors, json_body
 
 app = APIGatewayHttpResolver()
+answer_validation_errors(app)
 
 
 class LedgerError(RuntimeError):
@@ -32,23 +32,13 @@ def record_click(events: Any, bus: str, click: Click) -> str:
 
 @app.post("/click")
 def post_click() -> Response:
-    raw = app.current_event.decoded_body or ""
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
-    click = Click.model_validate(body)
+    click = Click.model_validate(json_body(app))
     feeders = setting("FEEDERS").split(",")
     if click.feeder not in feeders:
         raise BadRequestError(f"feeder {click.feeder!r} is not one of {feeders}")
     event_id = record_click(client("events"), setting("BUS_NAME"), click)
     return Response(202, "application/json", json.dumps({"eventId": event_id, "feeder": click.feeder,
                                                          "clickType": click.click_type}))
-
-
-@app.exception_handler(ValidationError)
-def invalid_body(error: ValidationError) -> Response:
-    return Response(400, "application/json", json.dumps({"message": f"invalid body: {describe(error)}"}))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

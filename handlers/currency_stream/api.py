@@ -10,24 +10,14 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
-from pydantic import ValidationError
 
 from handlers.currency_stream.models import CurrencyRate
 from handlers.shared.aws import setting, table
-from handlers.shared.errors import describe
+from handlers.shared.http import answer_validation_errors, json_body
 
 MAX_BODY = 10_000
 app = APIGatewayHttpResolver()
-
-
-def _body() -> Any:
-    raw = app.current_event.decoded_body or ""
-    if len(raw) > MAX_BODY:
-        raise BadRequestError(f"body is {len(raw)} characters; at most {MAX_BODY} are accepted")
-    try:
-        return json.loads(raw, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+answer_validation_errors(app)
 
 
 def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
@@ -39,7 +29,8 @@ def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
 
 @app.post("/currency")
 def post_currency() -> Response:
-    item = put_rate(table(setting("RATES_TABLE")), CurrencyRate.model_validate(_body()))
+    rate = CurrencyRate.model_validate(json_body(app, MAX_BODY, parse_float=Decimal))
+    item = put_rate(table(setting("RATES_TABLE")), rate)
     body = {"symbol": item["symbol"], "rate": str(item["rate"]), "version": item["version"]}
     return Response(200, "application/json", json.dumps(body))
 
@@ -65,11 +56,6 @@ def get_view() -> dict[str, Any]:
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return {"rates": {i["symbol"]: str(i["rate"]) for i in sorted(items, key=lambda i: i["symbol"])
                       if not i.get("deleted")}}
-
-
-@app.exception_handler(ValidationError)
-def invalid_body(error: ValidationError) -> Response:
-    return Response(400, "application/json", json.dumps({"message": f"invalid body: {describe(error)}"}))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

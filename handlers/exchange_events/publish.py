@@ -10,15 +10,15 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
-from pydantic import ValidationError
 
 from handlers.exchange_events.models import ExchangeEvent
 from handlers.shared.aws import setting
-from handlers.shared.errors import describe
+from handlers.shared.http import answer_validation_errors, json_body
 from handlers.shared.iot import publish_json
 
 MAX_BODY = 16_384
 app = APIGatewayHttpResolver()
+answer_validation_errors(app)
 
 
 def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
@@ -36,21 +36,10 @@ def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
 
 @app.post("/event")
 def post_event() -> Response:
-    raw = app.current_event.decoded_body or ""
-    if len(raw) > MAX_BODY:
-        raise BadRequestError(f"body is {len(raw)} characters; at most {MAX_BODY} are accepted")
-    try:
-        body = json.loads(raw, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+    body = json_body(app, MAX_BODY, parse_float=Decimal)
     message = accept(body, set(setting("EVENT_TYPES").split(",")))
     publish_json(f"event/{message['type']}", message)
     return Response(202, "application/json", json.dumps({"id": message["id"], "topic": f"event/{message['type']}"}))
-
-
-@app.exception_handler(ValidationError)
-def invalid_body(error: ValidationError) -> Response:
-    return Response(400, "application/json", json.dumps({"message": f"invalid body: {describe(error)}"}))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

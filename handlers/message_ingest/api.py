@@ -12,11 +12,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
 from handlers.message_ingest.models import Measurements, Reading
 from handlers.shared.aws import setting, table
-from handlers.shared.errors import describe
+from handlers.shared.http import answer_validation_errors, json_body
 
 logger = Logger()
 MAX_PAGE = 100
@@ -36,13 +35,7 @@ def _dumps(obj: Any) -> str:
 
 
 app = APIGatewayHttpResolver(serializer=_dumps)
-
-
-def _json_body() -> Any:
-    try:
-        return json.loads(app.current_event.decoded_body or "")
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+answer_validation_errors(app, _dumps)
 
 
 def _key(date: str) -> dict[str, str]:
@@ -102,7 +95,7 @@ def get_messages(date: str) -> dict[str, Any]:
 
 @app.post("/message")
 def create_message() -> Response:
-    reading = Reading.model_validate(_json_body())
+    reading = Reading.model_validate(json_body(app))
     try:
         _messages().put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
                              ExpressionAttributeNames={"#date": "date"})
@@ -117,7 +110,7 @@ def create_message() -> Response:
 @app.put("/message/<date>")
 def replace_message(date: str) -> Response:
     key = _key(date)
-    change = Measurements.model_validate(_json_body())
+    change = Measurements.model_validate(json_body(app))
     values = change.model_dump()
     try:
         _messages().update_item(
@@ -140,11 +133,6 @@ def delete_message(date: str) -> Response:
     if "Attributes" not in _messages().delete_item(Key=key, ReturnValues="ALL_OLD"):
         raise NotFoundError(f"no message at {key['date']} {key['time']}")
     return NO_CONTENT
-
-
-@app.exception_handler(ValidationError)
-def invalid_body(error: ValidationError) -> Response:
-    return Response(400, "application/json", _dumps({"message": f"invalid body: {describe(error)}"}))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
