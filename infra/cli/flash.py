@@ -67,18 +67,12 @@ def _device_outputs(outputs: dict[str, Any], device: str, stack: str) -> dict[st
 
 
 def local_identity(stack: str, device: str) -> Identity | None:
-    from infra.cli.local import emulator as emulator_module
-    from infra.cli.local.commands import deployment_file
-    from infra.cli.local.emulator import Emulator
+    from infra.cli.local.commands import running_deployment
 
-    path = deployment_file(stack)
-    running = emulator_module.find()
-    if not path.exists() or running is None:
+    deployed = running_deployment(stack)
+    if deployed is None:
         return None
-    record = json.loads(path.read_text())
-    emulator = Emulator(**record["emulator"])
-    if emulator.pid != running.pid:
-        return None
+    emulator, record = deployed
     found = _device_outputs(record["outputs"], device, stack)
     status = emulator.client("iot").describe_certificate(
         certificateId=found["certificateId"])["certificateDescription"]["status"]

@@ -29,14 +29,12 @@ def _time(text: str, what: str) -> datetime.datetime:
 
 def _ledger(stack: str, project_dir: Path) -> tuple[Any, dict[str, Any]]:
     """An EventBridge client and the catFeeder outputs: the local cloud's, else the stack's."""
-    from infra.cli.local import emulator as emulator_module
-    from infra.cli.local.commands import deployment_file
+    from infra.cli.local.commands import running_deployment
 
-    running = emulator_module.find()
-    path = deployment_file(stack)
-    if running is not None and path.exists():
-        outputs = json.loads(path.read_text())["outputs"]
-        return running.client("events"), outputs.get("catFeeder") or {}
+    deployed = running_deployment(stack)
+    if deployed is not None:
+        emulator, record = deployed
+        return emulator.client("events"), record["outputs"].get("catFeeder") or {}
     if shutil.which("pulumi") is None:
         raise ReplayError(f"stack '{stack}' is not on the local cloud and the Pulumi CLI is not installed")
     result = subprocess.run(["pulumi", "stack", "output", "catFeeder", "--json", "--stack", stack], cwd=project_dir,

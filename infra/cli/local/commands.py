@@ -43,6 +43,19 @@ def deploy(stack: str, project_dir: Path = REPO, state_dir: Path | None = None,
     return record
 
 
+def running_deployment(stack: str) -> tuple[Emulator, dict[str, Any]] | None:
+    """The running emulator and its record of `stack`; None unless that emulator made the record
+    (a record left by an emulator since stopped names resources that no longer exist)."""
+    running = emulator_module.find()
+    path = deployment_file(stack)
+    if running is None or not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record["emulator"]["pid"] != running.pid:
+        return None
+    return running, record
+
+
 def load_deployment(stack: str, state_dir: Path | None = None) -> dict[str, Any]:
     path = deployment_file(stack, state_dir)
     if not path.exists():
