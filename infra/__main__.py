@@ -16,6 +16,7 @@ from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
 from infra.exchange_events import ExchangeEvents, ExchangeEventsArgs
 from infra.message_ingest import MessageIngest, MessageIngestArgs
 from infra.stack_settings import load_settings
+from infra.systems import SYSTEMS
 from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
 
 settings = load_settings()
@@ -31,14 +32,18 @@ defaults = SystemDefaults(
 )
 pulumi.export("alarmTopicArn", alarms.arn)
 
-# system name -> (component, its args, its settings, the stack output that names its entry points)
-SYSTEMS = {
-    "message-ingest": (MessageIngest, MessageIngestArgs, settings.message_ingest, "messageIngest"),
-    "upload-extraction": (UploadExtraction, UploadExtractionArgs, settings.upload_extraction, "uploadExtraction"),
-    "currency-stream": (CurrencyStream, CurrencyStreamArgs, settings.currency_stream, "currencyStream"),
-    "exchange-events": (ExchangeEvents, ExchangeEventsArgs, settings.exchange_events, "exchangeEvents"),
-    "cat-feeder": (CatFeeder, CatFeederArgs, settings.cat_feeder, "catFeeder"),
+# Each system of infra/systems.py: its component and args; its settings are `conduit:<key>`, its
+# entry points the stack output `<key>`.
+COMPONENTS = {
+    "message-ingest": (MessageIngest, MessageIngestArgs),
+    "upload-extraction": (UploadExtraction, UploadExtractionArgs),
+    "currency-stream": (CurrencyStream, CurrencyStreamArgs),
+    "exchange-events": (ExchangeEvents, ExchangeEventsArgs),
+    "cat-feeder": (CatFeeder, CatFeederArgs),
 }
-for system, (component, component_args, system_settings, output) in SYSTEMS.items():
-    if settings.enabled(system):
-        pulumi.export(output, component(system, component_args(settings=system_settings, defaults=defaults)).outputs)
+for system in SYSTEMS:
+    if settings.enabled(system.name):
+        component, component_args = COMPONENTS[system.name]
+        system_settings = settings.for_system(system)
+        pulumi.export(system.key, component(system.name, component_args(settings=system_settings,
+                                                                         defaults=defaults)).outputs)

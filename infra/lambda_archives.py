@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.systems import SYSTEMS
+
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ROOT / "handlers"
 REQUIREMENTS = HANDLERS / "requirements.txt"
@@ -43,11 +45,8 @@ class BuiltArchive:
 
 
 def systems() -> list[str]:
-    """Handler subpackages that become their own archive (everything but `shared`)."""
-    return sorted(
-        p.name for p in HANDLERS.iterdir()
-        if p.is_dir() and (p / "__init__.py").exists() and p.name != SHARED
-    )
+    """Handler subpackages that become their own archive: one per system of infra/systems.py."""
+    return sorted(s.handlers for s in SYSTEMS)
 
 
 def _files_below(base: Path) -> Iterable[Path]:

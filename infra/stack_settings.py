@@ -15,14 +15,16 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.systems import NAMES, System
+
 NAMESPACE = "conduit"
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
 
-SystemName = Literal["message-ingest", "upload-extraction", "currency-stream", "exchange-events", "cat-feeder"]
-"""Systems this program can deploy; a stack turns each on by listing it in `conduit:systems`."""
+SystemName = Literal[NAMES]  # type: ignore[valid-type]
+"""Systems this program can deploy (infra/systems.py); a stack turns each on by listing it in `conduit:systems`."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -137,6 +139,14 @@ class StackSettings(_Settings):
 
     def enabled(self, system: SystemName) -> bool:
         return system in self.systems
+
+    def for_system(self, system: System) -> _Settings | None:
+        """The `conduit:<key>` settings object of one system."""
+        return getattr(self, _snake(system.key))
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
 def _decode(raw: Any) -> Any:

@@ -6,7 +6,7 @@ import functools
 import json
 from typing import Any
 
-from infra.cli.runner import run_stack
+from conduit.runner import run_stack
 from tests.conftest import REPO
 
 STACKS = ("dev", "prod")

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 
 def conduit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([sys.executable, "-m", "conduit.main", *args], capture_output=True, text=True, cwd=REPO)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -60,3 +60,65 @@ def test_two_package_builds_are_byte_identical(tmp_path):
     assert a == b
     for name in a:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def _bare_project(folder, stack: str = "test"):
+    """A Pulumi project of someone else's: one queue without a dead-letter queue."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Pulumi.yaml").write_text("name: someone-else\nruntime: python\n")
+    (folder / f"Pulumi.{stack}.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (folder / "__main__.py").write_text("import pulumi_aws as aws\naws.sqs.Queue('orders')\n")
+    return folder
+
+
+def test_check_judges_the_project_around_the_current_directory_as_pulumi_finds_it(tmp_path):
+    project = _bare_project(tmp_path / "other")
+    (project / "src" / "deep").mkdir(parents=True)
+    for cwd in (project, project / "src" / "deep"):
+        result = subprocess.run([sys.executable, "-m", "conduit.main", "check", "--stack", "test", "--json"],
+                                capture_output=True, text=True, cwd=cwd)
+        assert result.returncode == 1, result.stderr
+        [violation] = [v for v in json.loads(result.stdout)["violations"] if v["policy"] == "sqs-dead-letter-queue"]
+        assert violation["urn"] == "urn:pulumi:test::someone-else::aws:sqs/queue:Queue::orders"
+
+
+def test_cwd_option_names_another_project_and_project_dir_is_its_alias(tmp_path):
+    project = _bare_project(tmp_path / "other")
+    for option in ("-C", "--cwd", "--project-dir"):
+        result = subprocess.run([sys.executable, "-m", "conduit.main", "preview", "--stack", "test", option,
+                                 str(project), "--json"], capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert {r["name"] for r in json.loads(result.stdout)["resources"]} == {"orders"}
+
+
+def test_no_project_found_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "conduit.main", "preview", "--stack", "dev"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no Pulumi project here: no Pulumi.yaml in" in result.stderr and "-C/--cwd" in result.stderr
+
+
+def test_compare_reports_what_only_one_deployment_made():
+    from conduit.local.compare import compare_with_pulumi
+
+    record = {"resources": [
+        {"urn": "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True,
+         "inputs": {"name": "q", "sqsManagedSseEnabled": True}},
+        {"urn": "urn:pulumi:local::conduit::aws:sns/topic:Topic::t", "type": "aws:sns/topic:Topic", "custom": True,
+         "inputs": {}}],
+        "outputs": {"a": {"url": "x"}}}
+    export = {"deployment": {"resources": [
+        {"urn": "urn:pulumi:local::conduit::pulumi:pulumi:Stack::conduit-local", "type": "pulumi:pulumi:Stack",
+         "custom": False},
+        {"urn": "urn:pulumi:local::conduit::pulumi:providers:aws::default", "type": "pulumi:providers:aws",
+         "custom": True},
+        {"urn": "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True,
+         "inputs": {"name": "q", "sqsManagedSseEnabled": True, "delaySeconds": 0}}]}}
+    assert compare_with_pulumi(record, export, {"a": {"url": "y"}}) == [
+        "only conduit local up made urn:pulumi:local::conduit::aws:sns/topic:Topic::t"]
+    export["deployment"]["resources"][2]["inputs"].pop("sqsManagedSseEnabled")
+    assert compare_with_pulumi(record, export, {"a": {}}) == [
+        "only conduit local up made urn:pulumi:local::conduit::aws:sns/topic:Topic::t",
+        "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q: inputs ['sqsManagedSseEnabled'] did not reach the "
+        "real provider",
+        "stack output a.url only from conduit local up"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from infra.cli.flash import micropython
+from conduit.flash import micropython
 from tests.conftest import REPO
 
 

@@ -7,31 +7,40 @@ its role fails here as it would on AWS.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from infra.cli.flash import micropython
-from infra.cli.local import emulator as emulator_module
-from infra.cli.local.commands import deploy
-from infra.cli.local.emulator import Emulator
-from infra.cli.local.flows import MessageIngestFlow, call_api, csv_file, observe_topic, received, wait_until
-from infra.cli.local.permissions import report, unused_permissions
+from conduit.flash import FlashError, flash, micropython
+from conduit.local import emulator as emulator_module
+from conduit.local.deployment import LocalDeployment, deploy
+from conduit.local.permissions import report, unused_permissions
+from conduit.local.scenarios import SCENARIOS
+from conduit.local.scenarios.message_ingest import MessageIngestFlow
+from conduit.local.traffic import call_api, csv_file, observe_topic, received, wait_until
+from conduit.replay import replay
 from tests.conftest import EVENTS, REPO, s3_event
 
 pytestmark = pytest.mark.local_cloud
 
 
 @pytest.fixture(scope="module")
-def local_cloud(tmp_path_factory):
+def deployment(tmp_path_factory) -> LocalDeployment:
     state_dir = tmp_path_factory.mktemp("local-cloud")
     try:
-        record = deploy("local", REPO, state_dir)
-        yield record, Emulator(**record["emulator"])
+        yield deploy("local", REPO, state_dir)
     finally:
         emulator_module.stop(state_dir)
+
+
+@pytest.fixture(scope="module")
+def local_cloud(deployment):
+    return deployment.record, deployment.emulator
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +61,41 @@ def test_every_declared_resource_was_created(local_cloud):
     assert len(custom) > 30
     assert all(r["id"] for r in custom), [r["urn"] for r in custom if not r["id"]]
     assert record["outputs"]["messageIngest"]["apiUrl"].startswith("https://127.0.0.1:")
+
+
+def _conduit(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conduit.main", *args], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "CONDUIT_LOCAL_DIR": str(state)})
+
+
+def test_local_env_exports_alone_let_boto3_reach_the_local_stack(local_cloud, tmp_path):
+    record, _ = local_cloud
+    result = _conduit("local", "env", "--stack", "local", state=state_dir(record))
+    assert result.returncode == 0, result.stderr
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines())
+    assert set(exports) >= {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                            "AWS_CA_BUNDLE"}
+    script = "import boto3, json; print(json.dumps([b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']]))"
+    # A clean environment: nothing but the exports (and where Python lives) tells boto3 where to go.
+    clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **{k: shlex.split(v)[0] for k, v in exports.items()}}
+    listed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=clean)
+    assert listed.returncode == 0, listed.stderr
+    assert record["outputs"]["messageIngest"]["bucket"] in json.loads(listed.stdout)
+
+
+def test_local_env_json_names_endpoint_mqtt_and_masked_outputs(local_cloud):
+    record, emulator = local_cloud
+    result = _conduit("local", "env", "--stack", "local", "--json", state=state_dir(record))
+    assert result.returncode == 0, result.stderr
+    env = json.loads(result.stdout)
+    assert env["endpoint"] == emulator.endpoint and env["region"] == emulator.region
+    assert env["mqtt"] == {"host": "127.0.0.1", "port": emulator.mqtt_port, "serverName": "localhost",
+                           "caUrl": f"{emulator.endpoint}/_ministack/iot/ca.pem"}
+    assert env["caBundle"] == emulator.tls_cert and env["credentials"]["accessKeyId"]
+    assert env["outputs"]["catFeeder"]["devices"]["kitchen"]["privateKey"] == "[secret]"
+    assert env["outputs"]["messageIngest"] == record["outputs"]["messageIngest"]
+    missing = _conduit("local", "env", "--stack", "staging", state=state_dir(record))
+    assert missing.returncode == 2 and "conduit local up --stack staging" in missing.stderr
 
 
 def test_csv_rows_are_stored_or_quarantined_and_nothing_is_lost(ingest):
@@ -212,20 +256,15 @@ def finish(process: subprocess.Popen, lines: list[list]) -> list[list]:
     return lines
 
 
+def state_dir(record: dict) -> Path:
+    return Path(record["emulator"]["state_dir"])
+
+
 @pytest.fixture(scope="module")
-def kitchen_bundle(local_cloud, tmp_path_factory, monkeypatch_module):
+def kitchen_bundle(local_cloud, tmp_path_factory):
     record, _ = local_cloud
-    from infra.cli.flash import flash
-
     bundle = tmp_path_factory.mktemp("bundle")
-    monkeypatch_module.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
-    return flash("local", "kitchen", REPO, bundle, None, feed_seconds=1)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return flash("local", "kitchen", REPO, bundle, None, feed_seconds=1, state_dir=state_dir(record))
 
 
 def test_a_click_feeds_the_right_bowl_of_that_feeder_only_over_mutual_tls(local_cloud, kitchen_bundle):
@@ -246,24 +285,19 @@ def test_a_click_feeds_the_right_bowl_of_that_feeder_only_over_mutual_tls(local_
     assert states == ["online", "feeding", "fed"] and not [line for line in lines if line[0] == "connection lost"]
 
 
-def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle, monkeypatch):
-    from infra.cli.replay import replay
-
+def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):
     record, _ = local_cloud
-    monkeypatch.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
     device = run_feeder(kitchen_bundle, commands=1)
     lines = wait_online(device)
-    assert "replayed the ledger" in replay("local", since, None, REPO)
+    assert "replayed the ledger" in replay("local", since, None, REPO, state_dir=state_dir(record))
     commands = [json.loads(line[2])["event"] for line in finish(device, lines) if line[0] == "command"]
     assert commands[:1] == ["DOUBLE"], commands
 
 
 def test_flash_refuses_an_unknown_feeder_and_an_inactive_certificate(local_cloud, tmp_path, monkeypatch):
-    from infra.cli.flash import FlashError, flash
-
     record, emulator = local_cloud
-    monkeypatch.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])
+    monkeypatch.setenv("CONDUIT_LOCAL_DIR", record["emulator"]["state_dir"])  # flash finds the deployment itself
     with pytest.raises(FlashError, match=r"no feeder 'garage'.*\['hallway', 'kitchen'\]"):
         flash("local", "garage", REPO, tmp_path / "garage", None)
     with pytest.raises(FlashError, match="--port PORT"):
@@ -279,6 +313,14 @@ def test_flash_refuses_an_unknown_feeder_and_an_inactive_certificate(local_cloud
     monkeypatch.setenv("CONDUIT_WIFI_SSID", "home")
     with pytest.raises(FlashError, match="could not copy to the board on /dev/conduit-no-such-board"):
         flash("local", "hallway", REPO, None, "/dev/conduit-no-such-board")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.system_name)
+def test_every_system_scenario_runs_its_demo(deployment, scenario, capsys):
+    """The same scenarios `make demo` and `make bench` loop over, each driving its own system."""
+    stage = scenario.stage(deployment, REPO)
+    assert stage is not None, f"the local stack does not deploy {scenario.system_name}"
+    assert scenario.demo(stage), capsys.readouterr().out
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 
-from infra.cli.local.deployer import LocalCloud, LocalCloudError, supported_types, unsecret
-from infra.cli.local.emulator import Emulator
+from conduit.local.deployer import LocalCloud, LocalCloudError, supported_types, unsecret
+from conduit.local.emulator import Emulator
 
 
 def test_an_unsupported_resource_type_stops_the_deployment_naming_it():

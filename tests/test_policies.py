@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli.check import evaluate
-from infra.cli.runner import run_stack
+from conduit.check import evaluate
+from conduit.runner import run_stack
 from tests.conftest import REPO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "policy_program"
@@ -103,7 +103,7 @@ def test_advisories_fire_on_a_bucket_without_tls_or_encryption_and_a_table_witho
 
 
 def conduit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([sys.executable, "-m", "conduit.main", *args], capture_output=True, text=True, cwd=REPO)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -144,7 +144,7 @@ def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
     component = project / "infra" / "message_ingest.py"
     component.write_text(component.read_text().replace('Statement(["dynamodb:PutItem"], [self.table.arn])',
                                                        'Statement(["dynamodb:*"], [self.table.arn])'))
-    result = subprocess.run([sys.executable, "-m", "infra.cli.main", "check", "--stack", "dev", "--project-dir",
+    result = subprocess.run([sys.executable, "-m", "conduit.main", "check", "--stack", "dev", "--project-dir",
                              str(project)], capture_output=True, text=True, cwd=project)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "iam-no-wildcard-actions (mandatory)" in result.stdout

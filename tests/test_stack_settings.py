@@ -54,7 +54,7 @@ def test_a_broken_stack_file_fails_the_preview_naming_the_key(tmp_path):
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace("conduit:logRetentionDays: 14",
                                                          "conduit:logRetentionDays: fortnight"))
-    result = subprocess.run([sys.executable, "-m", "infra.cli.main", "preview", "--stack", "dev",
+    result = subprocess.run([sys.executable, "-m", "conduit.main", "preview", "--stack", "dev",
                              "--project-dir", str(project)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2, result.stdout
     assert "conduit:logRetentionDays = 'fortnight'" in result.stderr

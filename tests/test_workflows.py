@@ -49,3 +49,11 @@ def test_pull_requests_check_and_preview_every_stack_with_the_pack():
 def test_main_deploys_dev_then_prod_behind_an_approval():
     jobs = yaml.safe_load((REPO / ".github/workflows/deploy.yml").read_text())["jobs"]
     assert jobs["prod"]["needs"] == "dev" and jobs["prod"]["environment"] == "production"
+
+
+def test_pull_requests_check_the_local_deployer_against_a_real_pulumi_up():
+    steps = yaml.safe_load((REPO / ".github/workflows/pull-request.yml").read_text())["jobs"]["local-cloud-parity"]
+    commands = "\n".join(s.get("run", "") for s in steps["steps"])
+    assert "conduit local up --stack local --port 4566" in commands
+    assert "pulumi up --stack local" in commands and "conduit local compare" in commands
+    assert commands.index("conduit local up") < commands.index("conduit local start") < commands.index("pulumi up")

@@ -1,4 +1,4 @@
-"""Drive traffic through a system deployed on the local cloud and observe what happened where."""
+"""Traffic helpers every scenario shares: signed API calls, waiting for an effect, watching a topic."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from infra.cli.local.emulator import Emulator
+from conduit.local.emulator import Emulator
 
 
 class FlowTimeout(AssertionError):
@@ -56,49 +56,6 @@ def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None
         return HttpResult(status, json.loads(raw) if raw else None)
     except json.JSONDecodeError:
         return HttpResult(status, raw.decode(errors="replace"))
-
-
-class MessageIngestFlow:
-    """CSV files into the bucket; readings out of the table, the quarantine and the DLQ."""
-
-    def __init__(self, emulator: Emulator, outputs: dict[str, Any]):
-        self.emulator, self.outputs = emulator, outputs
-        self.s3, self.sqs = emulator.client("s3"), emulator.client("sqs")
-        self.dynamodb = emulator.client("dynamodb")
-
-    def drop_csv(self, key: str, body: bytes) -> None:
-        self.s3.put_object(Bucket=self.outputs["bucket"], Key=key, Body=body)
-
-    def stored(self) -> int:
-        total, start = 0, None
-        while True:
-            page = self.dynamodb.scan(TableName=self.outputs["table"], Select="COUNT",
-                                      **({"ExclusiveStartKey": start} if start else {}))
-            total += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return total
-
-    def quarantine(self, key: str) -> dict[str, Any] | None:
-        try:
-            body = self.s3.get_object(Bucket=self.outputs["bucket"], Key=f"quarantine/{key}.rejected.json")["Body"]
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(body.read())
-
-    def _depth(self, url: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-        return sum(int(v) for v in attributes["Attributes"].values())
-
-    def dead_lettered(self) -> int:
-        return self._depth(self.outputs["deadLetterQueueUrl"])
-
-    def in_flight(self) -> int:
-        return self._depth(self.outputs["queueUrl"])
-
-    def api(self, method: str, path: str, body: Any = None, signed: bool = True) -> HttpResult:
-        return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed)
 
 
 def csv_file(rows: int, first_timestamp: float = 1559040909.0, location: str = "demo") -> bytes:

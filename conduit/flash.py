@@ -13,13 +13,21 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-FIRMWARE = REPO / "firmware"
+import boto3
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from conduit.local import emulator as emulators
+from conduit.local.deployment import LocalDeployment, running_deployment
+
+# The firmware ships beside the tool: the project it flashes is Conduit, wherever it is installed.
+FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 FIRMWARE_FILES = ("app.py", "config.py", "feeder.py", "hardware.py", "host.py", "main.py", "mqtt.py", "broker.py")
 AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 # Seeed XIAO ESP32-C3: D0-D3 are GPIO2-GPIO5, wired to the H-bridge's IN1/IN2 of each channel.
@@ -66,14 +74,10 @@ def _device_outputs(outputs: dict[str, Any], device: str, stack: str) -> dict[st
     return found
 
 
-def local_identity(stack: str, device: str) -> Identity | None:
-    from infra.cli.local.commands import running_deployment
-
-    deployed = running_deployment(stack)
-    if deployed is None:
-        return None
-    emulator, record = deployed
-    found = _device_outputs(record["outputs"], device, stack)
+def local_identity(deployment: LocalDeployment, device: str) -> Identity:
+    """A feeder's identity as the local cloud issued it."""
+    emulator = deployment.emulator
+    found = _device_outputs(deployment.outputs, device, deployment.stack)
     status = emulator.client("iot").describe_certificate(
         certificateId=found["certificateId"])["certificateDescription"]["status"]
     return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
@@ -91,8 +95,6 @@ def cloud_identity(stack: str, device: str, project_dir: Path) -> Identity:
         raise FlashError(f"pulumi stack output failed for '{stack}': {result.stderr.strip()}")
     outputs = json.loads(result.stdout)
     found = _device_outputs(outputs, device, stack)
-    import boto3
-
     status = boto3.client("iot").describe_certificate(
         certificateId=found["certificateId"])["certificateDescription"]["status"]
     with urllib.request.urlopen(AMAZON_ROOT_CA_1, timeout=30) as response:
@@ -103,9 +105,6 @@ def cloud_identity(stack: str, device: str, project_dir: Path) -> Identity:
 
 
 def _der(identity: Identity) -> tuple[bytes, bytes, bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     certificate = x509.load_pem_x509_certificate(identity.certificate_pem.encode())
     key = serialization.load_pem_private_key(identity.private_key_pem.encode(), password=None)
     ca = x509.load_pem_x509_certificate(identity.ca_pem)
@@ -162,15 +161,15 @@ def copy_to_board(bundle: Path, port: str) -> None:
 
 
 def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: str | None,
-          feed_seconds: float = 10.0) -> Path:
+          feed_seconds: float = 10.0, state_dir: Path | None = None) -> Path:
+    """The feeder's bundle to `out` (a folder) or `port` (a board): local cloud first, else the stack's outputs."""
     if out is None and port is None:
         raise FlashError("say where the bundle goes: --port PORT (a board) or --out DIR (a folder)")
-    identity = local_identity(stack, device) or cloud_identity(stack, device, project_dir)
+    deployed = running_deployment(stack, state_dir or emulators.state_dir(project_dir))
+    identity = local_identity(deployed, device) if deployed else cloud_identity(stack, device, project_dir)
     wifi = _wifi(interactive=sys.stdin.isatty(), required=port is not None)
     if out is not None:
         return write_bundle(identity, out, wifi, feed_seconds)
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="conduit-flash-") as scratch:
         bundle = write_bundle(identity, Path(scratch), wifi, feed_seconds)
         copy_to_board(bundle, port or "")

@@ -20,7 +20,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 
-from infra.cli.project import Project, StackConfig
+from conduit.project import Project, StackConfig
 
 # How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
 SIG_KEY, SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig

@@ -11,8 +11,9 @@ from typing import Any
 
 import pulumi
 
-from infra.cli.engine import is_secret, run_program
-from infra.cli.project import load_project, load_stack
+from conduit.engine import is_secret, run_program
+from conduit.offline import FakeCloud
+from conduit.project import load_project, load_stack
 
 
 def plain(value: Any, reveal: bool = False) -> Any:
@@ -41,11 +42,11 @@ def plain(value: Any, reveal: bool = False) -> Any:
 
 def _mocks(mode: str) -> Any:
     if mode == "preview":
-        from infra.cli.offline import FakeCloud
-
         return FakeCloud()
     if mode == "local":
-        from infra.cli.local.deployer import LocalCloud
+        # Imported only here: the local cloud needs boto3 and the emulator's packages, which the
+        # virtualenv of a project that is only previewed or checked need not have.
+        from conduit.local.deployer import LocalCloud
 
         return LocalCloud.from_environment()
     raise SystemExit(f"unknown mode {mode}")

@@ -9,9 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra.cli.project import load_project, load_stack
+from conduit.project import load_project, load_stack
 
-CONDUIT_ROOT = Path(__file__).resolve().parents[2]
+# The program runs in the project's own virtualenv, which need not have Conduit installed.
+CONDUIT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProgramError(RuntimeError):
@@ -32,7 +33,7 @@ def run_stack(
         out = Path(scratch) / "run.json"
         child_env = {**os.environ, **(env or {})}
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
-        command = [project.python(), "-m", "infra.cli.child", "--project-dir", str(project.directory),
+        command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
                    "--stack", stack, "--mode", mode, "--out", str(out)]
         result = subprocess.run(command, env=child_env, capture_output=True, text=True, check=False)
         if not out.exists():

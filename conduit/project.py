@@ -42,11 +42,29 @@ class StackConfig:
     secret_keys: list[str] = field(default_factory=list)
 
 
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
+
+
+def find_project_dir(start: Path) -> Path:
+    """The nearest folder at or above `start` holding a Pulumi.yaml, as the Pulumi CLI looks for it."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    raise ProjectError(f"no Pulumi project here: no Pulumi.yaml in {start} or any folder above it; "
+                       "run conduit inside a Pulumi project or name one with -C/--cwd DIR")
+
+
 def load_project(directory: Path) -> Project:
-    path = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    path = next((directory / n for n in PROJECT_FILES if (directory / n).exists()), None)
     if path is None:
         raise ProjectError(f"no Pulumi.yaml in {directory}")
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ProjectError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict) or not document.get("name"):
+        raise ProjectError(f"{path}: a Pulumi project needs a `name`")
     runtime = document.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":

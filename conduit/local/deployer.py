@@ -9,9 +9,11 @@ the deployment with its name.
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
+import os
 import threading
 import time
 import zipfile
@@ -20,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dill
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from infra.cli.engine import is_secret
-from infra.cli.local.emulator import Emulator, find
+from conduit.engine import is_secret
+from conduit.local.emulator import STATE_DIR_VARIABLE, Emulator, find
+from conduit.offline import fake_call
 
 Outputs = tuple[str, dict[str, Any]]
 Creator = Callable[["Deployment", str, dict[str, Any]], Outputs]
@@ -123,21 +127,6 @@ def _bucket(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     return bucket, {**i, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": d.region}
 
 
-@creates("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-def _public_access_block(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    d.client("s3").put_public_access_block(
-        Bucket=i["bucket"], PublicAccessBlockConfiguration={k[0].upper() + k[1:]: bool(i.get(k)) for k in keys})
-    return i["bucket"], i
-
-
-@creates("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
-def _ownership(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("s3").put_bucket_ownership_controls(
-        Bucket=i["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]})
-    return i["bucket"], i
-
-
 @creates("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
 def _encryption(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     rules = []
@@ -149,19 +138,6 @@ def _encryption(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
         rules.append({"ApplyServerSideEncryptionByDefault": by_default,
                       "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled"))})
     d.client("s3").put_bucket_encryption(Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
-    return i["bucket"], i
-
-
-@creates("aws:s3/bucketVersioning:BucketVersioning")
-def _versioning(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("s3").put_bucket_versioning(
-        Bucket=i["bucket"], VersioningConfiguration={"Status": i["versioningConfiguration"]["status"]})
-    return i["bucket"], i
-
-
-@creates("aws:s3/bucketPolicy:BucketPolicy")
-def _bucket_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=i["policy"])
     return i["bucket"], i
 
 
@@ -239,19 +215,6 @@ def _queue(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     url = sqs.create_queue(QueueName=i.get("name") or name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, {**i, "url": url, "arn": arn, "name": arn.rsplit(":", 1)[1]}
-
-
-@creates("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
-def _redrive_allow(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"],
-                                         Attributes={"RedriveAllowPolicy": i["redriveAllowPolicy"]})
-    return i["queueUrl"], i
-
-
-@creates("aws:sqs/queuePolicy:QueuePolicy")
-def _queue_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"], Attributes={"Policy": i["policy"]})
-    return i["queueUrl"], i
 
 
 # --- CloudWatch ------------------------------------------------------------------------------
@@ -400,22 +363,6 @@ def _api(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
                     "arn": f"arn:aws:apigateway:{d.region}::/apis/{api_id}"}
 
 
-@creates("aws:apigatewayv2/integration:Integration")
-def _integration(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    integration = d.client("apigatewayv2").create_integration(
-        ApiId=i["apiId"], IntegrationType=i["integrationType"], IntegrationUri=i["integrationUri"],
-        IntegrationMethod=i.get("integrationMethod", "POST"), PayloadFormatVersion=i["payloadFormatVersion"])
-    return integration["IntegrationId"], i
-
-
-@creates("aws:apigatewayv2/route:Route")
-def _route(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    route = d.client("apigatewayv2").create_route(
-        ApiId=i["apiId"], RouteKey=i["routeKey"], AuthorizationType=i.get("authorizationType", "NONE"),
-        Target=i["target"])
-    return route["RouteId"], i
-
-
 @creates("aws:apigatewayv2/stage:Stage")
 def _stage(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     settings = i.get("defaultRouteSettings") or {}
@@ -491,18 +438,6 @@ def _iot_policy(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
                                   "defaultVersionId": policy.get("policyVersionId", "1")}
 
 
-@creates("aws:iot/policyAttachment:PolicyAttachment")
-def _iot_policy_attachment(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("iot").attach_policy(policyName=i["policy"], target=i["target"])
-    return f"{i['policy']}|{i['target']}", i
-
-
-@creates("aws:iot/thingPrincipalAttachment:ThingPrincipalAttachment")
-def _thing_principal(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    d.client("iot").attach_thing_principal(thingName=i["thing"], principal=i["principal"])
-    return f"{i['thing']}|{i['principal']}", i
-
-
 # --- EventBridge -----------------------------------------------------------------------------
 
 @creates("aws:cloudwatch/eventBus:EventBus")
@@ -544,6 +479,91 @@ def _event_target(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     return target["Id"], {**i, "targetId": target["Id"]}
 
 
+# --- types whose creation only renames properties: one row each ------------------------------
+
+@dataclass(frozen=True)
+class Renamed:
+    """One AWS call whose request is the resource's inputs under AWS's names.
+
+    `request` maps each request field to an input path (`"rule.objectOwnership"`), a nested
+    mapping, or a one-element list of either; absent inputs are left out. `id` is the input
+    paths joined by `|`, or `response` names the field of the answer that is the id.
+    """
+
+    service: str
+    operation: str
+    request: dict[str, Any]
+    id: tuple[str, ...] = ()
+    response: str | None = None
+
+
+def _path(inputs: dict[str, Any], path: str) -> Any:
+    value: Any = inputs
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _fill(spec: Any, inputs: dict[str, Any]) -> Any:
+    if isinstance(spec, str):
+        return _path(inputs, spec)
+    if isinstance(spec, list):
+        return [_fill(item, inputs) for item in spec]
+    filled = {key: _fill(value, inputs) for key, value in spec.items()}
+    return {key: value for key, value in filled.items() if value is not None}
+
+
+RENAMED: dict[str, Renamed] = {
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Renamed(
+        "s3", "put_public_access_block", {"Bucket": "bucket", "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": "blockPublicAcls", "BlockPublicPolicy": "blockPublicPolicy",
+            "IgnorePublicAcls": "ignorePublicAcls", "RestrictPublicBuckets": "restrictPublicBuckets"}},
+        id=("bucket",)),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": Renamed(
+        "s3", "put_bucket_ownership_controls",
+        {"Bucket": "bucket", "OwnershipControls": {"Rules": [{"ObjectOwnership": "rule.objectOwnership"}]}},
+        id=("bucket",)),
+    "aws:s3/bucketVersioning:BucketVersioning": Renamed(
+        "s3", "put_bucket_versioning",
+        {"Bucket": "bucket", "VersioningConfiguration": {"Status": "versioningConfiguration.status"}},
+        id=("bucket",)),
+    "aws:s3/bucketPolicy:BucketPolicy": Renamed(
+        "s3", "put_bucket_policy", {"Bucket": "bucket", "Policy": "policy"}, id=("bucket",)),
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": Renamed(
+        "sqs", "set_queue_attributes",
+        {"QueueUrl": "queueUrl", "Attributes": {"RedriveAllowPolicy": "redriveAllowPolicy"}}, id=("queueUrl",)),
+    "aws:sqs/queuePolicy:QueuePolicy": Renamed(
+        "sqs", "set_queue_attributes", {"QueueUrl": "queueUrl", "Attributes": {"Policy": "policy"}},
+        id=("queueUrl",)),
+    "aws:apigatewayv2/integration:Integration": Renamed(
+        "apigatewayv2", "create_integration",
+        {"ApiId": "apiId", "IntegrationType": "integrationType", "IntegrationUri": "integrationUri",
+         "IntegrationMethod": "integrationMethod", "PayloadFormatVersion": "payloadFormatVersion"},
+        response="IntegrationId"),
+    "aws:apigatewayv2/route:Route": Renamed(
+        "apigatewayv2", "create_route",
+        {"ApiId": "apiId", "RouteKey": "routeKey", "AuthorizationType": "authorizationType", "Target": "target"},
+        response="RouteId"),
+    "aws:iot/policyAttachment:PolicyAttachment": Renamed(
+        "iot", "attach_policy", {"policyName": "policy", "target": "target"}, id=("policy", "target")),
+    "aws:iot/thingPrincipalAttachment:ThingPrincipalAttachment": Renamed(
+        "iot", "attach_thing_principal", {"thingName": "thing", "principal": "principal"}, id=("thing", "principal")),
+}
+
+
+def _renamed(spec: Renamed) -> Creator:
+    def create(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+        answer = getattr(d.client(spec.service), spec.operation)(**_fill(spec.request, i))
+        resource_id = answer[spec.response] if spec.response else "|".join(str(_path(i, p)) for p in spec.id)
+        return resource_id, i
+
+    return create
+
+
+for _type, _spec in RENAMED.items():
+    creates(_type)(_renamed(_spec))
+
+
 # --- dynamic providers -----------------------------------------------------------------------
 
 PROVIDER_KEY = "__provider"
@@ -555,10 +575,6 @@ def _dynamic(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     The child process that runs the program has the emulator's endpoint, certificate and
     credentials in its environment, so boto3 clients made inside the provider reach it.
     """
-    import base64
-
-    import dill
-
     provider = dill.loads(base64.b64decode(i[PROVIDER_KEY]))
     props = {k: v for k, v in i.items() if k != PROVIDER_KEY}
     result = provider.create(props)
@@ -575,7 +591,8 @@ class LocalCloud(Mocks):
 
     @classmethod
     def from_environment(cls) -> LocalCloud:
-        emulator = find()
+        """The emulator of the state directory the parent process named."""
+        emulator = find(Path(os.environ[STATE_DIR_VARIABLE])) if STATE_DIR_VARIABLE in os.environ else None
         if emulator is None:
             raise LocalCloudError("the local cloud is not running; start it with: conduit local up --stack dev")
         return cls(emulator)
@@ -598,8 +615,6 @@ class LocalCloud(Mocks):
             raise LocalCloudError(f"creating {args.typ} {args.name} failed: {exc}") from exc
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        from infra.cli.offline import fake_call
-
         if args.token == "aws:iot/getEndpoint:getEndpoint":
             address = self.deployment.client("iot").describe_endpoint(
                 endpointType=args.args.get("endpointType", "iot:Data-ATS"))["endpointAddress"]

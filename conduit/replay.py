@@ -14,6 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from conduit.local import emulator as emulators
+from conduit.local.deployment import running_deployment
+
 
 class ReplayError(RuntimeError):
     """The replay could not be started or did not finish."""
@@ -27,31 +32,27 @@ def _time(text: str, what: str) -> datetime.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-def _ledger(stack: str, project_dir: Path) -> tuple[Any, dict[str, Any]]:
+def _ledger(stack: str, project_dir: Path, state_dir: Path | None) -> tuple[Any, dict[str, Any]]:
     """An EventBridge client and the catFeeder outputs: the local cloud's, else the stack's."""
-    from infra.cli.local.commands import running_deployment
-
-    deployed = running_deployment(stack)
+    deployed = running_deployment(stack, state_dir or emulators.state_dir(project_dir))
     if deployed is not None:
-        emulator, record = deployed
-        return emulator.client("events"), record["outputs"].get("catFeeder") or {}
+        return deployed.emulator.client("events"), deployed.outputs.get("catFeeder") or {}
     if shutil.which("pulumi") is None:
         raise ReplayError(f"stack '{stack}' is not on the local cloud and the Pulumi CLI is not installed")
     result = subprocess.run(["pulumi", "stack", "output", "catFeeder", "--json", "--stack", stack], cwd=project_dir,
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ReplayError(f"pulumi stack output failed for '{stack}': {result.stderr.strip()}")
-    import boto3
-
     return boto3.client("events"), json.loads(result.stdout)
 
 
-def replay(stack: str, since: str, until: str | None, project_dir: Path, timeout_seconds: float = 300) -> str:
+def replay(stack: str, since: str, until: str | None, project_dir: Path, timeout_seconds: float = 300,
+           state_dir: Path | None = None) -> str:
     start = _time(since, "--since")
     end = _time(until, "--until") if until else datetime.datetime.now(datetime.UTC)
     if end <= start:
         raise ReplayError(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()})")
-    events, outputs = _ledger(stack, project_dir)
+    events, outputs = _ledger(stack, project_dir, state_dir)
     if not outputs.get("archiveArn"):
         raise ReplayError(f"stack '{stack}' has no cat feeder ledger (catFeeder.archiveArn output)")
     name = f"conduit-{stack}-{int(time.time())}"

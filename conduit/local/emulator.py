@@ -20,11 +20,23 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[3]
-def state_dir() -> Path:
-    """Where the local cloud keeps its state: CONDUIT_LOCAL_DIR, read when asked (tests set it late)."""
-    return Path(os.environ.get("CONDUIT_LOCAL_DIR", REPO / ".conduit" / "local"))
+import boto3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+STATE_DIR_VARIABLE = "CONDUIT_LOCAL_DIR"
+
+
+def state_dir(project_dir: Path) -> Path:
+    """Where a project's local cloud keeps its state: $CONDUIT_LOCAL_DIR, else `<project>/.conduit/local`."""
+    override = os.environ.get(STATE_DIR_VARIABLE)
+    return Path(override) if override else project_dir / ".conduit" / "local"
+
+
 REGION = "eu-west-1"
 READY_TIMEOUT_SECONDS = 60
 
@@ -64,12 +76,10 @@ class Emulator:
             "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         }
 
-    def session(self):
-        import boto3
-
+    def session(self) -> boto3.Session:
         return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=self.region)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         return self.session().client(service, endpoint_url=self.endpoint, verify=self.tls_cert)
 
     def ready(self) -> bool:
@@ -102,11 +112,6 @@ def _free_port() -> int:
 
 def _write_gateway_certificate(state_dir: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost, trusted by Conduit's clients only."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conduit local cloud")])
     now = datetime.datetime.now(datetime.UTC)
@@ -141,9 +146,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def find(directory: Path | None = None) -> Emulator | None:
+def find(directory: Path) -> Emulator | None:
     """The emulator this state directory started, if it is still running and answering."""
-    path = _state_file(directory or state_dir())
+    path = _state_file(directory)
     if not path.exists():
         return None
     emulator = Emulator(**json.loads(path.read_text()))
@@ -152,9 +157,8 @@ def find(directory: Path | None = None) -> Emulator | None:
     return None
 
 
-def start(directory: Path | None = None, gateway_port: int | None = None) -> Emulator:
+def start(directory: Path, gateway_port: int | None = None) -> Emulator:
     """Start a fresh emulator (stopping one this directory started before) on free ports."""
-    directory = directory or state_dir()
     stop(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = _write_gateway_certificate(directory)
@@ -171,7 +175,7 @@ def start(directory: Path | None = None, gateway_port: int | None = None) -> Emu
     for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
         env.pop(variable, None)
     log = open(directory / "emulator.log", "wb")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen([sys.executable, "-m", "infra.cli.local.launcher"], env=env, stdout=log,
+    process = subprocess.Popen([sys.executable, "-m", "conduit.local.launcher"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                cwd=directory)
     emulator = Emulator(process.pid, gateway_port, mqtt_port, str(directory))
@@ -205,9 +209,9 @@ def _kill(pid: int) -> None:
             time.sleep(0.05)
 
 
-def stop(directory: Path | None = None) -> bool:
+def stop(directory: Path) -> bool:
     """Stop what this state directory started; True when something was running."""
-    path = _state_file(directory or state_dir())
+    path = _state_file(directory)
     if not path.exists():
         return False
     emulator = Emulator(**json.loads(path.read_text()))

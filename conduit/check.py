@@ -16,6 +16,10 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from policies.pack import NAME, POLICIES, VERSION
 
 ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED,
                "remediate": proto.REMEDIATE}
@@ -53,8 +57,6 @@ def load_policy_config(path: Path | None) -> dict[str, Any]:
 
 
 def _configure(servicer: Any, config: dict[str, Any]) -> None:
-    from policies.pack import POLICIES
-
     known = {p.name for p in POLICIES}
     policy_config = {}
     for name, value in config.items():
@@ -76,11 +78,6 @@ def _configure(servicer: Any, config: dict[str, Any]) -> None:
 
 def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> list[Violation]:
     """Run every policy of the pack against a recorded program run."""
-    from pulumi_policy import EnforcementLevel
-    from pulumi_policy.policy import _PolicyAnalyzerServicer
-
-    from policies.pack import NAME, POLICIES, VERSION
-
     os.environ.update({"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"], "PULUMI_DRY_RUN": "true"})
     servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
     _configure(servicer, config or {})

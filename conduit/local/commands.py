@@ -1,0 +1,142 @@
+"""`conduit local up|start|status|env|down|demo|bench|compare`: the same program, deployed onto the emulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from conduit.local import emulator as emulators
+from conduit.local.bench import run_bench
+from conduit.local.compare import compare_with_pulumi
+from conduit.local.demo import run_demo
+from conduit.local.deployment import LocalDeployment, deploy, require_deployment
+from conduit.local.scenario import BenchOptions
+
+SECRET_OUTPUTS = {"privateKey"}
+
+
+def masked(value: Any) -> Any:
+    """Outputs as `pulumi stack output` shows them without --show-secrets."""
+    if isinstance(value, dict):
+        return {k: "[secret]" if k in SECRET_OUTPUTS else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
+def environment(deployment: LocalDeployment, show_secrets: bool = False) -> dict[str, Any]:
+    """Everything a client needs to reach the local deployment: AWS endpoint, credentials, MQTT, outputs."""
+    emulator = deployment.emulator
+    return {
+        "stack": deployment.stack,
+        "endpoint": emulator.endpoint,
+        "region": emulator.region,
+        "credentials": {"accessKeyId": "test", "secretAccessKey": "test"},
+        "caBundle": emulator.tls_cert,
+        "mqtt": {"host": "127.0.0.1", "port": emulator.mqtt_port, "serverName": "localhost",
+                 "caUrl": f"{emulator.endpoint}/_ministack/iot/ca.pem"},
+        "outputs": deployment.outputs if show_secrets else masked(deployment.outputs),
+    }
+
+
+def exports(deployment: LocalDeployment) -> str:
+    """Shell exports for the AWS CLI, boto3 or any SDK, as LocalStack's `awslocal` users expect."""
+    variables = deployment.emulator.client_environment()
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items()))
+
+
+def _up(args: argparse.Namespace) -> int:
+    deployment = deploy(args.stack, args.project_dir, args.state_dir, port=args.port)
+    timings = deployment.record["timings"]
+    print(f"deployed stack '{args.stack}' onto the local cloud: {len(deployment.resources)} resources in "
+          f"{timings['deploySeconds']:.1f}s (emulator ready in {timings['emulatorSeconds']:.1f}s)")
+    _print_status(deployment)
+    return 0
+
+
+def _print_status(deployment: LocalDeployment) -> None:
+    emulator = deployment.emulator
+    print(f"AWS endpoint      {emulator.endpoint}   (TLS certificate: {emulator.tls_cert})")
+    print(f"MQTT endpoint     127.0.0.1:{emulator.mqtt_port} (mutual TLS, server name 'localhost'; "
+          f"CA at {emulator.endpoint}/_ministack/iot/ca.pem)")
+    print(f"client settings   eval \"$(conduit local env --stack {deployment.stack})\"")
+    print("stack outputs (device keys omitted; see conduit flash):")
+    print(json.dumps(masked(deployment.outputs), indent=2))
+
+
+def _start(args: argparse.Namespace) -> int:
+    running = emulators.find(args.state_dir)
+    if running is not None and (args.port is None or running.gateway_port == args.port):
+        running.reset()
+    else:
+        running = emulators.start(args.state_dir, args.port)
+    print(f"the local cloud is empty and running at {running.endpoint} (TLS certificate: {running.tls_cert})")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    _print_status(require_deployment(args.stack, args.state_dir))
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    deployment = require_deployment(args.stack, args.state_dir)
+    print(json.dumps(environment(deployment, args.show_secrets), indent=2) if args.json else exports(deployment))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    print("stopped the local cloud" if emulators.stop(args.state_dir) else "the local cloud was not running")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return run_demo(args.stack, args.project_dir, args.state_dir)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows))
+
+
+def _compare(args: argparse.Namespace) -> int:
+    differences = compare_with_pulumi(json.loads(args.record.read_text()), json.loads(args.export.read_text()),
+                                      json.loads(args.outputs.read_text()))
+    for line in differences:
+        print(line)
+    print(f"{len(differences)} difference(s) between conduit local up and pulumi up")
+    return 1 if differences else 0
+
+
+def add_local_commands(commands: argparse._SubParsersAction, stack_options: argparse.ArgumentParser,
+                       project_options: argparse.ArgumentParser) -> None:
+    local = commands.add_parser("local", help="the local cloud: deploy a stack onto the embedded AWS emulator")
+    sub = local.add_subparsers(dest="local_command", required=True)
+    both = [stack_options, project_options]
+    up = sub.add_parser("up", parents=both, help="start the emulator and deploy a stack onto it")
+    up.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
+    up.set_defaults(func=_up)
+    start = sub.add_parser("start", parents=[project_options], help="start (or reset) the emulator, deploy nothing")
+    start.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
+    start.set_defaults(func=_start)
+    sub.add_parser("status", parents=both, help="print endpoints and outputs of the local deployment"
+                   ).set_defaults(func=_status)
+    env = sub.add_parser("env", parents=both, help="shell exports (or --json) to reach the local deployment")
+    env.add_argument("--json", action="store_true", help="endpoint, region, credentials, CA, MQTT and outputs")
+    env.add_argument("--show-secrets", action="store_true", help="with --json: device keys in the outputs")
+    env.set_defaults(func=_env)
+    sub.add_parser("demo", parents=both, help="deploy, drive sample traffic through every system, report, stop"
+                   ).set_defaults(func=_demo)
+    sub.add_parser("down", parents=[project_options], help="stop everything the local cloud started"
+                   ).set_defaults(func=_down)
+    bench = sub.add_parser("bench", parents=both, help="measure deploy time, flow latency and ingest throughput")
+    bench.add_argument("--events", type=int, default=200)
+    bench.add_argument("--rows", type=int, default=2000)
+    bench.set_defaults(func=_bench)
+    compare = sub.add_parser("compare", help="compare a conduit local up record with a real pulumi up's export")
+    compare.add_argument("--record", type=Path, required=True, help="the deployment record conduit local up wrote")
+    compare.add_argument("--export", type=Path, required=True, help="pulumi stack export of the same stack")
+    compare.add_argument("--outputs", type=Path, required=True, help="pulumi stack output --json --show-secrets")
+    compare.set_defaults(func=_compare)

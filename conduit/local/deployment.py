@@ -1,0 +1,90 @@
+"""The record of a stack deployed onto the local cloud: where it lives, how to make and load it.
+
+A record is the program run's resources and outputs (secrets revealed: flashing needs the device
+keys, hence mode 0600) plus the emulator that holds them. It is valid only while that emulator
+runs: a record left by an emulator since stopped names resources that no longer exist.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conduit.local import emulator as emulators
+from conduit.local.emulator import Emulator
+from conduit.runner import run_stack
+
+
+class NotDeployedError(RuntimeError):
+    """The stack has no live deployment on the local cloud; the message says how to make one."""
+
+
+@dataclass(frozen=True)
+class LocalDeployment:
+    """One stack on the running local cloud."""
+
+    emulator: Emulator
+    record: dict[str, Any]
+
+    @property
+    def stack(self) -> str:
+        return self.record["stack"]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.record["outputs"]
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        return [r for r in self.record["resources"] if r["custom"]]
+
+
+def record_file(state_dir: Path, stack: str) -> Path:
+    return state_dir / f"deployment-{stack}.json"
+
+
+def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None) -> LocalDeployment:
+    """Start (or reset) the emulator and deploy `stack` of the project onto it."""
+    state_dir = state_dir or emulators.state_dir(project_dir)
+    started = time.perf_counter()
+    emulator = emulators.find(state_dir)
+    if emulator is None or (port and emulator.gateway_port != port):
+        emulator = emulators.start(state_dir, port)
+    else:
+        emulator.reset()
+    emulator_ready = time.perf_counter()
+    # The program's child process reaches the emulator with these (dynamic providers use boto3).
+    env = {emulators.STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
+    document = run_stack(project_dir, stack, mode="local", env=env)
+    finished = time.perf_counter()
+    record = {**document, "emulator": emulator.__dict__,
+              "timings": {"emulatorSeconds": emulator_ready - started, "deploySeconds": finished - emulator_ready}}
+    path = record_file(state_dir, stack)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # it holds the emulator's device keys, which flashing needs
+    path.write_text(json.dumps(record, indent=2))
+    return LocalDeployment(emulator, record)
+
+
+def running_deployment(stack: str, state_dir: Path) -> LocalDeployment | None:
+    """The stack's deployment on the running emulator; None unless that emulator made the record."""
+    running = emulators.find(state_dir)
+    path = record_file(state_dir, stack)
+    if running is None or not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record["emulator"]["pid"] != running.pid:
+        return None
+    return LocalDeployment(running, record)
+
+
+def require_deployment(stack: str, state_dir: Path) -> LocalDeployment:
+    """Like `running_deployment`, but a missing deployment is an error that says what to run."""
+    deployed = running_deployment(stack, state_dir)
+    if deployed is None:
+        raise NotDeployedError(f"stack '{stack}' is not deployed on a running local cloud (state in {state_dir}); "
+                               f"run: conduit local up --stack {stack}")
+    return deployed

@@ -1,0 +1,93 @@
+"""What a system's scenario is: the one place that knows how to drive that system on the local cloud.
+
+The demo, the bench and the end-to-end tests loop over the registered scenarios
+(`conduit.local.scenarios.SCENARIOS`) instead of knowing the systems themselves.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from conduit.local.deployment import LocalDeployment
+from conduit.local.emulator import Emulator
+from infra.systems import System, by_name
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One system of a local deployment: the emulator, that system's stack outputs, where it came from."""
+
+    deployment: LocalDeployment
+    outputs: dict[str, Any]
+    project_dir: Path
+
+    @property
+    def emulator(self) -> Emulator:
+        return self.deployment.emulator
+
+    @property
+    def stack(self) -> str:
+        return self.deployment.stack
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    events: int = 200
+    rows: int = 2000
+
+
+class Scenario:
+    """Drives one system: `demo` shows it working and says whether it did; `bench` prints figures."""
+
+    system_name: ClassVar[str]
+
+    @property
+    def system(self) -> System:
+        return by_name(self.system_name)
+
+    def stage(self, deployment: LocalDeployment, project_dir: Path) -> Stage | None:
+        """This system's stage in a deployment, or None when the stack does not deploy it."""
+        outputs = deployment.outputs.get(self.system.key)
+        return None if outputs is None else Stage(deployment, outputs, project_dir)
+
+    def demo(self, stage: Stage) -> bool:
+        raise NotImplementedError
+
+    def bench(self, stage: Stage, options: BenchOptions) -> None:
+        raise NotImplementedError
+
+
+def say(step: str, seconds: float | None = None) -> None:
+    """One line of a demo's report, with how long the step took."""
+    print(f"  {step}" + (f"  [{seconds * 1000:.0f} ms]" if seconds is not None else ""))
+
+
+def latencies(events: int, flow: Callable[[int], Any]) -> list[float]:
+    """Seconds each of `events` runs of `flow(n)` took, one at a time."""
+    samples = []
+    for n in range(events):
+        started = time.perf_counter()
+        flow(n)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return f"p50 {statistics.median(ordered) * 1000:7.0f} ms   p95 {p95 * 1000:7.0f} ms   (n={len(ordered)})"
+
+
+class ScenarioError(RuntimeError):
+    """A system did not answer as the scenario expects; the message says which call and what came back."""
+
+
+def expect(condition: bool, what: str, got: Any) -> None:
+    """A run-time check that survives `python -O`, unlike `assert`."""
+    if not condition:
+        raise ScenarioError(f"{what}; got {got!r}")

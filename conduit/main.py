@@ -1,0 +1,123 @@
+"""The `conduit` command line: offline preview and policy checks, packaging, flashing, the local cloud.
+
+Like `pulumi`, it works on the Pulumi project around the current directory (the nearest
+Pulumi.yaml upward), or the one `-C/--cwd DIR` names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from conduit.check import PolicyConfigError, as_json, evaluate, load_policy_config, render
+from conduit.flash import FlashError, flash
+from conduit.local import emulator as emulators
+from conduit.local.commands import add_local_commands
+from conduit.local.deployer import LocalCloudError
+from conduit.local.deployment import NotDeployedError
+from conduit.local.emulator import EmulatorError
+from conduit.local.scenario import ScenarioError
+from conduit.preview import preview_json, preview_text
+from conduit.project import ProjectError, find_project_dir, load_project
+from conduit.replay import ReplayError, replay
+from conduit.runner import ProgramError, run_stack
+from infra import lambda_archives
+
+USER_ERRORS = (ProjectError, ProgramError, PolicyConfigError, FlashError, ReplayError, NotDeployedError,
+               EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    document = run_stack(args.project_dir, args.stack)
+    print(preview_json(document) if args.json else preview_text(document))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_policy_config(args.policy_config)
+    document = run_stack(args.project_dir, args.stack)
+    violations = evaluate(document, load_project(args.project_dir).name, config)
+    print(as_json(violations) if args.json else render(violations))
+    return 1 if any(v.enforcement == "mandatory" for v in violations) else 0
+
+
+def _flash(args: argparse.Namespace) -> int:
+    where = flash(args.stack, args.device, args.project_dir, args.out, args.port, args.feed_seconds,
+                  args.state_dir)
+    print(f"feeder '{args.device}' of stack '{args.stack}': bundle {'written to' if args.out else 'copied to'} {where}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    print(replay(args.stack, args.since, args.until, args.project_dir, state_dir=args.state_dir))
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    for archive in lambda_archives.build_all(args.out, reuse_layer=False):
+        print(f"{archive.path}  {archive.size:>10,d} bytes  sha256 {archive.sha256}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Options every command shares, defined once and given to each command as a parent.
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument("-C", "--cwd", "--project-dir", dest="cwd", type=Path, metavar="DIR",
+                         help="run as if started in DIR: the project is the nearest Pulumi.yaml at or above it")
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("-s", "--stack", required=True, help="the stack: Pulumi.<stack>.yaml holds its settings")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = argparse.ArgumentParser(prog="conduit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("preview", parents=[stack, project, output],
+                        help="run a stack's program offline and show what it declares").set_defaults(func=_preview)
+
+    check = commands.add_parser("check", parents=[stack, project, output],
+                                help="evaluate the policy pack against a stack's program, offline")
+    check.add_argument("--policy-config", type=Path, help="JSON: {policy: level} or {policy: {enforcementLevel, ...}}")
+    check.set_defaults(func=_check)
+
+    flash_command = commands.add_parser("flash", parents=[stack, project],
+                                        help="write a feeder's certificate, settings and firmware to a board")
+    flash_command.add_argument("--device", required=True, help="the feeder's name in conduit:catFeeder.feeders")
+    flash_command.add_argument("--port", help="the board's serial port, e.g. /dev/ttyACM0")
+    flash_command.add_argument("--out", type=Path, help="write the bundle to this folder instead of a board")
+    flash_command.add_argument("--feed-seconds", type=float, default=10.0)
+    flash_command.set_defaults(func=_flash)
+
+    replay_command = commands.add_parser("replay", parents=[stack, project],
+                                         help="replay the cat feeder's ledger (its archive) onto its bus")
+    replay_command.add_argument("--since", required=True, help="ISO 8601 time, e.g. 2026-11-22T10:00:00Z")
+    replay_command.add_argument("--until", help="ISO 8601 time (default: now)")
+    replay_command.set_defaults(func=_replay)
+
+    package = commands.add_parser("package", help="build every Lambda archive and print size and sha256")
+    package.add_argument("--out", type=Path, default=Path("build") / "package")
+    package.set_defaults(func=_package)
+
+    add_local_commands(commands, stack, project)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if hasattr(args, "cwd"):
+            args.project_dir = find_project_dir(args.cwd or Path.cwd())
+            args.state_dir = emulators.state_dir(args.project_dir)
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"conduit {args.command}: {exc}", file=sys.stderr)
+        details = getattr(exc, "details", "")
+        if details:
+            print(details, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The shape of the code base: the program alone in infra/, no import cycles, exact pins where we use internals."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+from conduit.local.scenarios import SCENARIOS
+from infra.systems import NAMES, SYSTEMS
+from tests.conftest import REPO
+
+PACKAGES = ("infra", "conduit", "handlers", "policies")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for package in PACKAGES for p in (REPO / package).rglob("*.py")}
+
+
+def _imports(path: Path, modules: dict[str, Path], top_level_only: bool) -> set[str]:
+    """Project modules `path` imports (at module level only, or anywhere)."""
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found.update(n for n in names if n in modules)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                cycles.append([*path[path.index(target):], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_the_project_has_no_import_cycles_even_through_function_level_imports():
+    modules = _modules()
+    graph = {name: _imports(path, modules, top_level_only=False) - {name} for name, path in modules.items()}
+    # A package's __init__ importing its own submodules is how a registry is built, not a cycle.
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not t.startswith(f"{name}.")}
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_no_project_module_is_imported_inside_a_function():
+    modules = _modules()
+    hidden = {name: sorted(_imports(p, modules, False) - _imports(p, modules, True)) for name, p in modules.items()}
+    # The one exception, and why: the program's child process runs in the project's own virtualenv,
+    # which for a project that is only previewed need not have the local cloud's packages.
+    allowed = {"conduit.child": ["conduit.local.deployer"]}
+    assert {k: v for k, v in hidden.items() if v} == allowed
+
+
+def test_the_program_folder_holds_no_command_line_code():
+    for path in (REPO / "infra").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+(argparse|click|typer)\b", text, re.M), path
+
+
+def test_pulumi_pulumi_policy_and_ministack_are_pinned_exactly():
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {re.split(r"[=<>~!\[ ]", d, maxsplit=1)[0].lower(): d for d in dependencies}
+    for package in ("pulumi", "pulumi-policy", "ministack"):
+        assert re.fullmatch(rf"{package}==[\d.]+", pins[package]), pins[package]
+
+
+def test_every_system_has_exactly_one_scenario_in_the_order_of_the_program():
+    assert [s.system_name for s in SCENARIOS] == list(NAMES)
+    assert len({s.key for s in SYSTEMS}) == len(SYSTEMS) == len({s.handlers for s in SYSTEMS})
+    for system in SYSTEMS:
+        assert (REPO / "handlers" / system.handlers / "__init__.py").exists(), system
+
+
+def test_stack_settings_have_a_field_for_every_system():
+    from infra.stack_settings import StackSettings, _snake
+
+    assert all(_snake(s.key) in StackSettings.model_fields for s in SYSTEMS)
