@@ -93,8 +93,12 @@ def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | No
     for r in custom:
         collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
                                                       name=r["name"]), None), r["urn"])
-    stack = [proto.AnalyzerResource(type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}),
-                                    urn=r["urn"], name=r["name"], parent=r.get("parent") or "") for r in custom]
+    stack = [proto.AnalyzerResource(
+        type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}), urn=r["urn"], name=r["name"],
+        parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
+        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
+                              for k, v in (r.get("propertyDependencies") or {}).items()})
+        for r in custom]
     collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
     return violations
 

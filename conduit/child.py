@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         "stack": run.stack,
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
-             "inputs": plain(r.inputs, reveal), "outputs": plain(r.outputs, reveal)}
+             "inputs": plain(r.inputs, reveal), "outputs": plain(r.outputs, reveal),
+             "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies}
             for r in run.resources
         ],
         "outputs": plain(run.outputs, reveal),

@@ -40,6 +40,8 @@ class Registration:
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,7 +77,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.run.resources.append(Registration(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
             custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
-            outputs=dict(registered.state), id=registered.id,
+            outputs=dict(registered.state), id=registered.id, dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
         ))
         return response
 

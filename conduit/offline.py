@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
@@ -64,6 +65,10 @@ def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = AC
             return physical, state
         case "aws:sns/topic:Topic":
             return arn, state
+        case "aws:kms/key:Key":
+            key_id = str(uuid.UUID(hashlib.sha256(args.name.encode()).hexdigest()[:32]))
+            state.update(arn=f"arn:aws:kms:{region}:{account}:key/{key_id}", keyId=key_id)
+            return key_id, state
         case "aws:cloudwatch/eventBus:EventBus":
             state.update(arn=f"arn:aws:events:{region}:{account}:event-bus/{physical}")
             return physical, state

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.aws_connection import stack_connection
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
 from infra.blocks.naming import physical_name
-from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
+from infra.blocks.rule_to_function import RuleToFunction, RuleToFunctionArgs
 from infra.device_certificate import DeviceCertificate
 from infra.stack_settings import CatFeederSettings
 
@@ -56,9 +57,11 @@ class CatFeeder(pulumi.ComponentResource):
         def iot_arn(resource: str) -> pulumi.Output[str]:
             return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":", resource)
 
-        bus = aws.cloudwatch.EventBus(f"{name}-ledger", name=physical_name("feedmyfurbabies"), opts=child)
+        bus = aws.cloudwatch.EventBus(f"{name}-ledger", name=physical_name("feedmyfurbabies", kind="event-bus"),
+                                      opts=child)
         archive = aws.cloudwatch.EventArchive(
-            f"{name}-ledger-archive", name=physical_name("feedmyfurbabies"), event_source_arn=bus.arn,
+            f"{name}-ledger-archive", name=physical_name("feedmyfurbabies", kind="event-archive"),
+            event_source_arn=bus.arn,
             retention_days=args.settings.archive_retention_days,
             event_pattern=json.dumps({"source": [SOURCE]}), opts=child)
 
@@ -78,22 +81,11 @@ class CatFeeder(pulumi.ComponentResource):
             statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
                         Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])],
             **common), opts=child)
-        rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks"),
+        rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks", kind="event-rule"),
                                         event_bus_name=bus.name, event_pattern=json.dumps({"source": [SOURCE]}),
                                         opts=child)
-        undelivered = DeadLetterQueue(f"{name}-undelivered-clicks",
-                                      DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
-        aws.sqs.QueuePolicy(f"{name}-undelivered-clicks-from-rule", queue_url=undelivered.url,
-                            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                                "Action": "sqs:SendMessage", "Resource": undelivered.arn,
-                                "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}), opts=child)
-        aws.lambda_.Permission(f"{name}-feed-from-rule", action="lambda:InvokeFunction", function=feeder.name,
-                               principal="events.amazonaws.com", source_arn=rule.arn, opts=child)
-        aws.cloudwatch.EventTarget(f"{name}-feed", rule=rule.name, event_bus_name=bus.name, arn=feeder.arn,
-                                   dead_letter_config={"arn": undelivered.arn},
-                                   retry_policy={"maximum_retry_attempts": 3,
-                                                 "maximum_event_age_in_seconds": 3600}, opts=child)
+        delivery = RuleToFunction(f"{name}-feed", feeder, RuleToFunctionArgs(
+            rule=rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
 
         devices = {}
         for feeder_settings in args.settings.feeders:
@@ -101,17 +93,17 @@ class CatFeeder(pulumi.ComponentResource):
                                                          iot_arn, region)
         endpoint = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS").endpoint_address
         self.outputs = {"busName": bus.name, "busArn": bus.arn, "archiveArn": archive.arn,
-                        "apiUrl": self.api.url, "undeliveredClicksUrl": undelivered.url, "mqttEndpoint": endpoint,
-                        "devices": devices}
+                        "apiUrl": self.api.url, "undeliveredClicksUrl": delivery.undelivered.url,
+                        "mqttEndpoint": endpoint, "devices": devices}
         self.register_outputs(self.outputs)
 
     def _device(self, name: str, feeder: str, rotation: str, iot_arn: Callable[[str], pulumi.Output[str]],
                 region: pulumi.Output[str]) -> dict[str, pulumi.Output]:
         child = pulumi.ResourceOptions(parent=self)
-        thing = aws.iot.Thing(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}"), opts=child)
+        thing = aws.iot.Thing(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}", kind="iot-thing"), opts=child)
         certificate = DeviceCertificate(f"{name}-{feeder}-certificate", thing_name=thing.name, region=region,
-                                        rotation=rotation, opts=child)
-        policy = aws.iot.Policy(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}"),
+                                        connection=stack_connection(), rotation=rotation, opts=child)
+        policy = aws.iot.Policy(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}", kind="iot-policy"),
                                 policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
                                     {"Effect": "Allow", "Action": "iot:Connect",
                                      "Resource": thing.name.apply(lambda n: iot_arn(f"client/{n}"))},

@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
-from infra.blocks.naming import physical_name
-from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs, Queue, QueueArgs
+from infra.blocks.queue import Queue, QueueArgs
+from infra.blocks.queue_to_function import QueueToFunction, QueueToFunctionArgs
+from infra.blocks.stream_to_function import StreamToFunction, StreamToFunctionArgs
 from infra.blocks.table import Table, TableArgs
+from infra.blocks.topic import Topic, TopicArgs
+from infra.blocks.topic_to_queue import TopicToQueue, TopicToQueueArgs
 from infra.stack_settings import CurrencyStreamSettings
 
 
@@ -38,55 +40,33 @@ class CurrencyStream(pulumi.ComponentResource):
         self.rates = Table(f"{name}-rates", TableArgs(hash_key="symbol", stream_view_type="NEW_AND_OLD_IMAGES",
                                                       **data), opts=child)
         self.view = Table(f"{name}-view", TableArgs(hash_key="symbol", **data), opts=child)
-        self.topic = aws.sns.Topic(f"{name}-changes", name=physical_name(f"{name}-changes"),
-                                   kms_master_key_id="alias/aws/sns", opts=child)
+        # Only the publisher function's role publishes: the AWS-managed key serves it.
+        self.topic = Topic(f"{name}-changes", TopicArgs(), opts=child)
 
-        publish_failures = DeadLetterQueue(f"{name}-publish-failures",
-                                           DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         publisher = Function(f"{name}-publish", FunctionArgs(
             handler="handlers.currency_stream.publish.handler",
             description="Publishes INSERT/MODIFY/REMOVE of the rates table to SNS",
             invoked_asynchronously=False,
             environment={"TOPIC_ARN": self.topic.arn},
-            statements=[
-                Statement(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                          [self.rates.stream_arn]),
-                Statement(["dynamodb:ListStreams"], [self.rates.arn.apply(lambda a: f"{a}/stream/*")]),
-                Statement(["sns:Publish"], [self.topic.arn]),
-                Statement(["sqs:SendMessage"], [publish_failures.arn]),
-            ],
+            statements=[Statement(["sns:Publish"], [self.topic.arn])],
             **common), opts=child)
-        aws.lambda_.EventSourceMapping(
-            f"{name}-publish-changes", event_source_arn=self.rates.stream_arn, function_name=publisher.arn,
-            starting_position="TRIM_HORIZON", batch_size=args.settings.batch_size,
-            bisect_batch_on_function_error=True, maximum_retry_attempts=args.settings.stream_retries,
-            function_response_types=["ReportBatchItemFailures"],
-            destination_config={"on_failure": {"destination_arn": publish_failures.arn}}, opts=child)
+        changes = StreamToFunction(f"{name}-publish-changes", self.rates, publisher, StreamToFunctionArgs(
+            batch_size=args.settings.batch_size, retries=args.settings.stream_retries,
+            alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
 
         self.updates = Queue(f"{name}-view-updates", QueueArgs(
             max_receive_count=defaults.max_receive_count, visibility_timeout_seconds=180,
             alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
-        aws.sqs.QueuePolicy(f"{name}-view-updates-from-sns", queue_url=self.updates.url,
-                            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                                "Action": "sqs:SendMessage", "Resource": self.updates.arn,
-                                "Condition": {"ArnEquals": {"aws:SourceArn": self.topic.arn}}}]}),
-                            opts=child)
-        aws.sns.TopicSubscription(f"{name}-view-updates", topic=self.topic.arn, protocol="sqs",
-                                  endpoint=self.updates.arn, raw_message_delivery=True, opts=child)
+        subscription = TopicToQueue(f"{name}-view-updates", self.updates, TopicToQueueArgs(
+            topic_arn=self.topic.arn, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         viewer = Function(f"{name}-view", FunctionArgs(
             handler="handlers.currency_stream.view.handler",
             description="Keeps the current rates, applying only newer changes",
             invoked_asynchronously=False,
             environment={"VIEW_TABLE": self.view.name},
-            statements=[
-                self.updates.consumer(),
-                Statement(["dynamodb:UpdateItem"], [self.view.arn]),
-            ],
+            statements=[Statement(["dynamodb:UpdateItem"], [self.view.arn])],
             **common), opts=child)
-        aws.lambda_.EventSourceMapping(
-            f"{name}-view-changes", event_source_arn=self.updates.arn, function_name=viewer.arn, batch_size=10,
-            function_response_types=["ReportBatchItemFailures"], opts=child)
+        QueueToFunction(f"{name}-view-changes", self.updates, viewer, QueueToFunctionArgs(batch_size=10), opts=child)
 
         api = Function(f"{name}-api", FunctionArgs(
             handler="handlers.currency_stream.api.handler",
@@ -104,5 +84,6 @@ class CurrencyStream(pulumi.ComponentResource):
 
         self.outputs = {"ratesTable": self.rates.name, "viewTable": self.view.name, "topicArn": self.topic.arn,
                         "viewQueueUrl": self.updates.url, "viewDeadLetterQueueUrl": self.updates.dead_letter.url,
-                        "publishFailuresUrl": publish_failures.url, "apiUrl": self.api.url}
+                        "publishFailuresUrl": changes.failures.url,
+                        "undeliveredUpdatesUrl": subscription.undelivered.url, "apiUrl": self.api.url}
         self.register_outputs(self.outputs)

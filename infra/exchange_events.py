@@ -16,10 +16,10 @@ from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
-from infra.blocks.naming import physical_name
 from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
 from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
 from infra.blocks.table import Table, TableArgs
+from infra.blocks.topic import Topic, TopicArgs
 from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
 from infra.stack_settings import ExchangeEventsSettings
 
@@ -47,11 +47,13 @@ class ExchangeEvents(pulumi.ComponentResource):
             return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":topic/", topic)
 
         self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", **data), opts=child)
-        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", **data), opts=child)
+        # Counters of a closed window expire (the fraud checker stamps `expiresAt`).
+        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", ttl_attribute="expiresAt", **data),
+                              opts=child)
         self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=defaults.protect_data),
                                            opts=child)
-        self.alerts_topic = aws.sns.Topic(f"{name}-alerts", name=physical_name(f"{name}-alerts"),
-                                          kms_master_key_id="alias/aws/sns", opts=child)
+        # Only the alert rule's role publishes: the AWS-managed key serves it.
+        self.alerts_topic = Topic(f"{name}-alerts", TopicArgs(), opts=child)
         self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
                                            DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         # DescribeEndpoint has no resource-level permissions: "*" is the only resource IAM accepts.
@@ -87,14 +89,10 @@ class ExchangeEvents(pulumi.ComponentResource):
             statements=[find_endpoint, Statement(["iot:Publish"], [topic_arn(ALERT_TOPIC)]),
                         Statement(["dynamodb:UpdateItem"], [self.velocity.arn])],
             **common), opts=child)
-        fraud_rule = TopicRule(f"{name}-buys", TopicRuleArgs(
+        TopicRule(f"{name}-buys", TopicRuleArgs(
             sql="SELECT * FROM 'event/buy'", errors=self.rule_errors, statements=[],
-            description="Sends every buy to the fraud checker",
-            actions=lambda role: {"lambdas": [{"function_arn": checker.arn}]},
+            description="Sends every buy to the fraud checker", actions=lambda role: {}, functions=[checker],
         ), opts=child)
-        aws.lambda_.Permission(f"{name}-fraud-from-iot", action="lambda:InvokeFunction", function=checker.name,
-                               principal="iot.amazonaws.com", source_arn=fraud_rule.arn, source_account=account,
-                               opts=child)
 
         TopicRule(f"{name}-alerts", TopicRuleArgs(
             sql=f"SELECT * FROM '{ALERT_TOPIC}'", errors=self.rule_errors,

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
+from infra.blocks.bucket_to_functions import BucketToFunctions, Trigger
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
 from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
 from infra.blocks.queue import Queue, QueueArgs
+from infra.blocks.queue_to_function import QueueToFunction, QueueToFunctionArgs
 from infra.blocks.table import Table, TableArgs
 from infra.stack_settings import MessageIngestSettings
 
@@ -57,36 +58,20 @@ class MessageIngest(pulumi.ComponentResource):
             ],
             **common,
         ), opts=child)
-        invoke = aws.lambda_.Permission(
-            f"{name}-ingest-from-s3", action="lambda:InvokeFunction", function=ingest.name,
-            principal="s3.amazonaws.com", source_arn=self.bucket.arn,
-            source_account=aws.get_caller_identity_output().account_id, opts=child,
-        )
-        aws.s3.BucketNotification(
-            f"{name}-csv-arrivals", bucket=self.bucket.name,
-            lambda_functions=[{"lambda_function_arn": ingest.arn, "events": ["s3:ObjectCreated:*"],
-                               "filter_suffix": ".csv"}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[invoke]),
-        )
+        BucketToFunctions(f"{name}-csv-arrivals", self.bucket, [Trigger(f"{name}-ingest", ingest, suffix=".csv")],
+                          opts=child)
 
         store = Function(f"{name}-store", FunctionArgs(
             handler="handlers.message_ingest.store.handler",
             description="Stores queued readings in the table, once each",
             timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
-            statements=[
-                self.queue.consumer(),
-                Statement(["dynamodb:PutItem"], [self.table.arn]),
-            ],
+            statements=[Statement(["dynamodb:PutItem"], [self.table.arn])],
             **common,
         ), opts=child)
-        aws.lambda_.EventSourceMapping(
-            f"{name}-store-readings", event_source_arn=self.queue.arn, function_name=store.arn,
+        QueueToFunction(f"{name}-store-readings", self.queue, store, QueueToFunctionArgs(
             batch_size=args.settings.batch_size,
-            maximum_batching_window_in_seconds=args.settings.max_batching_window_seconds,
-            function_response_types=["ReportBatchItemFailures"],
-            opts=child,
-        )
+            max_batching_window_seconds=args.settings.max_batching_window_seconds), opts=child)
 
         api = Function(f"{name}-api", FunctionArgs(
             handler="handlers.message_ingest.api.handler",

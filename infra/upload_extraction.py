@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
+from infra.blocks.bucket_to_functions import BucketToFunctions, Trigger
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
@@ -59,19 +59,11 @@ class UploadExtraction(pulumi.ComponentResource):
                         Statement(["dynamodb:GetItem", "dynamodb:BatchWriteItem"], [self.index.arn])],
             **common), opts=child)
 
-        permissions = []
-        for function, step in ((extractor, "extract"), (indexer, "index")):
-            permissions.append(aws.lambda_.Permission(
-                f"{name}-{step}-from-s3", action="lambda:InvokeFunction", function=function.name,
-                principal="s3.amazonaws.com", source_arn=self.bucket.arn,
-                source_account=aws.get_caller_identity_output().account_id, opts=child))
-        aws.s3.BucketNotification(
-            f"{name}-steps", bucket=self.bucket.name,
-            lambda_functions=[
-                {"lambda_function_arn": extractor.arn, "events": ["s3:ObjectCreated:*"], "filter_prefix": "uploads/"},
-                {"lambda_function_arn": indexer.arn, "events": ["s3:ObjectCreated:*"], "filter_prefix": "extracted/"},
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=permissions))
+        # Each step is triggered by its own prefix and writes only under the next one: no loop.
+        BucketToFunctions(f"{name}-steps", self.bucket, [
+            Trigger(f"{name}-extract", extractor, prefix="uploads/"),
+            Trigger(f"{name}-index", indexer, prefix="extracted/"),
+        ], opts=child)
 
         search = Function(f"{name}-search", FunctionArgs(
             handler="handlers.upload_extraction.search.handler",

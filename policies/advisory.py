@@ -22,7 +22,10 @@ def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation)
     if args.resource_type == "aws:sqs/queue:Queue" and not (p.get("sqsManagedSseEnabled") or p.get("kmsMasterKeyId")):
         report_violation(f"queue '{args.name}' is not encrypted at rest; set sqs_managed_sse_enabled=True")
     elif args.resource_type == "aws:sns/topic:Topic" and not p.get("kmsMasterKeyId"):
-        report_violation(f"topic '{args.name}' is not encrypted at rest; set kms_master_key_id='alias/aws/sns'")
+        report_violation(f"topic '{args.name}' is not encrypted at rest; set kms_master_key_id: alias/aws/sns serves "
+                         "topics only roles of the account publish to, but a topic AWS services publish to "
+                         "(CloudWatch alarms, EventBridge, S3) needs a customer managed key whose policy "
+                         "allows those services kms:GenerateDataKey* and kms:Decrypt")
     elif args.resource_type == "aws:dynamodb/table:Table" and not (p.get("serverSideEncryption") or {}).get("enabled"):
         report_violation(f"table '{args.name}' uses an AWS-owned key; enable server_side_encryption for a KMS key "
                          "you can audit")

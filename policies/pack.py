@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from policies import advisory, dead_letters, iam, iot_devices
+from policies import advisory, dead_letters, deployability, iam, iot_devices
 
 NAME = "conduit"
 VERSION = "0.1.0"
-POLICIES = [*iam.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *advisory.POLICIES]
+POLICIES = [*iam.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *deployability.POLICIES,
+            *advisory.POLICIES]

@@ -64,25 +64,83 @@ def test_delete_deactivates_detaches_and_deletes_in_the_order_aws_requires(iot, 
     provider.delete(created.id, created.outs)  # deleting what is gone is not an error
 
 
-def test_errors_name_the_certificate_and_what_to_do(iot, provider):
-    with pytest.raises(DeviceCertificateError, match=r"could not read certificate 0123.*pulumi refresh"):
-        provider.read("0123" * 16, dict(PROPS))
+def test_read_of_a_certificate_gone_from_aws_returns_an_empty_id_so_refresh_drops_it(iot, provider):
     created = provider.create(dict(PROPS))
+    provider.delete(created.id, created.outs)
+    gone = provider.read(created.id, created.outs)
+    assert gone.id == "" and gone.outs == {}
 
-    class Refusing:
-        def __getattr__(self, name):
-            return getattr(iot, name)
 
-        def delete_certificate(self, **kwargs):
-            raise iot.exceptions.DeleteConflictException(
+class Refusing:
+    """The IoT client, but DeleteCertificate is refused `times` times (None: always) as AWS does while a
+    thing principal's detachment is still propagating."""
+
+    def __init__(self, iot, times: int | None):
+        self.iot, self.times = iot, times
+
+    def __getattr__(self, name):
+        return getattr(self.iot, name)
+
+    def delete_certificate(self, **kwargs):
+        if self.times is None or self.times > 0:
+            self.times = None if self.times is None else self.times - 1
+            raise self.iot.exceptions.DeleteConflictException(
                 {"Error": {"Code": "DeleteConflictException", "Message": "attached"}}, "DeleteCertificate")
+        return self.iot.delete_certificate(**kwargs)
 
+
+def test_delete_waits_with_backoff_while_aws_still_sees_the_detached_thing(iot, provider, monkeypatch):
     import infra.device_certificate as module
 
-    original = module._iot
-    module._iot = lambda region: Refusing()
-    try:
-        with pytest.raises(DeviceCertificateError, match=rf"could not delete certificate {created.id}.*detach"):
-            provider.delete(created.id, created.outs)
-    finally:
-        module._iot = original
+    created = provider.create(dict(PROPS))
+    attach(iot, created.outs["certificateArn"])
+    monkeypatch.setattr(module, "_iot", lambda props: Refusing(iot, times=3))
+    pauses = []
+    provider.delete(created.id, created.outs, sleep=pauses.append)
+    assert pauses == [0.5, 1, 2], "bounded exponential backoff between refused attempts"
+    assert iot.list_certificates()["certificates"] == []
+
+
+def test_errors_name_the_certificate_and_what_to_do(iot, provider, monkeypatch):
+    import infra.device_certificate as module
+
+    created = provider.create(dict(PROPS))
+    monkeypatch.setattr(module, "_iot", lambda props: Refusing(iot, times=None))
+    pauses = []
+    with pytest.raises(DeviceCertificateError, match=rf"could not delete certificate {created.id}.*detach"):
+        provider.delete(created.id, created.outs, sleep=pauses.append)
+    assert pauses == list(module.DELETE_RETRY_SECONDS), "gives up after the last pause"
+    throttled = type("Throttled", (), {"describe_certificate": staticmethod(_throttle)})()
+    monkeypatch.setattr(module, "_iot", lambda props: throttled)
+    with pytest.raises(DeviceCertificateError, match=r"could not read certificate .*ThrottlingException.*again"):
+        provider.read(created.id, created.outs)
+
+
+def _throttle(**kwargs):
+    from botocore.exceptions import ClientError
+
+    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "DescribeCertificate")
+
+
+def test_the_certificate_is_made_where_the_stack_connection_points_an_assumed_role_included(iot, provider):
+    """aws:assumeRole of the stack: the certificate lands in the role's account, not the caller's."""
+    from moto.iot.models import iot_backends
+
+    role = "arn:aws:iam::111122223333:role/deployer"
+    created = provider.create({**PROPS, "connection": {"assumeRole": {"roleArn": role, "sessionName": "deploy"}}})
+    assert created.outs["certificateArn"].startswith("arn:aws:iot:eu-west-1:111122223333:cert/")
+    assert created.id in iot_backends["111122223333"]["eu-west-1"].certificates
+    assert iot.list_certificates()["certificates"] == [], "nothing in the caller's own account"
+
+
+def test_the_stack_connection_is_read_from_the_aws_settings(tmp_path):
+    from infra.aws_connection import connection_from_config
+
+    values = {"region": "eu-west-1", "profile": "ops", "customCaBundle": "certs/ca.pem",
+              "endpoints": '[{"iot": "https://127.0.0.1:4566", "sts": "https://127.0.0.1:4566"}]',
+              "assumeRole": '{"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "x"}'}
+    assert connection_from_config(values, tmp_path) == {
+        "profile": "ops", "endpoints": {"iot": "https://127.0.0.1:4566", "sts": "https://127.0.0.1:4566"},
+        "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "x"},
+        "customCaBundle": str(tmp_path / "certs" / "ca.pem")}
+    assert connection_from_config({"region": "eu-west-1"}, tmp_path) == {}

@@ -23,7 +23,10 @@ from conduit.local.permissions import report, unused_permissions
 from conduit.local.scenarios import SCENARIOS
 from conduit.local.scenarios.message_ingest import MessageIngestFlow
 from conduit.local.traffic import call_api, csv_file, observe_topic, received, wait_until
+from conduit.project import load_project, load_stack
 from conduit.replay import replay
+from infra.aws_connection import connection_from_config
+from infra.device_certificate import DeviceCertificateProvider
 from tests.conftest import EVENTS, REPO, s3_event
 
 pytestmark = pytest.mark.local_cloud
@@ -96,6 +99,23 @@ def test_local_env_json_names_endpoint_mqtt_and_masked_outputs(local_cloud):
     assert env["outputs"]["messageIngest"] == record["outputs"]["messageIngest"]
     missing = _conduit("local", "env", "--stack", "staging", state=state_dir(record))
     assert missing.returncode == 2 and "conduit local up --stack staging" in missing.stderr
+
+
+def test_the_local_stacks_aws_settings_put_device_certificates_into_the_emulator(local_cloud):
+    """Under the real CLI the certificate provider follows Pulumi.local.yaml's aws:* settings, as the AWS
+    provider does; here they are read the same way and pointed at this emulator's port."""
+    _, emulator = local_cloud
+    stack = load_stack(load_project(REPO), "local")
+    values = {k.removeprefix("aws:"): v for k, v in stack.values.items() if k.startswith("aws:")}
+    values["endpoints"] = values["endpoints"].replace("https://127.0.0.1:4566", emulator.endpoint)
+    values["customCaBundle"] = emulator.tls_cert
+    connection = connection_from_config(values, REPO)
+    assert connection["endpoints"]["iot"] == emulator.endpoint and connection["accessKey"] == "test"
+    created = DeviceCertificateProvider().create({"thingName": "conduit-local-feeder-spare", "rotation": "1",
+                                                  "region": values["region"], "connection": connection})
+    description = emulator.client("iot").describe_certificate(certificateId=created.id)["certificateDescription"]
+    assert description["status"] == "ACTIVE"
+    DeviceCertificateProvider().delete(created.id, created.outs)
 
 
 def test_csv_rows_are_stored_or_quarantined_and_nothing_is_lost(ingest):

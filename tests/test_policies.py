@@ -4,6 +4,7 @@ the project's own stacks clean, and `conduit check` on a program outside this re
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,26 @@ CASES = [
     ("queue-with-dlq", "encryption-at-rest", False),
     ("log-forever", "log-retention", True),
     ("log-retained", "log-retention", False),
+    ("alarm-to-aws-managed-key", "service-delivery-key", True),
+    ("alarm-to-default-key-policy", "service-delivery-key", True),
+    ("alarm-to-key-without-cloudwatch", "service-delivery-key", True),
+    ("s3-to-aws-managed-queue", "service-delivery-key", True),
+    ("rule-dlq-aws-managed", "service-delivery-key", True),
+    ("alarm-to-granted-key", "service-delivery-key", False),
+    ("alarm-to-granted-key-alias", "service-delivery-key", False),
+    ("queue-shorter-than-function", "sqs-visibility-covers-function-timeout", True),
+    ("queue-six-times-function", "sqs-visibility-covers-function-timeout", False),
+    ("notification-without-permission", "delivery-after-permission", True),
+    ("notification-before-permission", "delivery-after-permission", True),
+    ("rule-dlq-without-policy", "delivery-after-permission", True),
+    ("subscription-without-queue-policy", "delivery-after-permission", True),
+    ("notification-after-permission", "delivery-after-permission", False),
+    ("subscription-after-queue-policy", "delivery-after-permission", False),
+    ("s3-to-aws-managed-queue", "delivery-after-permission", False),
+    ("names-refused", "physical-name-limits", True),
+    ("names-accepted", "physical-name-limits", False),
+    *[("deployable", policy, False) for policy in ("service-delivery-key", "sqs-visibility-covers-function-timeout",
+                                                   "delivery-after-permission", "physical-name-limits")],
 ]
 
 
@@ -69,8 +90,9 @@ def test_policy_on_fixture_program(tmp_path, case, policy, violated):
     assert bool(found) == violated, [(v.policy, v.message) for v in violations]
     for v in found:
         assert v.urn.startswith("urn:pulumi:t::policy-fixtures::"), v
-        assert any(word in v.message for word in ("add", "set", "name", "list", "check", "write", "give",
-                                                  "allow", "point", "bound", "enable")), v.message
+        assert any(word in v.message.lower() for word in ("add", "set", "name", "list", "check", "write", "give",
+                                                          "allow", "point", "bound", "enable", "encrypt", "grant",
+                                                          "refuses")), v.message
 
 
 def test_every_policy_has_a_failing_and_a_passing_case():
@@ -149,3 +171,30 @@ def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "iam-no-wildcard-actions (mandatory)" in result.stdout
     assert "message-ingest-store-permissions" in result.stdout
+
+
+def test_each_refused_name_is_named_with_the_rule_it_breaks(tmp_path):
+    violations = evaluate(run_stack(fixture_project(tmp_path, "names-refused"), "t"), "policy-fixtures")
+    messages = "\n".join(v.message for v in violations if v.policy == "physical-name-limits")
+    assert "'conduit-dev-archive' contains '-'; IoT topic rule names allow only [A-Za-z0-9_]" in messages
+    assert "'Conduit_Dev_Files' contains 'CDF_'" in messages
+    assert "'orders' must end in .fifo exactly when the queue is FIFO" in messages
+    assert "'/aws/lambda/conduit dev fn' contains ' '" in messages
+    assert "is 65 characters long; IAM role names are 1 to 64" in messages
+
+
+def test_the_program_fits_every_name_even_for_an_awkward_stack_name(tmp_path):
+    """A long stack name with characters some types refuse: every physical name still passes."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__",
+                                                                 ".*cache", "tests"))
+    (project / ".venv").symlink_to(REPO / ".venv")
+    stack = "Team_Alpha.Staging-Environment-For-Long-Names-2026"
+    shutil.copy(REPO / "Pulumi.dev.yaml", project / f"Pulumi.{stack}.yaml")
+    document = run_stack(project, stack)
+    names = [v for v in evaluate(document, "conduit") if v.policy == "physical-name-limits"]
+    assert names == []
+    rules = [r["inputs"]["name"] for r in document["resources"] if r["type"] == "aws:iot/topicRule:TopicRule"]
+    assert rules and all(re.fullmatch(r"[A-Za-z0-9_]+", n) for n in rules), rules
+    buckets = [r["inputs"]["bucket"] for r in document["resources"] if r["type"] == "aws:s3/bucket:Bucket"]
+    assert buckets and all(re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", b) for b in buckets), buckets

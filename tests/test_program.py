@@ -113,5 +113,81 @@ def test_prod_keeps_data_and_dev_does_not():
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_outputs_name_the_entry_points(stack):
     outputs = declared(stack)["outputs"]["messageIngest"]
-    assert outputs["bucket"] == f"conduit-{stack}-message-ingest-files"
+    # Bucket names are global: the account and region make them unique (the offline fake account).
+    assert outputs["bucket"] == f"conduit-{stack}-message-ingest-files-123456789012-eu-west-1"
     assert outputs["apiUrl"].startswith("https://")
+
+
+BUCKET_CONFIGURATION = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                        "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy",
+                        "aws:s3/bucketNotification:BucketNotification")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarms_reach_a_topic_whose_own_key_lets_cloudwatch_publish(stack):
+    """CloudWatch cannot use the AWS-managed key alias/aws/sns: alarm actions to such a topic fail."""
+    document = declared(stack)
+    by_urn = {r["urn"]: r for r in document["resources"]}
+    topics = {urn for alarm in of_type(document, "aws:cloudwatch/metricAlarm:MetricAlarm")
+              for urn in alarm["propertyDependencies"].get("alarmActions", [])}
+    assert topics, "no alarm has an action"
+    for urn in topics:
+        topic = by_urn[urn]
+        assert topic["type"] == "aws:sns/topic:Topic" and "alias/aws/" not in topic["inputs"]["kmsMasterKeyId"]
+        [key_urn] = topic["propertyDependencies"]["kmsMasterKeyId"]
+        statements = json.loads(by_urn[key_urn]["inputs"]["policy"])["Statement"]
+        grants = [s for s in statements if s.get("Principal") == {"Service": ["cloudwatch.amazonaws.com"]}]
+        assert grants and set(grants[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}, statements
+        assert any(s["Principal"].get("AWS") == ["arn:aws:iam::123456789012:root"] for s in statements), \
+            "the key must stay manageable by the account"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_buckets_configuration_is_written_one_change_at_a_time(stack):
+    """S3 answers OperationAborted to concurrent configuration changes of one bucket."""
+    document = declared(stack)
+    for bucket in of_type(document, "aws:s3/bucket:Bucket"):
+        changes = [r for r in document["resources"] if r["type"] in BUCKET_CONFIGURATION
+                   and bucket["urn"] in r["propertyDependencies"].get("bucket", [])]
+        assert len(changes) >= 4, bucket["urn"]
+        earlier = {r["urn"]: _all_dependencies(document, r) for r in changes}
+        for a in changes:
+            for b in changes:
+                if a is not b:
+                    assert a["urn"] in earlier[b["urn"]] or b["urn"] in earlier[a["urn"]], (
+                        f"{a['urn']} and {b['urn']} may be written at the same time")
+
+
+def _all_dependencies(document, resource) -> set[str]:
+    by_urn = {r["urn"]: r for r in document["resources"]}
+    seen, stack = set(), list(resource["dependencies"])
+    while stack:
+        urn = stack.pop()
+        if urn not in seen and urn in by_urn:
+            seen.add(urn)
+            stack.extend(by_urn[urn]["dependencies"])
+    return seen
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_velocity_counters_expire(stack):
+    tables = of_type(declared(stack), "aws:dynamodb/table:Table")
+    [table] = [t for t in tables if t["name"] == "exchange-events-velocity"]
+    assert table["inputs"]["ttl"] == {"attributeName": "expiresAt", "enabled": True}, table["inputs"].get("ttl")
+
+
+def test_bucket_names_differ_per_account_and_region_and_fit_s3():
+    from infra.blocks.private_bucket import bucket_name
+
+    names = {bucket_name("message-ingest-files", account, region)
+             for account in ("111111111111", "222222222222") for region in ("eu-west-1", "us-east-1")}
+    assert len(names) == 4 and all(len(n) <= 63 and n == n.lower() for n in names), names
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_list_streams_is_granted_on_the_only_resource_iam_accepts(stack):
+    statements = [s for _, s in policy_statements(declared(stack)) if "dynamodb:ListStreams" in s["Action"]]
+    assert statements and all(s["Resource"] == ["*"] and s["Action"] == ["dynamodb:ListStreams"]
+                              for s in statements), statements

@@ -186,10 +186,34 @@ def _table(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     if (i.get("pointInTimeRecovery") or {}).get("enabled"):
         dynamodb.update_continuous_backups(
             TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    ttl = i.get("ttl") or {}
+    if ttl.get("enabled"):
+        dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": ttl["attributeName"]})
     outputs = {**i, "name": table_name, "arn": table["TableArn"]}
     if table.get("LatestStreamArn"):
         outputs["streamArn"] = table["LatestStreamArn"]
     return table_name, outputs
+
+
+# --- KMS -------------------------------------------------------------------------------------
+
+@creates("aws:kms/key:Key")
+def _key(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    kms = d.client("kms")
+    request = {"Description": i.get("description", "")}
+    if i.get("policy"):
+        request["Policy"] = i["policy"]
+    key = kms.create_key(**request)["KeyMetadata"]
+    if i.get("enableKeyRotation"):
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    return key["KeyId"], {**i, "arn": key["Arn"], "keyId": key["KeyId"]}
+
+
+@creates("aws:kms/alias:Alias")
+def _alias(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("kms").create_alias(AliasName=i["name"], TargetKeyId=i["targetKeyId"])
+    return i["name"], {**i, "arn": f"arn:aws:kms:{d.region}:{d.account}:{i['name']}"}
 
 
 # --- SQS -------------------------------------------------------------------------------------
@@ -572,11 +596,14 @@ PROVIDER_KEY = "__provider"
 def _dynamic(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     """Run the program's own dynamic provider, unpickled as the engine does, against the emulator.
 
-    The child process that runs the program has the emulator's endpoint, certificate and
-    credentials in its environment, so boto3 clients made inside the provider reach it.
+    The deployer stands in for the engine and the AWS provider's configuration alike: a provider's
+    `connection` (the stack's `aws:*` settings, see infra/aws_connection.py) is replaced by the
+    running emulator's, whatever port it was started on.
     """
     provider = dill.loads(base64.b64decode(i[PROVIDER_KEY]))
     props = {k: v for k, v in i.items() if k != PROVIDER_KEY}
+    if "connection" in props:
+        props["connection"] = d.emulator.connection()
     result = provider.create(props)
     return result.id, {**props, **(result.outs or {})}
 

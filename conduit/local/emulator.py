@@ -76,6 +76,12 @@ class Emulator:
             "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         }
 
+    def connection(self) -> dict[str, Any]:
+        """The emulator as an AWS connection of infra/aws_connection.py (what `aws:*` settings describe)."""
+        services = ("iot", "sts", "s3", "sqs", "sns", "dynamodb", "lambda", "iam", "events")
+        return {"endpoints": dict.fromkeys(services, self.endpoint), "customCaBundle": self.tls_cert,
+                "accessKey": "test", "secretKey": "test"}
+
     def session(self) -> boto3.Session:
         return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=self.region)
 
@@ -171,8 +177,10 @@ def start(directory: Path, gateway_port: int | None = None) -> Emulator:
         "USE_SSL": "1", "MINISTACK_SSL_CERT": str(cert), "MINISTACK_SSL_KEY": str(key),
         "IOT_MTLS_PORT": str(mqtt_port), "MINISTACK_REGION": REGION, "LAMBDA_EXECUTOR": "local",
         "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2", "CONDUIT_AUDIT_LOG": str(audit), "LOG_LEVEL": "WARNING",
+        # The account root's credentials, whose secret the gateway verifies signatures with.
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
     }
-    for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE"):
+    for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_SESSION_TOKEN"):
         env.pop(variable, None)
     log = open(directory / "emulator.log", "wb")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen([sys.executable, "-m", "conduit.local.launcher"], env=env, stdout=log,

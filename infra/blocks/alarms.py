@@ -1,11 +1,12 @@
-"""Where every alarm of a stack goes: one encrypted SNS topic, with an e-mail subscriber if set."""
+"""Where every alarm of a stack goes: one encrypted SNS topic CloudWatch can publish to, with an
+e-mail subscriber if set."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.blocks.naming import physical_name
+from infra.blocks.topic import Topic, TopicArgs
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -14,7 +15,8 @@ class AlarmTopic(pulumi.ComponentResource):
     def __init__(self, name: str, email: str | None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:blocks:AlarmTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        topic = aws.sns.Topic(name, name=physical_name(name), kms_master_key_id="alias/aws/sns", opts=child)
+        # CloudWatch publishes alarm actions itself: the topic's key must grant it (not the AWS-managed key).
+        topic = Topic(name, TopicArgs(service_publishers=["cloudwatch.amazonaws.com"]), opts=child)
         if email:
             aws.sns.TopicSubscription(f"{name}-email", topic=topic.arn, protocol="email", endpoint=email,
                                       opts=child)

@@ -22,7 +22,7 @@ class HandlerCode(pulumi.ComponentResource):
         layer_zip = lambda_archives.build_layer(out_dir)
         layer = aws.lambda_.LayerVersion(
             "dependencies",
-            layer_name=physical_name("dependencies"),
+            layer_name=physical_name("dependencies", kind="layer"),
             description="Third-party packages of the handlers (handlers/requirements.txt)",
             code=pulumi.FileArchive(str(layer_zip.path)),
             compatible_runtimes=[RUNTIME],

@@ -46,12 +46,13 @@ class Function(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
     failures: DeadLetterQueue | None
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:blocks:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        function_name = physical_name(name)
+        function_name = physical_name(name, kind="lambda")
 
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -73,7 +74,7 @@ class Function(pulumi.ComponentResource):
             # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
             statements.append(Statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]))
 
-        role = aws.iam.Role(f"{name}-role", name=function_name,
+        role = aws.iam.Role(f"{name}-role", name=physical_name(name, kind="role"),
                             assume_role_policy=trust_policy("lambda.amazonaws.com"), opts=child)
         policy = aws.iam.RolePolicy(
             f"{name}-permissions", role=role.id, policy=policy_document(statements), opts=child
@@ -105,6 +106,7 @@ class Function(pulumi.ComponentResource):
             )
         alarm_on_any(f"{name}-errors", f"{function_name} raised errors", "AWS/Lambda", "Errors",
                      {"FunctionName": function.name}, "Sum", 300, args.alarm_topic_arn, child)
-        self.arn, self.name, self.role_arn = function.arn, function.name, role.arn
+        self.arn, self.name, self.role_arn, self.role_name = function.arn, function.name, role.arn, role.name
+        self.timeout_seconds = args.timeout_seconds
         self.invoke_arn = function.invoke_arn
         self.register_outputs({"arn": self.arn, "name": self.name, "roleArn": self.role_arn})

@@ -32,7 +32,7 @@ class HttpApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:blocks:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        api = aws.apigatewayv2.Api(name, name=physical_name(name), protocol_type="HTTP", opts=child)
+        api = aws.apigatewayv2.Api(name, name=physical_name(name, kind="api"), protocol_type="HTTP", opts=child)
         integration = aws.apigatewayv2.Integration(
             f"{name}-function", api_id=api.id, integration_type="AWS_PROXY", integration_uri=args.invoke_arn,
             integration_method="POST", payload_format_version="2.0", opts=child,
@@ -44,7 +44,7 @@ class HttpApi(pulumi.ComponentResource):
                 target=integration.id.apply(lambda i: f"integrations/{i}"), opts=child,
             )
         access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs", name=f"/aws/apigateway/{physical_name(name)}",
+            f"{name}-access-logs", name=f"/aws/apigateway/{physical_name(name, kind='log-group')}",
             retention_in_days=args.log_retention_days, opts=child,
         )
         stage = aws.apigatewayv2.Stage(

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.blocks.alarms import alarm_on_any
-from infra.blocks.iam import Statement
+from infra.blocks.iam import Statement, policy_document
 from infra.blocks.naming import physical_name
 
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -35,7 +35,7 @@ class DeadLetterQueue(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         queue = aws.sqs.Queue(
             name,
-            name=physical_name(name),
+            name=physical_name(name, kind="queue"),
             sqs_managed_sse_enabled=True,
             message_retention_seconds=args.retention_seconds,
             opts=child,
@@ -72,7 +72,7 @@ class Queue(pulumi.ComponentResource):
         )
         queue = aws.sqs.Queue(
             name,
-            name=physical_name(name),
+            name=physical_name(name, kind="queue"),
             sqs_managed_sse_enabled=True,
             visibility_timeout_seconds=args.visibility_timeout_seconds,
             message_retention_seconds=args.retention_seconds,
@@ -90,8 +90,15 @@ class Queue(pulumi.ComponentResource):
             opts=child,
         )
         self.arn, self.url = queue.arn, queue.url
+        self.visibility_timeout_seconds = args.visibility_timeout_seconds
         self.register_outputs({"arn": self.arn, "url": self.url, "deadLetterUrl": self.dead_letter.url})
 
     def consumer(self) -> Statement:
         """What a function consuming this queue through an event source mapping needs."""
         return Statement(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [self.arn])
+
+
+def queue_policy(name: str, queue: DeadLetterQueue | Queue, statements: list[Statement],
+                 opts: pulumi.ResourceOptions) -> aws.sqs.QueuePolicy:
+    """A queue's resource policy, built as data from statements that name their principals."""
+    return aws.sqs.QueuePolicy(name, queue_url=queue.url, policy=policy_document(statements), opts=opts)

@@ -17,6 +17,8 @@ class TableArgs:
     point_in_time_recovery: bool = True
     protect_data: bool = True
     stream_view_type: str | None = None
+    ttl_attribute: str | None = None
+    """An attribute holding an expiry time (epoch seconds): DynamoDB deletes items past it."""
 
 
 class Table(pulumi.ComponentResource):
@@ -31,7 +33,7 @@ class Table(pulumi.ComponentResource):
         keys = [args.hash_key] + ([args.range_key] if args.range_key else [])
         table = aws.dynamodb.Table(
             name,
-            name=physical_name(name),
+            name=physical_name(name, kind="table"),
             billing_mode="PAY_PER_REQUEST",
             hash_key=args.hash_key,
             range_key=args.range_key,
@@ -41,6 +43,7 @@ class Table(pulumi.ComponentResource):
             deletion_protection_enabled=args.protect_data,
             stream_enabled=args.stream_view_type is not None,
             stream_view_type=args.stream_view_type,
+            ttl={"attribute_name": args.ttl_attribute, "enabled": True} if args.ttl_attribute else None,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect_data),
         )
         self.name, self.arn, self.stream_arn = table.name, table.arn, table.stream_arn
