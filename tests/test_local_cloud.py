@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from conduit.flash import FlashError, flash, micropython
 from conduit.local import emulator as emulator_module
@@ -161,6 +169,61 @@ def test_api_answers_signed_callers_and_refuses_unsigned_ones(ingest):
     assert ingest.api("POST", "/message", b"[not json").status == 400
     assert ingest.api("DELETE", item).status == 204
     assert ingest.api("DELETE", item).status == 404
+
+
+def _signed_headers(emulator, url: str, method: str = "GET", body: bytes | None = None,
+                    secret: str = "test") -> dict[str, str]:
+    request = AWSRequest(method=method, url=url, data=body, headers={"content-type": "application/json"})
+    SigV4Auth(Credentials("test", secret), "execute-api", emulator.region).add_auth(request)
+    return dict(request.headers)
+
+
+def _send(emulator, url: str, headers: dict[str, str], method: str = "GET", body: bytes | None = None) -> int:
+    context = ssl.create_default_context(cafile=emulator.tls_cert)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method=method, headers=headers),
+                                    context=context, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_every_api_refuses_wrong_secrets_garbage_signatures_and_tampered_requests(local_cloud):
+    """API Gateway verifies SigV4 signatures; the local cloud does too (ministack alone does not)."""
+    record, emulator = local_cloud
+    outputs = record["outputs"]
+    urls = [outputs["messageIngest"]["apiUrl"] + "message?limit=1",
+            outputs["uploadExtraction"]["apiUrl"] + "search?q=report",
+            outputs["currencyStream"]["apiUrl"] + "currency"]
+    for url in urls:
+        good = _signed_headers(emulator, url)
+        assert _send(emulator, url, good) == 200, url
+        assert _send(emulator, url, _signed_headers(emulator, url, secret="not-the-secret")) == 403, url
+        zero = re.sub(r"Signature=[0-9a-f]+", "Signature=" + "0" * 64, good["Authorization"])
+        assert _send(emulator, url, {**good, "Authorization": zero}) == 403, url
+        assert _send(emulator, url, {**good, "Authorization": "AWS4-HMAC-SHA256 garbage"}) == 403, url
+        assert _send(emulator, url, {**good, "X-Amz-Date": "20200101T000000Z"}) == 403, url
+        changed = url + ("&" if "?" in url else "?") + "extra=1"
+        assert _send(emulator, changed, good) == 403, f"{url}: a query changed after signing"
+    click = outputs["catFeeder"]["apiUrl"] + "click"
+    body = json.dumps({"feeder": "kitchen", "clickType": "SINGLE"}).encode()
+    signed = _signed_headers(emulator, click, "POST", body)
+    tampered = json.dumps({"feeder": "hallway", "clickType": "LONG!"}).encode()
+    assert _send(emulator, click, signed, "POST", tampered) == 403, "a body changed after signing"
+
+
+def test_the_mqtt_broker_refuses_a_client_without_a_certificate(local_cloud):
+    _, emulator = local_cloud
+    context = ssl.create_default_context(cadata=emulator.mqtt_ca().decode())
+    connect = bytes([0x10, 0x12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 60, 0, 6]) + b"intrud"
+    with socket.create_connection(("127.0.0.1", emulator.mqtt_port), timeout=10) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(connect)
+                answer = tls.recv(4)
+        except (ssl.SSLError, ConnectionError):
+            answer = b""
+    assert answer == b"", f"a client with no certificate got {answer!r} (a CONNACK) instead of being refused"
 
 
 def test_removing_a_needed_statement_fails_with_access_denied(local_cloud, ingest):

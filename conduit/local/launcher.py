@@ -1,14 +1,24 @@
-"""Start ministack with an audit of every call made by an IAM role, and AWS's action names.
+"""Start ministack as strict as AWS where Conduit relies on it, with an audit of every role's calls.
 
-ministack enforces IAM (`AUTH=true`) but keeps no record of what it allowed. Wrapping its
-`enforce` lets the local cloud report, per role, the permissions a run never used: least
-privilege shown by execution. The wrapper only observes; the decision is ministack's.
+ministack 1.5.33 (pinned exactly: these adjust its internals) is lenient in three places that
+matter here, each measured:
+- its API gateway checks only the access key id of a SigV4 request, not the signature: a wrong
+  secret or a garbage signature is executed. API Gateway verifies the signature of every AWS_IAM
+  route; so does this launcher, with ministack's own SigV4 primitives, answering 403.
+- its MQTT listener lets TLS clients without a certificate connect, subscribe and publish. AWS
+  IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED).
+- it authorizes SQS batch calls as actions no IAM policy can grant; they are mapped to AWS's.
+It also keeps no record of what IAM allowed: wrapping `enforce` lets the local cloud report, per
+role, the permissions a run never used (least privilege shown by execution). That wrapper only
+observes; the decision is ministack's.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
+import ssl
 import sys
 import threading
 from typing import Any
@@ -48,10 +58,79 @@ def install_audit(path: str) -> None:
     iam_evaluator.enforce = audited
 
 
+FORBIDDEN_SIGNATURE = json.dumps({"message": "The request signature we calculated does not match the signature you "
+                                             "provided. Check your AWS Secret Access Key and signing method."}).encode()
+
+
+def install_signature_check() -> None:
+    """Verify the SigV4 signature of every request to an AWS_IAM route, as API Gateway does."""
+    from ministack import app
+    from ministack.core import sigv4
+    from ministack.core.iam_evaluator import CredentialResolutionError, resolve_credential
+    from ministack.core.responses import get_account_id
+
+    request: contextvars.ContextVar[tuple[str, bytes] | None] = contextvars.ContextVar("conduit_request",
+                                                                                         default=None)
+    handle, enforce = app._handle_execute_api_request, app._enforce_execute_api
+
+    async def remembering(host: str, path: str, method: str, headers: dict, body: bytes, query_params: dict,
+                          raw_path: str | None = None, raw_query_string: str | None = None) -> Any:
+        token = request.set((raw_path if raw_path is not None else path, body or b""))
+        try:
+            return await handle(host, path, method, headers, body, query_params, raw_path=raw_path,
+                                raw_query_string=raw_query_string)
+        finally:
+            request.reset(token)
+
+    def forbidden() -> tuple[int, dict[str, str], bytes]:
+        return 403, {"Content-Type": "application/json", "x-amzn-ErrorType": "InvalidSignatureException"}, \
+            FORBIDDEN_SIGNATURE
+
+    def verifying(api_id: str, stage: str, method: str, execute_path: str, headers: dict, query_params: dict,
+                  iam_action: str = "execute-api:Invoke") -> Any:
+        denied = enforce(api_id, stage, method, execute_path, headers, query_params, iam_action=iam_action)
+        remembered = request.get()
+        if denied or remembered is None or iam_action != "execute-api:Invoke":
+            return denied
+        if app._execute_api_authorization_type(api_id, stage, method, execute_path) != "AWS_IAM":
+            return None
+        lowered = {k.lower(): v for k, v in headers.items()}
+        signature = sigv4.parse_header_signature(lowered)
+        if isinstance(signature, tuple) or signature.region_set is not None:
+            return forbidden()
+        credential = resolve_credential(signature.access_key_id, get_account_id(),
+                                        lowered.get("x-amz-security-token", ""))
+        if isinstance(credential, CredentialResolutionError):
+            return forbidden()
+        raw_path, body = remembered
+        failure = sigv4.request_time_failure(signature) or sigv4.header_signature_failure(
+            signature, credential.secret_access_key, method, raw_path, query_params, lowered, body)
+        return forbidden() if failure else None
+
+    app._handle_execute_api_request = remembering
+    app._enforce_execute_api = verifying
+
+
+def require_device_certificates() -> None:
+    """The MQTT listener refuses a TLS client that presents no certificate, as AWS IoT Core does."""
+    from ministack.services import iot
+
+    build = iot._mtls_build_ssl_context
+
+    def strict() -> ssl.SSLContext:
+        context = build()
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    iot._mtls_build_ssl_context = strict
+
+
 def main() -> None:
     audit = os.environ.get("CONDUIT_AUDIT_LOG")
     if audit:
         install_audit(audit)
+    install_signature_check()
+    require_device_certificates()
     from ministack.app import main as ministack_main
 
     sys.argv = ["ministack"]

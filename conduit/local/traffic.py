@@ -6,6 +6,7 @@ import json
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,19 @@ class HttpResult:
     body: Any
 
 
+def canonical_url(url: str) -> str:
+    """The URL with its query encoded as SigV4 signs it (RFC 3986 unreserved characters kept), so the
+    signature covers exactly what is sent; a client that signs `time=a:b` unencoded is refused by AWS."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    encoded = "&".join(f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+                       for k, v in query)
+    return urllib.parse.urlunsplit(parts._replace(query=encoded))
+
+
 def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None, signed: bool = True) -> HttpResult:
     """An HTTP API call, SigV4-signed as the account's root unless `signed` is False."""
+    url = canonical_url(url)
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     headers = {"content-type": "application/json"} if data is not None else {}
     if signed:
