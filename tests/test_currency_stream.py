@@ -149,3 +149,28 @@ def test_view_consumer_reports_a_malformed_message_alone(tables):
                 "awsRegion": "eu-west-1"} for n, body in enumerate([good, "{not json"])]
     assert view.handler({"Records": records}, None) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert view_rates() == {"USD": "1.5"}
+
+
+def test_concurrent_writes_are_ordered_by_the_table_and_the_view_converges_in_any_order(tables):
+    """The version is incremented by DynamoDB itself: the last write to land holds the highest, so
+    the view ends equal to the table however the stream's changes are delivered (here: reversed)."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from handlers.currency_stream.models import CurrencyRate
+
+    rates_table, view_table = tables
+    writes = [CurrencyRate(symbol="EUR", rate=Decimal(f"0.{n:02d}1")) for n in range(1, 31)]
+    with ThreadPoolExecutor(8) as pool:
+        items = list(pool.map(lambda rate: api.put_rate(rates_table, rate), writes))
+    versions = sorted(int(i["version"]) for i in items)
+    assert len(set(versions)) == len(writes), "every write got its own version"
+    assert versions == list(range(versions[0], versions[0] + len(writes))), "one above the last, atomically"
+    final = rates_table.get_item(Key={"symbol": "EUR"})["Item"]
+    assert int(final["version"]) == versions[-1]
+    changes = [RateChange(type="MODIFY", data={"symbol": "EUR", "rate": i["rate"]}, version=int(i["version"]))
+               for i in items]
+    random.Random(7).shuffle(changes)
+    for c in changes:
+        view.apply_change(view_table, c)
+    assert view_rates() == {"EUR": str(final["rate"])}

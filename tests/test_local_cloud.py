@@ -154,6 +154,22 @@ def test_poison_message_reaches_the_dlq_and_its_batch_mates_are_stored(ingest):
     assert [m["Body"] for m in dead] == ['{"reading": "poison"}']
 
 
+def test_duplicates_are_written_once_and_a_conflicting_reading_is_quarantined_with_both(ingest):
+    header = "timestamp,location,source,local_dest,local_avg,remote_dest,remote_avg\n"
+    first = "1293840000.5,dup,wired,r,1.5,d,2.5\n"  # 2011-01-01
+    ingest.drop_csv("e2e/dup-a.csv", (header + first + first).encode())
+    wait_until(lambda: stored_on(ingest, "2011-01-01") == 1, 30, "the reading stored")
+    ingest.drop_csv("e2e/dup-b.csv", (header + first.replace("2.5\n", "7.25\n")).encode())
+    s3, bucket = ingest.s3, ingest.outputs["bucket"]
+    conflict = wait_until(lambda: _object(s3, bucket, "quarantine/conflicts/e2e/dup-b.csv/line-2.json"), 30,
+                          "the conflict quarantined")
+    document = json.loads(conflict)
+    assert document["stored"]["remote_avg"] == "2.5" and document["rejected"]["remote_avg"] == "7.25"
+    assert _object(s3, bucket, "quarantine/conflicts/e2e/dup-a.csv/line-3.json") is None, \
+        "an identical duplicate is a redelivery, not a conflict"
+    assert stored_on(ingest, "2011-01-01") == 1
+
+
 def test_api_answers_signed_callers_and_refuses_unsigned_ones(ingest):
     reading = {"timestamp": 978307200.5, "location": "e2e-api", "source": "s", "local_dest": "a", "local_avg": 1.25,
                "remote_dest": "b", "remote_avg": 2}

@@ -128,11 +128,16 @@ def test_file_over_the_size_limit_is_quarantined_unread(ingest_world, monkeypatc
     assert ingest_world["sqs"].receive_message(QueueUrl=ingest_world["queue"]).get("Messages") is None
 
 
-def test_non_utf8_tail_is_quarantined_after_the_good_rows(ingest_world):
-    body = (EVENTS / "readings_20.csv").read_bytes() + b"1559040999.1,caf\xe9,wired,r,1,d,2\n"
-    result = drop_file(ingest_world, "latin.csv", body)
-    assert result["files"][0]["sent"] == 20
-    assert "not UTF-8" in quarantined(ingest_world, "latin.csv")["rejected"][0]["reason"]
+def test_a_byte_that_is_not_utf8_spoils_its_own_row_only(ingest_world):
+    lines = (EVENTS / "readings_20.csv").read_bytes().splitlines(keepends=True)
+    lines[5] = lines[5].replace(b"location-", b"caf\xe9-")  # data row 5 of 20
+    result = drop_file(ingest_world, "latin.csv", b"".join(lines))
+    assert result["files"][0]["sent"] == 19, "every row after the bad byte is still read"
+    [rejected] = quarantined(ingest_world, "latin.csv")["rejected"]
+    assert rejected["line"] == 6 and "not UTF-8 text in column location: byte 0xe9" in rejected["reason"]
+    assert "caf\\xe9-" in rejected["row"]["location"]
+    drain(ingest_world)
+    assert len(items(ingest_world)) == 19
 
 
 def test_poison_message_reaches_the_dlq_while_its_batch_mates_are_stored(ingest_world):
@@ -152,19 +157,41 @@ def test_poison_message_reaches_the_dlq_while_its_batch_mates_are_stored(ingest_
     assert [m["Body"] for m in dead] == ['{"reading": "not a reading"}']
 
 
-def test_redelivered_message_does_not_write_twice(ingest_world):
-    queued = QueuedReading(
+def _queued(remote_avg: str = "2", line: int = 2) -> QueuedReading:
+    return QueuedReading(
         reading=Reading.model_validate({"timestamp": "1559040909.5", "location": "loc", "source": "s",
                                         "local_dest": "a", "local_avg": "1", "remote_dest": "b",
-                                        "remote_avg": "2"}),
-        origin={"bucket": BUCKET, "key": "k.csv", "line": 2},
-    )
+                                        "remote_avg": remote_avg}),
+        origin={"bucket": BUCKET, "key": "k.csv", "line": line})
+
+
+def _record(queued: QueuedReading) -> Any:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    return SQSRecord({"messageId": "m", "body": queued.model_dump_json()})
+
+
+def test_redelivered_message_does_not_write_twice(ingest_world):
     table = ingest_world["table"]
-    assert store.store_reading(table, queued) is True
-    table.update_item(Key=queued.reading.key(), UpdateExpression="SET remote_avg = :v",
-                      ExpressionAttributeValues={":v": 99})
-    assert store.store_reading(table, queued) is False
-    assert table.get_item(Key=queued.reading.key())["Item"]["remote_avg"] == 99
+    queued = _queued()
+    assert store.store_reading(table, queued) is None
+    store.store_record(_record(queued))  # the same reading again: a redelivery
+    assert len(items(ingest_world)) == 1
+    conflicts = ingest_world["s3"].list_objects_v2(Bucket=BUCKET, Prefix=store.CONFLICTS_PREFIX)
+    assert conflicts.get("KeyCount", 0) == 0, "a redelivery is not a conflict"
+
+
+def test_a_different_reading_under_a_taken_key_is_quarantined_with_both_values(ingest_world):
+    table = ingest_world["table"]
+    store.store_record(_record(_queued("2", line=2)))
+    store.store_record(_record(_queued("7.5", line=9)))
+    [item] = items(ingest_world)
+    assert item["remote_avg"] == 2, "the first reading stays"
+    body = ingest_world["s3"].get_object(Bucket=BUCKET, Key="quarantine/conflicts/k.csv/line-9.json")["Body"]
+    conflict = json.loads(body.read())
+    assert conflict["line"] == 9 and conflict["source"] == f"s3://{BUCKET}/k.csv"
+    assert conflict["stored"]["remote_avg"] == "2" and conflict["rejected"]["remote_avg"] == "7.5"
+    assert table.get_item(Key=_queued().reading.key())["Item"]["remote_avg"] == 2
 
 
 def test_readings_in_the_same_second_do_not_collide():

@@ -1,4 +1,4 @@
-"""`conduit local up|start|status|env|down|demo|bench|compare`: the same program, deployed onto the emulator."""
+"""`conduit local up|start|status|env|down|demo|bench|soak|compare`: the same program, deployed onto the emulator."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from conduit.local.bench import run_bench
 from conduit.local.compare import compare_with_pulumi
 from conduit.local.demo import run_demo
 from conduit.local.deployment import LocalDeployment, deploy, require_deployment
-from conduit.local.scenario import BenchOptions
+from conduit.local.scenario import BenchOptions, SoakOptions
+from conduit.local.soak import run_soak
 
 SECRET_OUTPUTS = {"privateKey"}
 
@@ -101,6 +102,10 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows))
 
 
+def _soak(args: argparse.Namespace) -> int:
+    return run_soak(args.stack, args.project_dir, args.state_dir, SoakOptions(args.scale))
+
+
 def _compare(args: argparse.Namespace) -> int:
     differences = compare_with_pulumi(json.loads(args.record.read_text()), json.loads(args.export.read_text()),
                                       json.loads(args.outputs.read_text()))
@@ -135,6 +140,9 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     bench.add_argument("--events", type=int, default=200)
     bench.add_argument("--rows", type=int, default=2000)
     bench.set_defaults(func=_bench)
+    soak = sub.add_parser("soak", parents=both, help="every flow at once, hostile input mixed in; exit 1 on any loss")
+    soak.add_argument("--scale", type=int, default=100, help="roughly how many items each flow sends")
+    soak.set_defaults(func=_soak)
     compare = sub.add_parser("compare", help="compare a conduit local up record with a real pulumi up's export")
     compare.add_argument("--record", type=Path, required=True, help="the deployment record conduit local up wrote")
     compare.add_argument("--export", type=Path, required=True, help="pulumi stack export of the same stack")

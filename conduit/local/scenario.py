@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +41,38 @@ class BenchOptions:
     rows: int = 2000
 
 
+@dataclass(frozen=True)
+class SoakOptions:
+    """How much each flow sends at once; about a tenth of it is poison, duplicates or conflicts."""
+
+    scale: int = 100
+    timeout_seconds: float = 180.0
+
+
+@dataclass
+class Account:
+    """What one flow sent and where every piece of it ended up: nothing may be unaccounted for."""
+
+    flow: str
+    sent: int
+    outcomes: dict[str, int]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def accounted(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def lost(self) -> bool:
+        return self.accounted != self.sent or bool(self.problems)
+
+    def line(self) -> str:
+        parts = " + ".join(f"{n} {what}" for what, n in self.outcomes.items())
+        verdict = "ok" if not self.lost else "LOSS"
+        return f"{self.flow:38s} sent {self.sent:5d} = {parts}  [{verdict}]" + "".join(
+            f"\n      {p}" for p in self.problems)
+
+
 class Scenario:
     """Drives one system: `demo` shows it working and says whether it did; `bench` prints figures."""
 
@@ -59,6 +91,10 @@ class Scenario:
         raise NotImplementedError
 
     def bench(self, stage: Stage, options: BenchOptions) -> None:
+        raise NotImplementedError
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        """Drive the system hard, hostile input mixed in, then account for everything sent."""
         raise NotImplementedError
 
 

@@ -23,14 +23,20 @@ class Click(BaseModel):
 
     feeder: FeederName
     click_type: ClickType = Field(alias="clickType")
-    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0)
+    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0,
+                               le=2**53 - 1)  # a JSON number every client (and the firmware) reads exactly
 
     @model_validator(mode="before")
     @classmethod
     def _from_button_event(cls, data: Any) -> Any:
         if isinstance(data, dict) and ("devicePayload" in data or "deviceEvent" in data):
             payload, event = data.get("devicePayload") or {}, data.get("deviceEvent") or {}
-            reported = (event.get("buttonClicked") or {}).get("reportedTime")
+            clicked = event.get("buttonClicked") or {} if isinstance(event, dict) else {}
+            for where, part in (("devicePayload", payload), ("deviceEvent", event),
+                                ("deviceEvent.buttonClicked", clicked)):
+                if not isinstance(part, dict):
+                    raise ValueError(f"{where} must be an object, not {type(part).__name__}")
+            reported = clicked.get("reportedTime")
             flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType")}
             return {**flat, **({"reportedTime": reported} if reported is not None else {})}
         return data

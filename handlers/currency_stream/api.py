@@ -21,17 +21,27 @@ answer_validation_errors(app)
 
 
 def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
-    """Write the rate with a version that orders it after every earlier write of the symbol."""
-    item = {"symbol": rate.symbol, "rate": rate.rate, "version": time.time_ns()}
-    rates.put_item(Item=item)
-    return item
+    """Write the rate with a version one above the symbol's last, in one atomic update.
+
+    Concurrent writes of a symbol are thus totally ordered in the table itself: the last write to
+    land holds the highest version, so the view (which applies only newer versions) ends equal to
+    the table whatever order the stream's changes reach it in. A symbol created anew (after a
+    delete) starts from the clock, above the tombstone its removal left in the view.
+    """
+    updated = rates.update_item(
+        Key={"symbol": rate.symbol},
+        UpdateExpression="SET rate = :rate, version = if_not_exists(version, :created) + :one",
+        ExpressionAttributeValues={":rate": rate.rate, ":created": time.time_ns(), ":one": 1},
+        ReturnValues="ALL_NEW",
+    )
+    return updated["Attributes"]
 
 
 @app.post("/currency")
 def post_currency() -> Response:
     rate = CurrencyRate.model_validate(json_body(app, MAX_BODY, parse_float=Decimal))
     item = put_rate(table(setting("RATES_TABLE")), rate)
-    body = {"symbol": item["symbol"], "rate": str(item["rate"]), "version": item["version"]}
+    body = {"symbol": item["symbol"], "rate": str(item["rate"]), "version": int(item["version"])}
     return Response(200, "application/json", json.dumps(body))
 
 

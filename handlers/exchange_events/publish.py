@@ -15,6 +15,7 @@ from handlers.exchange_events.models import ExchangeEvent
 from handlers.shared.aws import setting
 from handlers.shared.http import answer_validation_errors, json_body
 from handlers.shared.iot import publish_json
+from handlers.shared.numbers import unstorable_numbers
 
 MAX_BODY = 16_384
 app = APIGatewayHttpResolver()
@@ -24,6 +25,9 @@ answer_validation_errors(app)
 def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
     """The message to publish: the event as sent, an id if it had none, and the server's time."""
     event = ExchangeEvent.model_validate(body)
+    unstorable = unstorable_numbers(body)
+    if unstorable:
+        raise BadRequestError(f"the archive cannot store every number of this event: {'; '.join(unstorable[:5])}")
     if event.type not in allowed_types:
         raise BadRequestError(f"type {event.type!r} is not one of this stack's event types {sorted(allowed_types)}")
     message = event.model_dump(mode="json", exclude_none=True)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from botocore.exceptions import ClientError
 
-from handlers.message_ingest.models import Measurements, Reading
+from handlers.message_ingest.models import Measurements, Reading, time_key_problem
 from handlers.shared.aws import setting, table
 from handlers.shared.http import answer_validation_errors, json_body
 
@@ -21,7 +21,8 @@ logger = Logger()
 MAX_PAGE = 100
 # 204s carry an explicit empty body: some gateways (the local emulator among them) fail on a null one.
 NO_CONTENT = Response(204, body="")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def _number(value: Any) -> Any:
@@ -38,12 +39,20 @@ app = APIGatewayHttpResolver(serializer=_dumps)
 answer_validation_errors(app, _dumps)
 
 
+def _date(date: str) -> str:
+    if not DATE.fullmatch(date):
+        raise BadRequestError(f"date {date[:40]!r} is not YYYY-MM-DD")
+    return date
+
+
 def _key(date: str) -> dict[str, str]:
-    if not DATE.match(date):
-        raise BadRequestError(f"date {date!r} is not YYYY-MM-DD")
+    date = _date(date)
     time = app.current_event.get_query_string_value("time")
     if not time:
         raise BadRequestError("query parameter 'time' is required, e.g. ?time=10:55:09.385333@location-03")
+    problem = time_key_problem(time)
+    if problem:
+        raise BadRequestError(problem)
     return {"date": date, "time": time}
 
 
@@ -51,17 +60,31 @@ def _messages() -> Any:
     return table(setting("TABLE_NAME"))
 
 
-def _page_args() -> dict[str, Any]:
+def _start_key(token: str, date: str | None) -> dict[str, str]:
+    """The key a `next` token names, validated as fully as the keys this API writes: a token of
+    another shape, or of another day than the one asked for, is the caller's mistake, never a scan
+    from an arbitrary key."""
+    refused = BadRequestError("next is not a token this API returned for this listing")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, UnicodeError):
+        raise refused from None
+    if not (isinstance(key, dict) and set(key) == {"date", "time"}
+            and all(isinstance(v, str) for v in key.values())):
+        raise refused
+    if not DATE.fullmatch(key["date"]) or time_key_problem(key["time"]) or (date is not None and key["date"] != date):
+        raise refused
+    return key
+
+
+def _page_args(date: str | None = None) -> dict[str, Any]:
     raw_limit = app.current_event.get_query_string_value("limit", str(MAX_PAGE))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}, not {raw_limit!r}")
+    if not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_PAGE:
+        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}, not {raw_limit[:20]!r}")
     args: dict[str, Any] = {"Limit": int(raw_limit)}
     token = app.current_event.get_query_string_value("next")
     if token:
-        try:
-            args["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(token.encode()))
-        except (ValueError, json.JSONDecodeError):
-            raise BadRequestError("next is not a token this API returned") from None
+        args["ExclusiveStartKey"] = _start_key(token, date)
     return args
 
 
@@ -80,11 +103,9 @@ def list_messages() -> dict[str, Any]:
 @app.get("/message/<date>")
 def get_messages(date: str) -> dict[str, Any]:
     if app.current_event.get_query_string_value("time") is None:
-        if not DATE.match(date):
-            raise BadRequestError(f"date {date!r} is not YYYY-MM-DD")
         return _page(_messages().query(
             KeyConditionExpression="#date = :date", ExpressionAttributeNames={"#date": "date"},
-            ExpressionAttributeValues={":date": date}, **_page_args(),
+            ExpressionAttributeValues={":date": _date(date)}, **_page_args(date),
         ))
     key = _key(date)
     item = _messages().get_item(Key=key).get("Item")

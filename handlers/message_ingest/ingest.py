@@ -45,6 +45,33 @@ class IngestReport:
     quarantine_key: str | None = None
 
 
+def _undecodable(row: dict[str, Any]) -> str | None:
+    """Why a row read with `surrogateescape` holds bytes that are not UTF-8, or None.
+
+    Decoding the file that way keeps every row after a bad byte: the bad row alone is rejected.
+    """
+    for column, value in row.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and any("\udc80" <= ch <= "\udcff" for ch in text):
+                raw = text.encode("utf-8", "surrogateescape")
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    where = f"in column {column}" if column and column != "__extra__" else "in the row"
+                    return f"not UTF-8 text {where}: byte 0x{raw[exc.start]:02x} at position {exc.start}"
+    return None
+
+
+def _escaped(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its undecodable bytes shown as `\\xe9`, fit for the quarantine report."""
+    def show(value: Any) -> Any:
+        if isinstance(value, list):
+            return [show(v) for v in value]
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if isinstance(
+            value, str) else value
+    return {k: show(v) for k, v in row.items()}
+
+
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield `(line, row, problem)` per data row; `row` is None when the row is unusable.
 
@@ -54,8 +81,11 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None
     reader = csv.DictReader(lines, restkey="__extra__", restval=None, strict=True)
     try:
         header = reader.fieldnames or []
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except csv.Error as exc:
         yield 1, None, f"header is not readable CSV text: {exc}"
+        return
+    if any(_undecodable({"": name}) for name in header):
+        yield 1, None, "header is not UTF-8 text"
         return
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -69,9 +99,10 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None
         except csv.Error as exc:
             yield reader.line_num, None, f"not valid CSV: {exc}"
             continue
-        except UnicodeDecodeError as exc:
-            yield reader.line_num + 1, None, f"not UTF-8 text from here on, the rest was not read: {exc}"
-            return
+        undecodable = _undecodable(row)
+        if undecodable:
+            yield reader.line_num, _escaped(row), undecodable
+            continue
         if "__extra__" in row:
             yield reader.line_num, row, f"{len(row['__extra__'])} more field(s) than the header names"
         elif any(row[c] is None for c in CSV_COLUMNS):
@@ -147,9 +178,13 @@ def quarantine(s3: Any, report: IngestReport) -> None:
     s3.put_object(
         Bucket=report.bucket,
         Key=report.quarantine_key,
-        Body=json.dumps(document, indent=2, default=str).encode(),
+        Body=json.dumps(document, indent=2, default=_printable).encode(),
         ContentType="application/json",
     )
+
+
+def _printable(value: Any) -> str:
+    return str(value)
 
 
 def ingest_object(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str, max_bytes: int) -> IngestReport:
@@ -161,7 +196,8 @@ def ingest_object(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str, max_
             Rejection(0, f"file is {obj['ContentLength']} bytes; the limit is {max_bytes} (MAX_CSV_BYTES)")
         ])
     else:
-        lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig")
+        # surrogateescape: a byte that is not UTF-8 spoils its own row only (see _undecodable).
+        lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig", errors="surrogateescape")
         report = csv_rows_to_queue(lines, bucket, key, sqs, queue_url)
     quarantine(s3, report)
     return report

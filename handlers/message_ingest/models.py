@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from handlers.shared.numbers import StorableDecimal
+
 CSV_COLUMNS = ("timestamp", "location", "source", "local_dest", "local_avg", "remote_dest", "remote_avg")
 KEY_SEPARATOR = "@"
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^@]+$")]
-Average = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20)]
+Average = Annotated[StorableDecimal, Field(allow_inf_nan=False, max_digits=20)]
+# DynamoDB's limit for a sort key: the `time` key part (UTC time, microseconds, `@`, the location).
+MAX_RANGE_KEY_BYTES = 1024
+TIME_KEY = re.compile(r"\d{2}:\d{2}:\d{2}\.\d{6}@[^@]+", re.ASCII)
 
 
 class Measurements(BaseModel):
@@ -30,7 +36,7 @@ class Measurements(BaseModel):
 class Reading(Measurements):
     """One row of an ingested CSV file (or one `POST /message` body)."""
 
-    timestamp: Annotated[Decimal, Field(gt=0, lt=Decimal("253402300800"), allow_inf_nan=False)]
+    timestamp: Annotated[StorableDecimal, Field(gt=0, lt=Decimal("253402300800"), allow_inf_nan=False)]
     location: Name
 
     def key(self) -> dict[str, str]:
@@ -64,3 +70,12 @@ class QueuedReading(BaseModel):
 
     reading: Reading
     origin: Origin
+
+
+def time_key_problem(time: str) -> str | None:
+    """Why `time` cannot be the range key of a stored reading, or None."""
+    if len(time.encode()) > MAX_RANGE_KEY_BYTES:
+        return f"time is {len(time.encode())} bytes; a key part holds at most {MAX_RANGE_KEY_BYTES}"
+    if not TIME_KEY.fullmatch(time):
+        return f"time {time[:80]!r} is not HH:MM:SS.ffffff@location, e.g. 10:55:09.385333@location-03"
+    return None

@@ -7,15 +7,16 @@ it no longer contains, so searches never return stale matches.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.shared.aws import client, setting, table
+from handlers.shared.errors import describe
 
 logger = Logger()
 TERM = re.compile(r"\w{2,}", re.UNICODE)
@@ -28,9 +29,28 @@ def terms_of(text: str) -> set[str]:
     return {t.casefold() for t in TERM.findall(text)}
 
 
-def index_document(documents: Any, key: str, extracted: dict[str, Any]) -> int:
+class ExtractedDocument(BaseModel):
+    """What the indexer accepts under `extracted/`: the extractor writes it, but anyone with access
+    to the bucket may put any object there, and a stray one must not break the index or search."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Content: str
+    ExtractedDate: int | None = Field(default=None, ge=0, le=2**53 - 1)
+    SourceKey: str | None = Field(default=None, max_length=1024)
+
+
+def parse_document(body: bytes) -> ExtractedDocument | str:
+    """The document, or why it is not one the index can hold."""
+    try:
+        return ExtractedDocument.model_validate_json(body)
+    except ValidationError as exc:
+        return describe(exc)
+
+
+def index_document(documents: Any, key: str, extracted: ExtractedDocument) -> int:
     """Store the document and its postings; returns how many terms it holds."""
-    terms = sorted(terms_of(extracted.get("Content", "")))[:MAX_TERMS]
+    terms = sorted(terms_of(extracted.Content))[:MAX_TERMS]
     previous = documents.get_item(Key={"pk": f"doc#{key}", "sk": "doc"}).get("Item", {})
     stale = set(previous.get("terms", [])) - set(terms)
     with documents.batch_writer() as batch:
@@ -39,8 +59,8 @@ def index_document(documents: Any, key: str, extracted: dict[str, Any]) -> int:
         for term in terms:
             batch.put_item(Item={"pk": f"term#{term}", "sk": key})
         batch.put_item(Item={"pk": f"doc#{key}", "sk": "doc", "key": key, "terms": terms,
-                             "extractedDate": extracted.get("ExtractedDate"), "source": extracted.get("SourceKey"),
-                             "preview": extracted.get("Content", "")[:200]})
+                             "extractedDate": extracted.ExtractedDate, "source": extracted.SourceKey,
+                             "preview": extracted.Content[:200]})
     return len(terms)
 
 
@@ -53,6 +73,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not key.startswith(EXTRACTED):
             raise ValueError(f"{key} is not under {EXTRACTED}; the bucket notification's prefix filter is wrong")
         body = client("s3").get_object(Bucket=record.s3.bucket.name, Key=key)["Body"].read()
-        indexed[key] = index_document(documents, key, json.loads(body))
+        document = parse_document(body)
+        if isinstance(document, str):
+            # Not the extractor's: left out of the index, and said so (retrying cannot help).
+            logger.warning("not indexed", extra={"key": key, "reason": document})
+            continue
+        indexed[key] = index_document(documents, key, document)
     logger.info("indexed", extra={"documents": indexed})
     return {"indexed": indexed}

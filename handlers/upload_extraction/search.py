@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -49,10 +50,29 @@ def search(documents: Any, table_name: str, query: str) -> list[dict[str, Any]]:
             items.extend(response["Responses"].get(table_name, []))
             request = response.get("UnprocessedKeys") or {}
     for item in items:
-        results.append({"key": item["key"]["S"], "source": item.get("source", {}).get("S"),
-                        "extractedDate": int(item["extractedDate"]["N"]) if "extractedDate" in item else None,
-                        "preview": item.get("preview", {}).get("S", "")})
+        result = as_result(item)
+        if result is not None:
+            results.append(result)
     return sorted(results, key=lambda r: r["key"])
+
+
+def _whole_number(attribute: Any) -> int | None:
+    try:
+        number = Decimal(attribute["N"])
+    except (KeyError, TypeError, ArithmeticError):
+        return None
+    return int(number) if number == number.to_integral_value() else None
+
+
+def as_result(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A search result from a document item; tolerant of items a foreign writer left incomplete."""
+    key = (item.get("key") or {}).get("S")
+    if not isinstance(key, str):
+        return None
+    source, preview = (item.get("source") or {}).get("S"), (item.get("preview") or {}).get("S")
+    return {"key": key, "source": source if isinstance(source, str) else None,
+            "extractedDate": _whole_number(item.get("extractedDate") or {}),
+            "preview": preview if isinstance(preview, str) else ""}
 
 
 @app.get("/search")

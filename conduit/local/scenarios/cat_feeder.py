@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from conduit.flash import local_identity, micropython, write_bundle
-from conduit.local.scenario import BenchOptions, Scenario, Stage, expect, latencies, percentiles, say
+from conduit.local.scenario import (
+    Account,
+    BenchOptions,
+    Scenario,
+    SoakOptions,
+    Stage,
+    expect,
+    latencies,
+    percentiles,
+    say,
+)
 from conduit.local.traffic import call_api
 
 FEEDER = "kitchen"
@@ -54,32 +68,69 @@ class CatFeederScenario(Scenario):
 
     def bench(self, stage: Stage, options: BenchOptions) -> None:
         """Click -> ledger -> rule -> feeder -> data plane -> the command at the device's MQTT topic."""
-        emulator, outputs = stage.emulator, stage.outputs
-        device = outputs["devices"][FEEDER]
-        arrived: queue.Queue[bytes] = queue.Queue()
-        with tempfile.TemporaryDirectory(prefix="conduit-bench-") as scratch:
-            cert, key, ca = (Path(scratch) / n for n in ("cert.pem", "key.pem", "ca.pem"))
-            cert.write_text(device["certificatePem"])
-            key.write_text(device["privateKey"])
-            ca.write_bytes(emulator.mqtt_ca())
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device["thingName"])
-            context = ssl.create_default_context(cafile=str(ca))
-            context.load_cert_chain(str(cert), str(key))
-            client.tls_set_context(context)
-            client.on_message = lambda _c, _u, message: arrived.put(message.payload)
-            client.connect("localhost", emulator.mqtt_port)
-            client.subscribe(device["actionTopic"], qos=1)
-            client.loop_start()
-            time.sleep(0.5)
-            url = outputs["apiUrl"] + "click"
+        url = stage.outputs["apiUrl"] + "click"
+        with device_listener(stage) as arrived:
 
             def flow(n: int) -> None:
-                clicked = call_api(emulator, url, "POST", {"feeder": FEEDER, "clickType": "SINGLE"})
+                clicked = call_api(stage.emulator, url, "POST", {"feeder": FEEDER, "clickType": "SINGLE"})
                 expect(clicked.status == 202, f"POST /click {n} should answer 202", clicked)
                 arrived.get(timeout=60)
 
-            try:
-                print(f"  click -> ledger -> MQTT at the device     {percentiles(latencies(options.events, flow))}")
-            finally:
-                client.loop_stop()
-                client.disconnect()
+            print(f"  click -> ledger -> MQTT at the device     {percentiles(latencies(options.events, flow))}")
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        """Clicks at once, in both shapes, with unknown feeders and broken bodies mixed in: every
+        accepted click reaches the device's topic, every other is refused with a 4xx."""
+        emulator, url = stage.emulator, stage.outputs["apiUrl"] + "click"
+        bodies: list[Any] = []
+        for n in range(options.scale // 2):
+            bodies.append({"feeder": FEEDER, "clickType": ["SINGLE", "DOUBLE", "LONG"][n % 3]})
+            if n % 10 == 0:
+                bodies += [{"feeder": "garage", "clickType": "SINGLE"}, {"feeder": FEEDER, "devicePayload": []},
+                           b"{oops", {"feeder": FEEDER, "clickType": "SINGLE", "reportedTime": 10**40}]
+        with device_listener(stage) as arrived, ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda body: call_api(emulator, url, "POST", body).status, bodies))
+            accepted = sum(s == 202 for s in statuses)
+            received = 0
+            deadline = time.monotonic() + options.timeout_seconds
+            while received < accepted and time.monotonic() < deadline:
+                try:
+                    arrived.get(timeout=1)
+                    received += 1
+                except queue.Empty:
+                    continue
+        undelivered = int(emulator.client("sqs").get_queue_attributes(
+            QueueUrl=stage.outputs["undeliveredClicksUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"])
+        problems = [f"{sum(s >= 500 for s in statuses)} click(s) got a 5xx"] if any(s >= 500 for s in statuses) else []
+        if received + undelivered < accepted:
+            problems.append(f"{accepted - received - undelivered} accepted click(s) never reached the device")
+        outcomes = {"at the device": received, "undelivered (DLQ)": undelivered,
+                    "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
+        return [Account("cat feeder (clicks)", len(bodies), outcomes, problems)]
+
+
+@contextlib.contextmanager
+def device_listener(stage: Stage) -> Iterator[queue.Queue[bytes]]:
+    """The kitchen feeder's identity subscribed to its action topic over mutual TLS."""
+    device = stage.outputs["devices"][FEEDER]
+    arrived: queue.Queue[bytes] = queue.Queue()
+    with tempfile.TemporaryDirectory(prefix="conduit-device-") as scratch:
+        cert, key, ca = (Path(scratch) / n for n in ("cert.pem", "key.pem", "ca.pem"))
+        cert.write_text(device["certificatePem"])
+        key.write_text(device["privateKey"])
+        ca.write_bytes(stage.emulator.mqtt_ca())
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device["thingName"])
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        client.tls_set_context(context)
+        client.on_message = lambda _c, _u, message: arrived.put(message.payload)
+        client.connect("localhost", stage.emulator.mqtt_port)
+        client.subscribe(device["actionTopic"], qos=1)
+        client.loop_start()
+        time.sleep(0.5)
+        try:
+            yield arrived
+        finally:
+            client.loop_stop()
+            client.disconnect()

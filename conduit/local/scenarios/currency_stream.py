@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
 
-from conduit.local.scenario import BenchOptions, Scenario, Stage, expect, latencies, percentiles, say
+from conduit.local.scenario import (
+    Account,
+    BenchOptions,
+    Scenario,
+    SoakOptions,
+    Stage,
+    expect,
+    latencies,
+    percentiles,
+    say,
+)
 from conduit.local.traffic import call_api, wait_until
 
 
@@ -46,3 +60,47 @@ class CurrencyStreamScenario(Scenario):
                        f"rate {n} in the view", interval=0.01)
 
         print(f"  POST /currency -> stream -> SNS -> view   {percentiles(latencies(options.events, flow))}")
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        return [soak_rates(stage, options)]
+
+
+def soak_rates(stage: Stage, options: SoakOptions) -> Account:
+    """Concurrent bursts of writes and deletes on a few symbols, with bad bodies mixed in: every call
+    answered without a 5xx, and the view ends equal to the rates table."""
+    emulator = stage.emulator
+    url = stage.outputs["apiUrl"] + "currency"
+    rng = random.Random(11)
+    calls: list[tuple[str, str, Any]] = []
+    for n in range(options.scale * 2):
+        symbol = rng.choice(["SKA", "SKB", "SKC"])
+        roll = rng.random()
+        if roll < 0.15:
+            calls.append(("DELETE", f"{url}/{symbol}", None))
+        elif roll < 0.25:
+            calls.append(("POST", url, rng.choice([{"symbol": symbol}, {"symbol": symbol.lower(), "rate": "1"},
+                                                    {"symbol": symbol, "rate": "1e-999"}, b"{oops"])))
+        else:
+            calls.append(("POST", url, {"symbol": symbol, "rate": f"{n + 1}.{rng.randrange(1000):03d}"}))
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda c: call_api(emulator, c[1], c[0], c[2]).status, calls))
+    table = emulator.client("dynamodb")
+
+    def table_rates() -> dict[str, str]:
+        items = table.scan(TableName=stage.outputs["ratesTable"], ConsistentRead=True)["Items"]
+        return {i["symbol"]["S"]: str(Decimal(i["rate"]["N"])) for i in items}
+
+    def converged() -> bool:
+        view = call_api(emulator, url).body["rates"]
+        return {k: str(Decimal(v)) for k, v in view.items() if k.startswith("SK")} == table_rates()
+
+    problems = []
+    try:
+        wait_until(converged, options.timeout_seconds, "the view to equal the rates table", interval=0.5)
+    except Exception as exc:
+        problems.append(f"the view never equalled the table: {exc}")
+    outcomes = {"applied": sum(s in (200, 204) for s in statuses),
+                "refused with a 4xx (bad body, nothing to delete)": sum(400 <= s < 500 for s in statuses)}
+    if any(s >= 500 for s in statuses):
+        problems.append(f"{sum(s >= 500 for s in statuses)} call(s) got a 5xx")
+    return Account("currency stream (concurrent writes)", len(calls), outcomes, problems)

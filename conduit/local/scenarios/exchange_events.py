@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from conduit.local.scenario import BenchOptions, Scenario, Stage, expect, latencies, percentiles, say
+from conduit.local.scenario import (
+    Account,
+    BenchOptions,
+    Scenario,
+    SoakOptions,
+    Stage,
+    expect,
+    latencies,
+    percentiles,
+    say,
+)
 from conduit.local.traffic import call_api, observe_topic, received, wait_until
 
 
@@ -49,3 +61,48 @@ class ExchangeEventsScenario(Scenario):
                        f"event {n} archived", interval=0.01)
 
         print(f"  POST /event -> IoT rule -> archive        {percentiles(latencies(options.events, flow))}")
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        return [soak_events(stage, options)]
+
+
+def soak_events(stage: Stage, options: SoakOptions) -> Account:
+    """Events at once, with duplicate ids, bad types and unarchivable numbers mixed in: every accepted
+    event archived, every other refused with a 4xx, nothing in the rule-error queue."""
+    emulator, outputs = stage.emulator, stage.outputs
+    url = outputs["apiUrl"] + "event"
+    bodies: list[Any] = []
+    for n in range(options.scale):
+        bodies.append({"type": "sell", "price": n, "id": f"soak-{n}", "account": "soak"})
+        if n % 10 == 0:
+            bodies += [{"type": "buy/#"}, {"type": "sell", "price": "1e400"}, {"type": "sell", "price": 1e308 * 10},
+                       b"[" * 3000 + b"]" * 3000]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda body: call_api(emulator, url, "POST", body), bodies))
+    accepted = [r.body["id"] for r in results if r.status == 202]
+    dynamodb = emulator.client("dynamodb")
+
+    def archived() -> set[str]:
+        found, start = set(), None
+        while True:
+            page = dynamodb.scan(TableName=outputs["archiveTable"], ConsistentRead=True,
+                                 **({"ExclusiveStartKey": start} if start else {}))
+            found |= {i["id"]["S"] for i in page["Items"]}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    problems = []
+    try:
+        wait_until(lambda: set(accepted) <= archived(), options.timeout_seconds, "every accepted event archived",
+                   interval=0.5)
+    except Exception as exc:
+        problems.append(str(exc))
+    errors = int(emulator.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["ruleErrorsUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"])
+    if any(r.status >= 500 for r in results):
+        problems.append(f"{sum(r.status >= 500 for r in results)} request(s) got a 5xx")
+    outcomes = {"archived": len(set(accepted) & archived()), "refused with a 4xx": sum(
+        400 <= r.status < 500 for r in results), "in the rule-error queue": errors}
+    return Account("exchange events (hostile events)", len(bodies), outcomes, problems)

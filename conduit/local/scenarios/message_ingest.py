@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conduit.local.emulator import Emulator
-from conduit.local.scenario import BenchOptions, Scenario, Stage, expect, latencies, percentiles, say
+from conduit.local.scenario import (
+    Account,
+    BenchOptions,
+    Scenario,
+    SoakOptions,
+    Stage,
+    expect,
+    latencies,
+    percentiles,
+    say,
+)
 from conduit.local.traffic import HttpResult, call_api, csv_file, wait_until
+from handlers.message_ingest.models import Reading
 
 BAD_ROWS = [
     "not_a_timestamp!,location-03,wireless,router-1,not_a_number,device-1",  # the originals' bad row
@@ -153,3 +165,88 @@ class MessageIngestScenario(Scenario):
         print("    (floor set by service limits: sqs:SendMessage 100 with batches of 10; DynamoDB 40 BatchWriteItem\n"
               "     with batches of 25. The store function writes with conditional PutItem, one per reading, so a\n"
               "     redelivered message never overwrites: 1,000 per 1,000 rows, by design.)")
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        return [soak_ingest(stage, options), soak_api(stage, options)]
+
+
+def _reading_row(n: int, location: str, remote_avg: str = "2.5") -> str:
+    return f"{1230768000 + n * 0.25:.6f},{location},wired,r-1,1.5,d-1,{remote_avg}"
+
+
+def soak_ingest(stage: Stage, options: SoakOptions) -> Account:
+    """CSV files with good, bad, duplicated and conflicting rows, and poison sent straight to the
+    queue: every row must end stored, quarantined (rejected or conflicting) or dead-lettered."""
+    flow = MessageIngestFlow(stage.emulator, stage.outputs)
+    files, per_file = max(2, options.scale // 25), 25
+    expected: dict[str, list[tuple[int, str]]] = {}  # file -> (line, row) of every data row sent
+    for f in range(files):
+        rows = [_reading_row(f * 1000 + n, f"soak-{f}") for n in range(per_file)]
+        rows += ["not_a_timestamp!,soak,wireless,r,not_a_number,d", rows[0],  # bad, and a duplicate of line 2
+                 _reading_row(f * 1000 + 1, f"soak-{f}", remote_avg="9.75")]  # a conflict with line 3
+        key = f"soak/file-{f}.csv"
+        expected[key] = list(enumerate(rows, start=2))
+        flow.drop_csv(key, ("timestamp,location,source,local_dest,local_avg,remote_dest,remote_avg\n"
+                            + "\n".join(rows) + "\n").encode())
+    poison = max(1, options.scale // 50)
+    dead_before = flow.dead_lettered()
+    for n in range(poison):
+        flow.sqs.send_message(QueueUrl=stage.outputs["queueUrl"], MessageBody=json.dumps({"reading": f"poison-{n}"}))
+    sent = sum(len(rows) for rows in expected.values()) + poison
+
+    def reports() -> dict[str, dict[str, Any]] | None:
+        found = {key: flow.quarantine(key) for key in expected}
+        return found if all(found.values()) else None
+
+    rejected = wait_until(reports, options.timeout_seconds, "every file's quarantine report")
+    s3, bucket = flow.s3, stage.outputs["bucket"]
+
+    def conflicts() -> set[tuple[str, int]]:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="quarantine/conflicts/soak/").get("Contents", [])
+        return {(o["Key"].split("/", 2)[2].rsplit("/line-", 1)[0],
+                 int(o["Key"].rsplit("/line-", 1)[1].removesuffix(".json"))) for o in listed}
+
+    wait_until(lambda: len(conflicts()) >= files, options.timeout_seconds, "every conflicting row quarantined")
+    wait_until(lambda: flow.dead_lettered() - dead_before >= poison, options.timeout_seconds,
+               "the poison messages in the DLQ", interval=0.5)
+    outcomes = {"stored": 0, "duplicates stored once": 0, "quarantined": 0, "conflicts quarantined": 0,
+                "dead-lettered": flow.dead_lettered() - dead_before}
+    problems = []
+    conflicting = conflicts()
+    for key, rows in expected.items():
+        refused = {r["line"] for r in rejected[key]["rejected"]}
+        seen: set[str] = set()
+        for line, row in rows:
+            if line in refused:
+                outcomes["quarantined"] += 1
+            elif (key, line) in conflicting:
+                outcomes["conflicts quarantined"] += 1
+            elif _stored(flow, row):
+                outcomes["duplicates stored once" if row in seen else "stored"] += 1
+            else:
+                problems.append(f"{key} line {line} is neither stored nor quarantined: {row[:60]}")
+            seen.add(row)
+    return Account("message ingest (CSV rows + poison)", sent, outcomes, problems)
+
+
+def _stored(flow: MessageIngestFlow, row: str) -> bool:
+    values = dict(zip(("timestamp", "location", "source", "local_dest", "local_avg", "remote_dest", "remote_avg"),
+                      row.split(","), strict=True))
+    reading = Reading.model_validate(values)
+    item = flow.dynamodb.get_item(TableName=flow.outputs["table"], ConsistentRead=True,
+                                  Key={k: {"S": v} for k, v in reading.key().items()}).get("Item")
+    return item is not None and item["remote_avg"]["N"] == str(reading.remote_avg.normalize())
+
+
+def soak_api(stage: Stage, options: SoakOptions) -> Account:
+    """POST /message with good, malformed and hostile bodies: every call answered, none with a 5xx."""
+    flow = MessageIngestFlow(stage.emulator, stage.outputs)
+    bodies: list[Any] = [{"timestamp": 1262304000 + n, "location": "soak-api", "source": "s", "local_dest": "a",
+                          "local_avg": 1, "remote_dest": "b", "remote_avg": 2} for n in range(options.scale // 2)]
+    bodies += [b"[" * 5000 + b"]" * 5000, b'{"timestamp": ' + b"9" * 5000 + b"}", b"{oops",
+               {"timestamp": "1e-200", "location": "x"}] * max(1, options.scale // 40)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda body: flow.api("POST", "/message", body).status, bodies))
+    outcomes = {"created": sum(s == 201 for s in statuses), "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
+    problems = [f"{sum(s >= 500 for s in statuses)} request(s) got a 5xx"] if any(s >= 500 for s in statuses) else []
+    return Account("message ingest API (hostile bodies)", len(bodies), outcomes, problems)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from conduit.local.scenario import BenchOptions, Scenario, Stage, latencies, percentiles, say
+from conduit.local.scenario import Account, BenchOptions, Scenario, SoakOptions, Stage, latencies, percentiles, say
 from conduit.local.traffic import call_api, wait_until
 
 
@@ -49,3 +50,51 @@ class UploadExtractionScenario(Scenario):
                        60, f"document {n} searchable", interval=0.01)
 
         print(f"  upload -> extracted -> indexed -> found   {percentiles(latencies(options.events, flow))}")
+
+    def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
+        return [soak_uploads(stage, options)]
+
+
+def soak_uploads(stage: Stage, options: SoakOptions) -> Account:
+    """Texts, CSVs, binaries and odd names uploaded at once, plus a foreign document written straight
+    under extracted/: every upload is extracted or quarantined, each text is searchable, nothing loops."""
+    emulator, outputs = stage.emulator, stage.outputs
+    s3, bucket = emulator.client("s3"), outputs["bucket"]
+    uploads: dict[str, bytes] = {}
+    for n in range(max(4, options.scale // 4)):
+        kind = n % 4
+        name = [f"soak/note-{n}.txt", f"soak/rates-{n}.csv", f"soak/photo-{n}.png", f"soak/odd name {n} é.txt"][kind]
+        uploads[name] = [f"soak note soakterm{n}x".encode(), f"symbol,rate\nSOAK,soakterm{n}x\n".encode(),
+                         b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(n % 7), f"soakterm{n}x in Zürich".encode()][kind]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda item: s3.put_object(Bucket=bucket, Key=f"uploads/{item[0]}", Body=item[1]),
+                      uploads.items()))
+    s3.put_object(Bucket=bucket, Key="extracted/soak/foreign.json", Body=b'{"Content": 7, "ExtractedDate": "x"}')
+
+    def landed(name: str) -> str | None:
+        for where in ("extracted", "quarantine"):
+            try:
+                s3.head_object(Bucket=bucket, Key=f"{where}/{name}.json")
+                return where
+            except s3.exceptions.ClientError:
+                continue
+        return None
+
+    wait_until(lambda: all(landed(name) for name in uploads), options.timeout_seconds, "every upload handled")
+    outcomes = {"extracted": 0, "quarantined": 0}
+    problems = []
+    for n, name in enumerate(uploads):
+        where = landed(name) or "nowhere"
+        outcomes[where] = outcomes.get(where, 0) + 1
+        if where == "extracted":
+            term = f"soakterm{n}x"
+            found = wait_until(lambda term=term: (call_api(emulator, f"{outputs['apiUrl']}search?q={term}").body
+                                                  or {}).get("count"), 30, f"{term} searchable")
+            if found != 1:
+                problems.append(f"{term} found {found} times")
+    if call_api(emulator, f"{outputs['apiUrl']}search?q=soak").status >= 500:
+        problems.append("the foreign document broke search")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="extracted/").get("Contents", [])]
+    if any(k.startswith("extracted/extracted/") for k in keys):
+        problems.append("the pipeline extracted its own output (a loop)")
+    return Account("upload extraction (odd uploads)", len(uploads), outcomes, problems)
