@@ -102,3 +102,11 @@ def test_stack_settings_have_a_field_for_every_system():
     from infra.stack_settings import StackSettings, _snake
 
     assert all(_snake(s.key) in StackSettings.model_fields for s in SYSTEMS)
+
+
+def test_a_soak_account_that_does_not_add_up_is_a_loss():
+    from conduit.local.scenario import Account
+
+    assert not Account("f", 5, {"stored": 3, "quarantined": 2}).lost
+    assert Account("f", 5, {"stored": 3, "quarantined": 1}).lost
+    assert Account("f", 5, {"stored": 5}, ["1 request(s) got a 5xx"]).lost

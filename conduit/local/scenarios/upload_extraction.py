@@ -72,9 +72,9 @@ def soak_uploads(stage: Stage, options: SoakOptions) -> Account:
     s3.put_object(Bucket=bucket, Key="extracted/soak/foreign.json", Body=b'{"Content": 7, "ExtractedDate": "x"}')
 
     def landed(name: str) -> str | None:
-        for where in ("extracted", "quarantine"):
+        for prefix, where in (("extracted", "extracted"), ("quarantine", "quarantined")):
             try:
-                s3.head_object(Bucket=bucket, Key=f"{where}/{name}.json")
+                s3.head_object(Bucket=bucket, Key=f"{prefix}/{name}.json")
                 return where
             except s3.exceptions.ClientError:
                 continue
