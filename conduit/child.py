@@ -40,9 +40,21 @@ def plain(value: Any, reveal: bool = False) -> Any:
     return str(value)
 
 
+def _where(error: BaseException, project: Any) -> str:
+    """The line of the program (not of a library) where `error` was raised, as `file:line: code`."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if str(project.directory) in f.filename and "/site-packages/" not in f.filename]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+
+
 def _mocks(mode: str) -> Any:
     if mode == "preview":
         return FakeCloud()
+    if mode == "unknowns":
+        return FakeCloud(preview=True)
     if mode == "local":
         # Imported only here: the local cloud needs boto3 and the emulator's packages, which the
         # virtualenv of a project that is only previewed or checked need not have.
@@ -63,12 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     stack = load_stack(project, args.stack)
     try:
         mocks = _mocks(args.mode)
-        run = run_program(project, stack, mocks)
+        run = run_program(project, stack, mocks, dry_run=args.mode == "unknowns")
     except pulumi.RunError as exc:
         args.out.write_text(json.dumps({"error": str(exc)}))
         return 2
     except Exception as exc:
-        args.out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}))
+        where = _where(exc, project)
+        message = f"the program raised {type(exc).__name__}: {exc}" + (f"\n  at {where}" if where else "")
+        args.out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
         return 3
     reveal = args.mode == "local"
     document = {

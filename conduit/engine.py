@@ -19,6 +19,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 
 from conduit.project import Project, StackConfig
 
@@ -58,6 +59,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.run = run
         self._stack_urn: str | None = None
+
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        """Resource references off, as the SDK allows: a resource passed as an input (or exported)
+        travels as its id or URN. With them on, the monitor rebuilds the resource on its own
+        thread, whose futures belong to another event loop than the program's ("attached to a
+        different loop")."""
+        info = super().GetDeploymentInfo(request)
+        kept = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        return resource_pb2.DeploymentInfo(supportedFeatures=kept)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """As the engine builds URNs: the parent's whole type chain, but never the root stack's type."""

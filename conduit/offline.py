@@ -13,8 +13,7 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-ACCOUNT = "123456789012"
-REGION = "eu-west-1"
+from conduit.plausible import ACCOUNT, REGION, ZONES, invoke_result, resource_outputs
 
 
 def _service(type_token: str) -> str:
@@ -103,6 +102,19 @@ def fake_call(args: MockCallArgs, region: str = REGION, account: str = ACCOUNT) 
             return {"endpointAddress": f"offline-ats.iot.{region}.amazonaws.com", "id": "endpoint"}
         case "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(policy_document_from_args(args.args)), "id": "policy"}
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": list(ZONES), "zoneIds": [f"euw1-az{n}" for n in (1, 2, 3)], "id": region}
+        case "aws:ec2/getAmi:getAmi" | "aws:ec2/getAmiIds:getAmiIds":
+            image = "ami-" + hashlib.sha256(json.dumps(args.args, sort_keys=True).encode()).hexdigest()[:17]
+            return {"id": image, "imageId": image, "ids": [image], "name": "fake-image", "architecture": "x86_64"}
+        case "aws:route53/getZone:getZone":
+            name = str(args.args.get("name") or "example.com").rstrip(".")
+            zone = "Z" + hashlib.sha256(name.encode()).hexdigest()[:13].upper()
+            return {"id": zone, "zoneId": zone, "name": f"{name}.", "nameServers": [f"ns-1.{name}"]}
+        case "aws:ec2/getVpc:getVpc":
+            return {"id": "vpc-0fake", "cidrBlock": "10.0.0.0/16", "default": bool(args.args.get("default"))}
+        case "aws:ec2/getSubnets:getSubnets" | "aws:ec2/getSubnetIds:getSubnetIds":
+            return {"ids": ["subnet-0fakea", "subnet-0fakeb"], "id": region}
     return {}
 
 
@@ -125,11 +137,33 @@ def policy_document_from_args(args: dict[str, Any]) -> dict[str, Any]:
     return {"Version": args.get("version", "2012-10-17"), "Statement": statements}
 
 
+class OfflineEngineError(RuntimeError):
+    """The offline engine could not answer for a resource or data source; the message names it."""
+
+
 class FakeCloud(Mocks):
+    """What a provider would answer: outputs of AWS's shape, every other output plausible.
+
+    With `preview`, it answers as `pulumi preview` of a new stack does: only the inputs are known,
+    every output the provider computes is unknown.
+    """
+
+    def __init__(self, preview: bool = False):
+        self.preview = preview
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return "", {}
-        return fake_outputs(args)
+        if self.preview:
+            return None, dict(args.inputs)
+        try:
+            resource_id, state = fake_outputs(args)
+            return resource_id, {**resource_outputs(args.typ, args.name, args.inputs), **state}
+        except Exception as exc:
+            raise OfflineEngineError(f"could not make the outputs of {args.typ} '{args.name}': {exc}") from exc
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        return fake_call(args), []
+        try:
+            return {**invoke_result(args.token, args.args), **fake_call(args)}, []
+        except Exception as exc:
+            raise OfflineEngineError(f"could not answer the data source {args.token}: {exc}") from exc

@@ -23,10 +23,19 @@ class ProgramError(RuntimeError):
         self.details = details
 
 
+DEFAULT_TIMEOUT_SECONDS = 120.0
+MODES = ("preview", "unknowns", "local")
+
+
 def run_stack(
-    project_dir: Path, stack: str, mode: str = "preview", env: dict[str, str] | None = None
+    project_dir: Path, stack: str, mode: str = "preview", env: dict[str, str] | None = None,
+    timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
 ) -> dict[str, Any]:
-    """Run `stack` of the project in `project_dir`; returns the recorded resources and outputs."""
+    """Run `stack` of the project in `project_dir`; returns the recorded resources and outputs.
+
+    `mode`: `preview` (every output plausible), `unknowns` (as `pulumi preview` of a new stack:
+    only inputs known) or `local` (created for real on the local cloud).
+    """
     project = load_project(project_dir)
     load_stack(project, stack)  # fail early, in this process, on a missing or malformed stack file
     with tempfile.TemporaryDirectory(prefix="conduit-run-") as scratch:
@@ -35,7 +44,14 @@ def run_stack(
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
         command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
                    "--stack", stack, "--mode", mode, "--out", str(out)]
-        result = subprocess.run(command, env=child_env, capture_output=True, text=True, check=False)
+        try:
+            result = subprocess.run(command, env=child_env, capture_output=True, text=True, check=False,
+                                    timeout=timeout_seconds)
+        except subprocess.TimeoutExpired as exc:
+            raise ProgramError(f"the program for stack '{stack}' did not finish within {timeout_seconds:.0f} s; it may "
+                               "wait on a value no offline engine gives, or simply need longer (--timeout)",
+                               (exc.stderr or b"")[-4000:].decode(errors="replace")
+                               if isinstance(exc.stderr, bytes) else (exc.stderr or "")) from None
         if not out.exists():
             raise ProgramError(f"the program for stack '{stack}' did not finish (exit {result.returncode})",
                                result.stderr[-4000:])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pulumi
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -14,11 +16,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.documents import only, plain
+from policies.documents import Props, only
+from policies.unjudged import judged, known_or_none
 
 
 def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    p = plain(args.props)
+    p = Props(args.props)
     if args.resource_type == "aws:sqs/queue:Queue" and not (p.get("sqsManagedSseEnabled") or p.get("kmsMasterKeyId")):
         report_violation(f"queue '{args.name}' is not encrypted at rest; set sqs_managed_sse_enabled=True")
     elif args.resource_type == "aws:sns/topic:Topic" and not p.get("kmsMasterKeyId"):
@@ -31,28 +34,43 @@ def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation)
                          "you can audit")
 
 
-def _buckets_encrypted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    encrypted = {plain(r.props).get("bucket") for r in args.resources if r.resource_type ==
-                 "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"}
+def _configured_buckets(args: StackValidationArgs, type_: str, accepts: Any = None) -> tuple[set[str], set[str]]:
+    """(URNs, names) of buckets a configuration resource of `type_` applies to: by URN through the
+    engine's dependencies where known, by name otherwise."""
+    urns, names = set(), set()
     for r in args.resources:
-        if r.resource_type == "aws:s3/bucket:Bucket":
-            names = {plain(r.props).get("bucket"), plain(r.props).get("id")}
-            if not names & encrypted:
-                report_violation(f"bucket '{r.name}' has no server-side encryption configuration", r.urn)
+        if r.resource_type != type_ or (accepts and not known_or_none(lambda r=r: accepts(Props(r.props)))):
+            continue
+        urns |= {d.urn for d in (r.property_dependencies or {}).get("bucket", [])}
+        names.add(known_or_none(lambda r=r: Props(r.props).get("bucket")))
+    return urns, names
+
+
+def _unconfigured_buckets(args: StackValidationArgs, policy: str, type_: str, accepts: Any = None) -> Any:
+    urns, names = _configured_buckets(args, type_, accepts)
+    for r in args.resources:
+        if r.resource_type not in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2") or r.urn in urns:
+            continue
+        if judged(policy, r.urn, lambda r=r: not {Props(r.props).get("bucket"), Props(r.props).get("id")} & names):
+            yield r
+
+
+def _buckets_encrypted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    type_ = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    for r in _unconfigured_buckets(args, "s3-encryption-at-rest", type_):
+        report_violation(f"bucket '{r.name}' has no server-side encryption configuration", r.urn)
 
 
 @only("aws:cloudwatch/logGroup:LogGroup")
 def _log_retention(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if not plain(args.props).get("retentionInDays"):
+    if not Props(args.props).get("retentionInDays"):
         report_violation(f"log group '{args.name}' keeps logs forever (and bills for them); set retention_in_days")
 
 
 @only("aws:dynamodb/table:Table")
 def _point_in_time_recovery(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     stacks = (args.get_config() or {}).get("stacks", ["prod"])
-    import pulumi
-
-    if pulumi.get_stack() in stacks and not (plain(args.props).get("pointInTimeRecovery") or {}).get("enabled"):
+    if pulumi.get_stack() in stacks and not (Props(args.props).get("pointInTimeRecovery") or {}).get("enabled"):
         report_violation(f"table '{args.name}' has no point-in-time recovery in stack '{pulumi.get_stack()}'")
 
 
@@ -65,23 +83,15 @@ def _tls_only(statements: Any) -> bool:
 
 
 def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    import json
+    def denies_plain_http(props: Props) -> bool:
+        document = props.get("policy")
+        document = json.loads(document) if isinstance(document, str) else document or {}
+        statements = document.get("Statement") or []
+        return _tls_only(statements if isinstance(statements, list) else [statements])
 
-    protected = set()
-    for r in args.resources:
-        if r.resource_type == "aws:s3/bucketPolicy:BucketPolicy":
-            props = plain(r.props)
-            document = props.get("policy")
-            document = json.loads(document) if isinstance(document, str) else document or {}
-            statements = document.get("Statement") or []
-            if _tls_only(statements if isinstance(statements, list) else [statements]):
-                protected.add(props.get("bucket"))
-    for r in args.resources:
-        if r.resource_type == "aws:s3/bucket:Bucket":
-            props = plain(r.props)
-            if not {props.get("bucket"), props.get("id")} & protected:
-                report_violation(f"bucket '{r.name}' accepts plain HTTP; add a bucket policy denying requests with "
-                                 "aws:SecureTransport false", r.urn)
+    for r in _unconfigured_buckets(args, "s3-tls-only", "aws:s3/bucketPolicy:BucketPolicy", denies_plain_http):
+        report_violation(f"bucket '{r.name}' accepts plain HTTP; add a bucket policy denying requests with "
+                         "aws:SecureTransport false", r.urn)
 
 
 ADVISORY = EnforcementLevel.ADVISORY

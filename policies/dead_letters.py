@@ -15,16 +15,17 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.documents import as_list, only, plain
+from policies.documents import Props, only
+from policies.unjudged import judged, known_or_none
 
 ASYNC_INVOKERS = {"s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "iot.amazonaws.com",
                   "scheduler.amazonaws.com"}
 
 
-def _resources(args: StackValidationArgs, type_: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+def _resources(args: StackValidationArgs, type_: str) -> Iterator[tuple[Any, Props]]:
     for resource in args.resources:
         if resource.resource_type == type_:
-            yield resource, plain(resource.props)
+            yield resource, Props(resource.props)
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -36,69 +37,106 @@ def _json(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _terminal_queue_arns(args: StackValidationArgs) -> set[str]:
-    """Queues that are themselves where failures go: DLQs and failure destinations."""
-    arns: set[str] = set()
-    for _, q in _resources(args, "aws:sqs/queue:Queue"):
-        target = _json(q.get("redrivePolicy")).get("deadLetterTargetArn")
-        if target:
-            arns.add(target)
-    for _, c in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"):
-        for outcome in ("onFailure", "onSuccess"):
-            arns.add(((c.get("destinationConfig") or {}).get(outcome) or {}).get("destination"))
-    for _, m in _resources(args, "aws:lambda/eventSourceMapping:EventSourceMapping"):
-        arns.add(((m.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn"))
-    for _, f in _resources(args, "aws:lambda/function:Function"):
-        arns.add((f.get("deadLetterConfig") or {}).get("targetArn"))
-    for _, t in _resources(args, "aws:cloudwatch/eventTarget:EventTarget"):
-        arns.add((t.get("deadLetterConfig") or {}).get("arn"))
-    for _, s in _resources(args, "aws:sns/topicSubscription:TopicSubscription"):
-        arns.add(_json(s.get("redrivePolicy")).get("deadLetterTargetArn"))
-    for _, r in _resources(args, "aws:iot/topicRule:TopicRule"):
-        for action in as_list((r.get("errorAction") or {}).get("sqs")):
-            arns.add(action.get("queueUrl"))
-    arns.discard(None)
-    return arns
+def _at(props: Props, *path: str) -> Any:
+    """A nested setting, e.g. `_at(p, "destinationConfig", "onFailure", "destination")`; JSON text is read."""
+    value: Any = props.get(path[0])
+    for key in path[1:]:
+        value = (_json(value) if isinstance(value, str) else value or {}).get(key)
+    return value
+
+
+# Where each type names a queue that receives what something else could not process.
+TERMINAL_REFERENCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "aws:sqs/queue:Queue": (("redrivePolicy", "deadLetterTargetArn"),),
+    "aws:sqs/redrivePolicy:RedrivePolicy": (("redrivePolicy", "deadLetterTargetArn"),),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        ("destinationConfig", "onFailure", "destination"), ("destinationConfig", "onSuccess", "destination")),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (("destinationConfig", "onFailure", "destinationArn"),),
+    "aws:lambda/function:Function": (("deadLetterConfig", "targetArn"),),
+    "aws:cloudwatch/eventTarget:EventTarget": (("deadLetterConfig", "arn"),),
+    "aws:sns/topicSubscription:TopicSubscription": (("redrivePolicy", "deadLetterTargetArn"),),
+    "aws:iot/topicRule:TopicRule": (("errorAction", "sqs", "queueUrl"),),
+    "aws:scheduler/schedule:Schedule": (("target", "deadLetterConfig", "arn"),),
+}
+
+
+def _terminal_queues(args: StackValidationArgs) -> tuple[set[str], set[str]]:
+    """(URNs, ARNs/URLs) of queues that are themselves where failures go: DLQs and failure destinations.
+
+    Related by URN through the property that names them where the engine recorded it, so a queue
+    whose ARN is not known yet (a preview) is still recognised."""
+    urns: set[str] = set()
+    names: set[str] = set()
+    for resource in args.resources:
+        for path in TERMINAL_REFERENCES.get(resource.resource_type, ()):
+            named = known_or_none(lambda resource=resource, path=path: _at(Props(resource.props), *path))
+            if named:
+                names.add(named)
+                urns |= {d.urn for d in (resource.property_dependencies or {}).get(path[0], [])
+                         if d.resource_type == "aws:sqs/queue:Queue" and d.urn != resource.urn}
+    return urns, names
 
 
 def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    terminal = _terminal_queue_arns(args)
+    terminal_urns, terminal_names = _terminal_queues(args)
+    # A DLQ may be set on the queue itself or by a separate aws.sqs.RedrivePolicy resource.
+    redriven = {d.urn for r, p in _resources(args, "aws:sqs/redrivePolicy:RedrivePolicy")
+                for d in (r.property_dependencies or {}).get("queueUrl", [])}
+    redriven_urls = {known_or_none(lambda p=p: p.get("queueUrl")) for _, p in
+                     _resources(args, "aws:sqs/redrivePolicy:RedrivePolicy")}
+
+    def lacks_dead_letter_queue(resource: Any, q: Props) -> bool:
+        if resource.urn in terminal_urns or resource.urn in redriven:
+            return False
+        if {q.get("arn"), q.get("url")} & (terminal_names | redriven_urls):
+            return False
+        return not _json(q.get("redrivePolicy")).get("deadLetterTargetArn")
+
     for resource, q in _resources(args, "aws:sqs/queue:Queue"):
-        if q.get("arn") in terminal or q.get("url") in terminal:
-            continue
-        if not _json(q.get("redrivePolicy")).get("deadLetterTargetArn"):
+        if judged("sqs-dead-letter-queue", resource.urn, lambda resource=resource, q=q: lacks_dead_letter_queue(
+                resource, q)):
             report_violation(f"queue '{resource.name}' has no redrivePolicy: a message its consumer cannot process "
                              "is retried forever or lost; give it a dead-letter queue (infra.blocks.queue.Queue "
                              "does) with a maxReceiveCount", resource.urn)
 
 
 def _async_functions_have_failure_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    functions = {f.get("name"): (r, f) for r, f in _resources(args, "aws:lambda/function:Function")}
-    functions.update({f.get("arn"): (r, f) for r, f in _resources(args, "aws:lambda/function:Function")})
-    covered = set()
-    for _, c in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"):
-        if ((c.get("destinationConfig") or {}).get("onFailure") or {}).get("destination"):
-            covered.add(c.get("functionName"))
-    invoked: dict[str, str] = {}
-    for _, p in _resources(args, "aws:lambda/permission:Permission"):
-        if p.get("principal") in ASYNC_INVOKERS:
-            invoked[p.get("function")] = p["principal"]
-    for target, source in invoked.items():
-        if target not in functions:
+    policy = "lambda-async-failure-destination"
+    configs = [(c, p) for c, p in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+               if known_or_none(lambda p=p: _at(p, "destinationConfig", "onFailure", "destination"))]
+    covered_urns = {d.urn for c, _ in configs for d in (c.property_dependencies or {}).get("functionName", [])}
+    covered_names = {known_or_none(lambda p=p: p.get("functionName")) for _, p in configs}
+    reported: set[str] = set()
+    by_name = {}
+    for f, fp in _resources(args, "aws:lambda/function:Function"):
+        for key in ("name", "arn"):
+            by_name[known_or_none(lambda fp=fp, key=key: fp.get(key))] = f
+    by_name.pop(None, None)
+    for permission, p in _resources(args, "aws:lambda/permission:Permission"):
+        source = known_or_none(lambda p=p: p.get("principal"))
+        if source not in ASYNC_INVOKERS:
             continue
-        resource, function = functions[target]
-        names = {function.get("name"), function.get("arn")}
-        if names & covered or (function.get("deadLetterConfig") or {}).get("targetArn"):
-            continue
-        report_violation(f"function '{resource.name}' is invoked asynchronously by {source} but has neither a "
-                         "dead-letter queue nor an on-failure destination: events that fail every retry are "
-                         "dropped; add a FunctionEventInvokeConfig with destination_config.on_failure",
-                         resource.urn)
+        named = [by_name[n] for n in [known_or_none(lambda p=p: p.get("function"))] if n in by_name]
+        for function in [*((permission.property_dependencies or {}).get("function", []) or []), *named]:
+            if function.resource_type != "aws:lambda/function:Function" or function.urn in reported:
+                continue
+
+            def uncovered(function: Any = function) -> bool:
+                f = Props(function.props)
+                return not (function.urn in covered_urns or {f.get("name"), f.get("arn")} & covered_names
+                            or (f.get("deadLetterConfig") or {}).get("targetArn"))
+
+            if judged(policy, function.urn, uncovered):
+                reported.add(function.urn)
+                report_violation(f"function '{function.name}' is invoked asynchronously by {source} but has neither "
+                                 "a dead-letter queue nor an on-failure destination: events that fail every retry "
+                                 "are dropped; add a FunctionEventInvokeConfig with destination_config.on_failure",
+                                 function.urn)
 
 
 @only("aws:lambda/eventSourceMapping:EventSourceMapping")
 def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    m = plain(args.props)
+    m = Props(args.props)
     source = str(m.get("eventSourceArn") or "")
     if not (":stream/" in source or source.startswith("arn:aws:kinesis:") or m.get("startingPosition")):
         return
@@ -114,7 +152,7 @@ def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViola
 
 @only("aws:cloudwatch/eventTarget:EventTarget")
 def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    t = plain(args.props)
+    t = Props(args.props)
     if not (t.get("deadLetterConfig") or {}).get("arn"):
         report_violation(f"EventBridge target '{args.name}' has no dead_letter_config: events it cannot deliver "
                          "are dropped; point it at an SQS queue")
@@ -125,7 +163,7 @@ def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolati
 
 @only("aws:sns/topicSubscription:TopicSubscription")
 def _lambda_subscriptions(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    s = plain(args.props)
+    s = Props(args.props)
     if s.get("protocol") == "lambda" and not _json(s.get("redrivePolicy")).get("deadLetterTargetArn"):
         report_violation(f"SNS subscription '{args.name}' delivers to a function without a redrive_policy: "
                          "messages SNS cannot deliver are dropped; add one with deadLetterTargetArn")
@@ -133,7 +171,7 @@ def _lambda_subscriptions(args: ResourceValidationArgs, report_violation: Report
 
 @only("aws:iot/topicRule:TopicRule")
 def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if not plain(args.props).get("errorAction"):
+    if not Props(args.props).get("errorAction"):
         report_violation(f"IoT topic rule '{args.name}' has no error_action: a failing action loses the message "
                          "without a trace; add an error action (to SQS, for example)")
 

@@ -17,6 +17,27 @@ def plain(value: Any) -> Any:
     return value
 
 
+class Props:
+    """A resource's properties read one key at a time.
+
+    Only what a validator asks for is touched, so a value that is unknown during a preview stops
+    only the validators that need it (pulumi-policy raises UnknownValueError for those).
+    """
+
+    def __init__(self, props: Any):
+        self._props = props
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._props.get(key)
+        return default if value is None else plain(value)
+
+    def __getitem__(self, key: str) -> Any:
+        return plain(self._props[key])
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._props
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []

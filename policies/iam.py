@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policies.documents import PolicyStatement, as_list, identity_documents, parse_document, plain
+from policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
 from policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
 
 ATTACHMENT_TYPES = {
@@ -17,7 +17,7 @@ ATTACHMENT_TYPES = {
 
 
 def _allow_statements(args: ResourceValidationArgs) -> Iterator[tuple[str, PolicyStatement]]:
-    props = plain(args.props)
+    props = Props(args.props)
     for where, document in identity_documents(args.resource_type, props):
         for statement in parse_document(document):
             if statement.effect == "Allow":
@@ -81,7 +81,7 @@ def _admin_policy(arn: str) -> bool:
 
 
 def _validate_managed_policies(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    props = plain(args.props)
+    props = Props(args.props)
     arns: list[Any] = []
     if args.resource_type in ATTACHMENT_TYPES:
         arns = [props.get("policyArn")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policies.documents import only, parse_document, plain
+from policies.documents import Props, only, parse_document
 
 # The resource kind each data-plane action must name, with no wildcard in it.
 RESOURCE_KIND = {"iot:connect": "client", "iot:publish": "topic", "iot:receive": "topic",
@@ -13,7 +13,7 @@ RESOURCE_KIND = {"iot:connect": "client", "iot:publish": "topic", "iot:receive":
 
 @only("aws:iot/policy:Policy")
 def _device_policy(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for statement in parse_document(plain(args.props).get("policy")):
+    for statement in parse_document(Props(args.props).get("policy")):
         if statement.effect != "Allow":
             continue
         where = f"IoT policy '{args.name}', {statement.label()}"

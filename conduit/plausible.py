@@ -1,0 +1,209 @@
+"""Plausible values for what a provider computes: every output of a resource, every field of an
+invoke's result, derived from the provider SDK's own Python types.
+
+Real programs read computed outputs (`execution_arn`, `root_resource_id`, `public_ip`) and data
+sources (`get_availability_zones().names[0]`, `get_ami().id`); a mock that answers nothing makes
+them crash before any policy runs. The provider package (`pulumi_aws`, `pulumi_random`, ...)
+declares each output's Pulumi name and type; a value is made for each from its name and type.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import inspect
+import re
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+ZONES = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
+MAX_DEPTH = 3
+
+# The id of a resource (or data source) of these kinds, as AWS shapes it.
+KIND_ID_PREFIXES = {"ami": "ami-", "vpc": "vpc-", "subnet": "subnet-", "securitygroup": "sg-", "instance": "i-",
+                    "internetgateway": "igw-", "natgateway": "nat-", "routetable": "rtb-", "eip": "eipalloc-",
+                    "networkinterface": "eni-", "launchtemplate": "lt-", "keypair": "key-"}
+# Id prefixes AWS uses, by the property name that holds the id.
+ID_PREFIXES = {"vpcId": "vpc-", "subnetId": "subnet-", "securityGroupId": "sg-", "imageId": "ami-",
+               "instanceId": "i-", "internetGatewayId": "igw-", "natGatewayId": "nat-", "routeTableId": "rtb-",
+               "networkInterfaceId": "eni-", "allocationId": "eipalloc-", "volumeId": "vol-",
+               "snapshotId": "snap-", "keyPairId": "key-", "launchTemplateId": "lt-", "ownerId": ""}
+
+
+def _digest(*parts: str, length: int = 10) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _module(token: str) -> tuple[Any, str] | None:
+    """(Python module, member name) of a type or function token such as `aws:ec2/getAmi:getAmi`."""
+    try:
+        package, module, member = token.split(":")
+    except ValueError:
+        return None
+    module = module.split("/")[0]
+    names = [f"pulumi_{package.replace('-', '_')}"]
+    if module and module != "index":
+        names.insert(0, f"{names[0]}.{module.replace('-', '_')}")
+    for name in names:
+        try:
+            return importlib.import_module(name), member
+        except ImportError:
+            continue
+    return None
+
+
+@functools.cache
+def _outputs_of(cls: type) -> dict[str, Any]:
+    """Pulumi name -> Python type of every property a resource or result class declares."""
+    found = {}
+    for _, prop in inspect.getmembers(cls, lambda m: isinstance(m, property)):
+        name = getattr(prop.fget, "_pulumi_name", None)
+        if not name:
+            continue
+        try:
+            hint = typing.get_type_hints(prop.fget).get("return", Any)
+        except Exception:  # a hint the SDK could not resolve: still make a value by name
+            hint = Any
+        found[name] = hint
+    return found
+
+
+def resource_class(token: str) -> type | None:
+    located = _module(token)
+    return getattr(located[0], located[1], None) if located else None
+
+
+def result_class(token: str) -> type | None:
+    located = _module(token)
+    if located is None:
+        return None
+    module, member = located
+    function = getattr(module, _snake(member), None) or getattr(module, _snake(re.sub(r"\d+$", "", member)), None)
+    if function is None:
+        return None
+    annotation = inspect.signature(function).return_annotation
+    return annotation if inspect.isclass(annotation) else None
+
+
+def _unwrap(hint: Any) -> Any:
+    """`Output[Optional[Sequence[str]]]` -> `Sequence[str]`."""
+    while True:
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin is pulumi.Output or (inspect.isclass(origin) and issubclass(origin, pulumi.Output)):
+            hint = args[0] if args else Any
+        elif origin is typing.Union:
+            rest = [a for a in args if a is not type(None)]
+            hint = rest[0] if rest else Any
+        else:
+            return hint
+
+
+def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) -> Any:
+    """A plausible value of type `hint` for a property called `name`."""
+    hint = _unwrap(hint)
+    origin = typing.get_origin(hint)
+    lower = name.lower()
+    if hint is bool:
+        return False
+    if hint in (int, float):
+        return 1
+    if origin in (list, Sequence, typing.Sequence) or hint in (list,):
+        (item,) = typing.get_args(hint) or (Any,)
+        if lower.endswith(("names", "zones")) and "zone" in lower:
+            return list(ZONES)
+        if lower in ("zoneids",):
+            return [f"euw1-az{n}" for n in (1, 2, 3)]
+        if lower.endswith("ids") or lower.endswith("arns") or lower in ("names", "ips"):
+            return [value_for(name[:-1], item, context, depth + 1) for _ in range(2)] if depth < MAX_DEPTH else []
+        return []
+    if origin in (dict, Mapping, typing.Mapping) or hint is dict:
+        return {}
+    if inspect.isclass(hint) and hint not in (str, Any) and depth < MAX_DEPTH and _outputs_of(hint):
+        return {k: value_for(k, v, context, depth + 1) for k, v in _outputs_of(hint).items()}
+    return _string_for(name, context)
+
+
+def _string_for(name: str, context: Mapping[str, str]) -> str:
+    label, service = context.get("name", "fake"), context.get("service", "service")
+    digest = _digest(label, name)
+    lower = name.lower()
+    if lower == "executionarn":
+        return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{label}-{digest[:6]}"
+    if lower == "arn" or lower.endswith("arn"):
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{context.get('kind', 'resource')}/{label}"
+    if name == "id" and context.get("kind") in KIND_ID_PREFIXES:
+        return f"{KIND_ID_PREFIXES[context['kind']]}{digest}"
+    if name in ID_PREFIXES:
+        return f"{ID_PREFIXES[name]}{digest}" if ID_PREFIXES[name] else ACCOUNT
+    if lower in ("accountid", "owner", "ownerid"):
+        return ACCOUNT
+    if lower in ("region", "awsregion"):
+        return REGION
+    if lower == "partition":
+        return "aws"
+    if lower in ("zoneid", "hostedzoneid"):
+        return "Z" + digest.upper()
+    if "availabilityzone" in lower:
+        return ZONES[0]
+    if lower.endswith("url") or lower.endswith("endpoint") or lower == "invokeurl":
+        return f"https://{label}-{digest[:6]}.{service}.{REGION}.amazonaws.com/"
+    if lower.endswith(("dnsname", "domainname", "fqdn", "hostname", "address")) and "ip" not in lower:
+        return f"{label}-{digest[:6]}.{service}.{REGION}.amazonaws.com"
+    if lower.endswith("ip") or lower.endswith("ipaddress"):
+        return "10.0.0.10" if "private" in lower else "203.0.113.10"
+    if "cidr" in lower:
+        return "10.0.0.0/16"
+    if lower in ("json", "policy") or lower.endswith("json"):
+        return "{}"
+    if lower.endswith("version") or lower == "revision":
+        return "1"
+    if lower.endswith("id") or lower == "id":
+        return f"{label}-{digest}"
+    if lower.endswith("name") or lower == "name":
+        return label
+    return f"{label}-{name}"
+
+
+def _input_names(cls: type) -> set[str]:
+    """Pulumi names of the inputs a resource takes (its `<Name>Args` class)."""
+    args = getattr(importlib.import_module(cls.__module__), f"{cls.__name__}Args", None)
+    return set(_outputs_of(args)) if inspect.isclass(args) else set()
+
+
+def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A value for every output of resource type `token` that only the provider computes.
+
+    Outputs that are also inputs are left alone: a provider echoes what was set and leaves
+    unset settings empty, so inventing them would tell a policy that a DLQ or a key exists.
+    """
+    cls = resource_class(token)
+    if cls is None:
+        return {}
+    service = token.split(":")[1].split("/")[0] if ":" in token else "service"
+    kind = token.rsplit(":", 1)[-1].lower()
+    physical = str(inputs.get("name") or name)
+    context = {"name": physical, "service": service, "kind": kind}
+    settable = _input_names(cls)
+    return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items()
+            if k not in inputs and k not in settable}
+
+
+def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """A value for every field of an invoke's result, arguments echoed where they share a name."""
+    cls = result_class(token)
+    if cls is None:
+        return {}
+    label = str(args.get("name") or token.rsplit(":", 1)[-1])
+    context = {"name": label, "service": token.split(":")[1].split("/")[0] if ":" in token else "service",
+               "kind": token.rsplit(":", 1)[-1].removeprefix("get").lower()}
+    return {k: args[k] if k in args else value_for(k, hint, context) for k, hint in _outputs_of(cls).items()}
