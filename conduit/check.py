@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from policies import unjudged
 from policies.pack import NAME, POLICIES, VERSION
 
 ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED,
@@ -76,16 +78,38 @@ def _configure(servicer: Any, config: dict[str, Any]) -> None:
         servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig=policy_config), None)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    violations: list[Violation]
+    unjudged: list[dict[str, str]]
+    """One entry per policy and resource it could not decide: {"policy", "urn", "path"} of the unknown value."""
+
+
+# pulumi-policy's own note when a validator touched an unknown value: that resource is unjudged.
+CANNOT_RUN = re.compile(r"can't run policy '(?P<policy>[^']+)' .* during preview: .* value at (?P<path>\S+) ")
+
+
 def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> list[Violation]:
+    """The violations of every policy of the pack against a recorded program run."""
+    return judge(document, project, config).violations
+
+
+def judge(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> Verdict:
     """Run every policy of the pack against a recorded program run."""
     os.environ.update({"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"], "PULUMI_DRY_RUN": "true"})
     servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
     _configure(servicer, config or {})
     levels = {v: k for k, v in ENFORCEMENT.items()}
     violations: list[Violation] = []
+    unjudged.drain()
+    noted: list[dict[str, str]] = []
 
     def collect(response: Any, urn: str = "") -> None:
         for d in response.diagnostics:
+            cannot = CANNOT_RUN.search(d.message)
+            if cannot:
+                noted.append({"policy": cannot["policy"], "urn": d.urn or urn, "path": cannot["path"]})
+                continue
             violations.append(Violation(d.policyName, levels.get(d.enforcementLevel, "advisory"), d.urn or urn,
                                         d.message))
 
@@ -100,10 +124,22 @@ def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | No
                               for k, v in (r.get("propertyDependencies") or {}).items()})
         for r in custom]
     collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
-    return violations
+    noted += [entry for entry in unjudged.drain() if entry not in noted]
+    return Verdict(violations, noted)
 
 
-def render(violations: list[Violation]) -> str:
+def render(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None,
+           preview: bool = False) -> str:
+    lines = render_violations(violations)
+    if preview:
+        count = len(unjudged_entries or [])
+        lines += (f"\n{count} resource(s) unjudged by some policy: a value they need is unknown until the "
+                  "resources exist (run conduit check without --preview to judge them)" if count else
+                  "\nevery policy judged every resource, unknown values notwithstanding")
+    return lines
+
+
+def render_violations(violations: list[Violation]) -> str:
     if not violations:
         return "no policy violations"
     grouped: dict[tuple[str, str], list[Violation]] = defaultdict(list)
@@ -119,5 +155,8 @@ def render(violations: list[Violation]) -> str:
     return "\n".join(lines)
 
 
-def as_json(violations: list[Violation]) -> str:
-    return json.dumps({"violations": [asdict(v) for v in violations]}, indent=2)
+def as_json(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None) -> str:
+    document: dict[str, Any] = {"violations": [asdict(v) for v in violations]}
+    if unjudged_entries is not None:
+        document["unjudged"] = unjudged_entries
+    return json.dumps(document, indent=2)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 
 from conduit.engine import is_secret, run_program
 from conduit.offline import FakeCloud
@@ -33,6 +35,8 @@ def plain(value: Any, reveal: bool = False) -> Any:
         return {"assets": {k: plain(v) for k, v in value.assets.items()}}
     if isinstance(value, pulumi.StringAsset):
         return {"text": value.text}
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN  # the wire's sentinel, which pulumi-policy reads as a value not yet known
     if isinstance(value, pulumi.Resource):
         return {"resource": getattr(value, "_name", type(value).__name__)}
     if value is None or isinstance(value, str | int | float | bool):
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--project-dir", type=Path, required=True)
     parser.add_argument("--stack", required=True)
-    parser.add_argument("--mode", default="preview")
+    parser.add_argument("--mode", default="preview", choices=["preview", "unknowns", "local"])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     project = load_project(args.project_dir)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from conduit.check import PolicyConfigError, as_json, evaluate, load_policy_config, render
+from conduit.check import PolicyConfigError, as_json, judge, load_policy_config, render
 from conduit.flash import FlashError, flash
 from conduit.local import emulator as emulators
 from conduit.local.commands import add_local_commands
@@ -21,7 +21,7 @@ from conduit.local.scenario import ScenarioError
 from conduit.preview import preview_json, preview_text
 from conduit.project import ProjectError, find_project_dir, load_project
 from conduit.replay import ReplayError, replay
-from conduit.runner import ProgramError, run_stack
+from conduit.runner import DEFAULT_TIMEOUT_SECONDS, ProgramError, run_stack
 from infra import lambda_archives
 
 USER_ERRORS = (ProjectError, ProgramError, PolicyConfigError, FlashError, ReplayError, NotDeployedError,
@@ -29,17 +29,19 @@ USER_ERRORS = (ProjectError, ProgramError, PolicyConfigError, FlashError, Replay
 
 
 def _preview(args: argparse.Namespace) -> int:
-    document = run_stack(args.project_dir, args.stack)
+    document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
     print(preview_json(document) if args.json else preview_text(document))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     config = load_policy_config(args.policy_config)
-    document = run_stack(args.project_dir, args.stack)
-    violations = evaluate(document, load_project(args.project_dir).name, config)
-    print(as_json(violations) if args.json else render(violations))
-    return 1 if any(v.enforcement == "mandatory" for v in violations) else 0
+    document = run_stack(args.project_dir, args.stack, mode="unknowns" if args.preview else "preview",
+                         timeout_seconds=args.timeout)
+    verdict = judge(document, load_project(args.project_dir).name, config)
+    unjudged = verdict.unjudged if args.preview else None
+    print(as_json(verdict.violations, unjudged) if args.json else render(verdict.violations, unjudged, args.preview))
+    return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
 
 
 def _flash(args: argparse.Namespace) -> int:
@@ -67,18 +69,24 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run as if started in DIR: the project is the nearest Pulumi.yaml at or above it")
     stack = argparse.ArgumentParser(add_help=False)
     stack.add_argument("-s", "--stack", required=True, help="the stack: Pulumi.<stack>.yaml holds its settings")
+    project.add_argument("-v", "--verbose", action="store_true", help="on an error, print the whole traceback")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output")
+    run = argparse.ArgumentParser(add_help=False)
+    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
+                     help=f"stop a program run after this long (default {DEFAULT_TIMEOUT_SECONDS:.0f})")
 
     parser = argparse.ArgumentParser(prog="conduit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("preview", parents=[stack, project, output],
+    commands.add_parser("preview", parents=[stack, project, output, run],
                         help="run a stack's program offline and show what it declares").set_defaults(func=_preview)
 
-    check = commands.add_parser("check", parents=[stack, project, output],
+    check = commands.add_parser("check", parents=[stack, project, output, run],
                                 help="evaluate the policy pack against a stack's program, offline")
+    check.add_argument("--preview", action="store_true",
+                       help="as pulumi preview of a new stack: computed outputs unknown; lists what stays unjudged")
     check.add_argument("--policy-config", type=Path, help="JSON: {policy: level} or {policy: {enforcementLevel, ...}}")
     check.set_defaults(func=_check)
 
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"conduit {args.command}: {exc}", file=sys.stderr)
         details = getattr(exc, "details", "")
-        if details:
+        if details and getattr(args, "verbose", False):
             print(details, file=sys.stderr)
         return 2
 

@@ -15,9 +15,10 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from policies.documents import Props, only
-from policies.unjudged import judged, known_or_none
+from policies.unjudged import Unknown, judged, known_or_none, note
 
 
 def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -34,24 +35,36 @@ def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation)
                          "you can audit")
 
 
-def _configured_buckets(args: StackValidationArgs, type_: str, accepts: Any = None) -> tuple[set[str], set[str]]:
-    """(URNs, names) of buckets a configuration resource of `type_` applies to: by URN through the
-    engine's dependencies where known, by name otherwise."""
-    urns, names = set(), set()
+def _configured_buckets(args: StackValidationArgs, type_: str,
+                        accepts: Any = None) -> tuple[set[str], set[str], set[str]]:
+    """(URNs, names) of buckets a configuration resource of `type_` applies to, by URN through the
+    engine's dependencies where known, by name otherwise; and the URNs of buckets whose
+    configuration cannot be read yet (a preview)."""
+    urns, names, undecided = set(), set(), set()
     for r in args.resources:
-        if r.resource_type != type_ or (accepts and not known_or_none(lambda r=r: accepts(Props(r.props)))):
+        if r.resource_type != type_:
             continue
-        urns |= {d.urn for d in (r.property_dependencies or {}).get("bucket", [])}
+        targets = {d.urn for d in (r.property_dependencies or {}).get("bucket", [])}
+        if accepts is not None:
+            try:
+                if not accepts(Props(r.props)):
+                    continue
+            except (Unknown, UnknownValueError):
+                undecided |= targets
+                continue
+        urns |= targets
         names.add(known_or_none(lambda r=r: Props(r.props).get("bucket")))
-    return urns, names
+    return urns, names, undecided
 
 
 def _unconfigured_buckets(args: StackValidationArgs, policy: str, type_: str, accepts: Any = None) -> Any:
-    urns, names = _configured_buckets(args, type_, accepts)
+    urns, names, undecided = _configured_buckets(args, type_, accepts)
     for r in args.resources:
         if r.resource_type not in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2") or r.urn in urns:
             continue
-        if judged(policy, r.urn, lambda r=r: not {Props(r.props).get("bucket"), Props(r.props).get("id")} & names):
+        if r.urn in undecided:
+            note(policy, r.urn, ".policy of its bucket policy")
+        elif judged(policy, r.urn, lambda r=r: not {Props(r.props).get("bucket"), Props(r.props).get("id")} & names):
             yield r
 
 

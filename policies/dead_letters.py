@@ -16,7 +16,7 @@ from pulumi_policy import (
 )
 
 from policies.documents import Props, only
-from policies.unjudged import judged, known_or_none
+from policies.unjudged import is_set, judged, known_or_none
 
 ASYNC_INVOKERS = {"s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "iot.amazonaws.com",
                   "scheduler.amazonaws.com"}
@@ -69,9 +69,11 @@ def _terminal_queues(args: StackValidationArgs) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     for resource in args.resources:
         for path in TERMINAL_REFERENCES.get(resource.resource_type, ()):
-            named = known_or_none(lambda resource=resource, path=path: _at(Props(resource.props), *path))
-            if named:
-                names.add(named)
+            def read(resource: Any = resource, path: tuple[str, ...] = path) -> Any:
+                return _at(Props(resource.props), *path)
+
+            if is_set(read):
+                names.add(known_or_none(read))
                 urns |= {d.urn for d in (resource.property_dependencies or {}).get(path[0], [])
                          if d.resource_type == "aws:sqs/queue:Queue" and d.urn != resource.urn}
     return urns, names
@@ -103,7 +105,7 @@ def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation:
 def _async_functions_have_failure_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     policy = "lambda-async-failure-destination"
     configs = [(c, p) for c, p in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-               if known_or_none(lambda p=p: _at(p, "destinationConfig", "onFailure", "destination"))]
+               if is_set(lambda p=p: _at(p, "destinationConfig", "onFailure", "destination"))]
     covered_urns = {d.urn for c, _ in configs for d in (c.property_dependencies or {}).get("functionName", [])}
     covered_names = {known_or_none(lambda p=p: p.get("functionName")) for _, p in configs}
     reported: set[str] = set()

@@ -59,3 +59,11 @@ def known_or_none(read: Callable[[], Any]) -> Any:
         return read()
     except (Unknown, UnknownValueError):
         return None
+
+
+def is_set(read: Callable[[], Any]) -> bool:
+    """Whether a setting is there: a value not known yet is there too (it is set to an output)."""
+    try:
+        return bool(read())
+    except (Unknown, UnknownValueError):
+        return True

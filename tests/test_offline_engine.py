@@ -1,0 +1,163 @@
+"""The offline engine on programs shaped like the world's: each crash class seen on real public
+programs reproduced by a small program that must now be judged, and `--preview` mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conduit.check import judge
+from conduit.runner import ProgramError, run_stack
+from tests.conftest import REPO
+
+
+def program(tmp_path: Path, source: str, name: str = "world") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+    (folder / "Pulumi.t.yaml").write_text("config:\n  aws:region: us-west-2\n")
+    (folder / "__main__.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+def conduit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conduit.main", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_resources_passed_as_inputs_and_exported_do_not_break_the_engine(tmp_path):
+    """Resource references: 'attached to a different loop' with the SDK's mock monitor as it is."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        class Site(pulumi.ComponentResource):
+            def __init__(self, name):
+                super().__init__("acme:web:Site", name)
+                self.bucket = aws.s3.Bucket(f"{name}-files", opts=pulumi.ResourceOptions(parent=self))
+                self.register_outputs({"bucket": self.bucket})
+        site = Site("site")
+        aws.s3.BucketObject("index", bucket=site.bucket, content="hello")
+        pulumi.export("site", site)
+        pulumi.export("bucket", site.bucket)
+    """)
+    document = run_stack(project, "t")
+    [index] = [r for r in document["resources"] if r["name"] == "index"]
+    assert index["inputs"]["bucket"] == "site-files-fake", "a resource input travels as its id"
+    assert document["outputs"]["bucket"]["arn"].startswith("arn:aws:s3:::")
+
+
+def test_computed_outputs_a_program_reads_are_there_and_shaped_like_aws(tmp_path):
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        api = aws.apigateway.RestApi("api")
+        aws.apigateway.Resource("proxy", rest_api=api.id, parent_id=api.root_resource_id, path_part="{proxy+}")
+        source = api.execution_arn.apply(lambda arn: arn.split(":")[2] + "/*")
+        aws.lambda_.Permission("invoke", action="lambda:InvokeFunction", function="fn",
+                               principal="apigateway.amazonaws.com", source_arn=source)
+        web = aws.ec2.Instance("web", ami="ami-1", instance_type="t3.micro")
+        pulumi.export("ip", web.public_ip)
+        pulumi.export("dns", web.public_dns)
+        pulumi.export("domain", aws.s3.Bucket("b").bucket_regional_domain_name)
+    """)
+    document = run_stack(project, "t")
+    [proxy] = [r for r in document["resources"] if r["name"] == "proxy"]
+    assert proxy["inputs"]["parentId"], "root_resource_id is computed by the provider"
+    [permission] = [r for r in document["resources"] if r["name"] == "invoke"]
+    assert permission["inputs"]["sourceArn"] == "execute-api/*"
+    assert document["outputs"]["ip"] == "203.0.113.10" and document["outputs"]["domain"].endswith(".amazonaws.com")
+
+
+def test_common_data_sources_answer_plausibly(tmp_path):
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        zones = aws.get_availability_zones(state="available")
+        ami = aws.ec2.get_ami(most_recent=True, owners=["amazon"],
+                              filters=[{"name": "name", "values": ["al2023-ami-*"]}])
+        zone = aws.route53.get_zone(name="example.com")
+        vpc = aws.ec2.get_vpc(default=True)
+        subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
+        me, region = aws.get_caller_identity(), aws.get_region()
+        aws.ec2.Instance("web", ami=ami.id, instance_type="t3.micro", availability_zone=zones.names[0],
+                         subnet_id=subnets.ids[0])
+        aws.route53.Record("www", zone_id=zone.zone_id, name="www", type="A", ttl=60, records=["203.0.113.10"])
+        pulumi.export("where", f"{me.account_id}/{region.region}/{zones.zone_ids[1]}")
+    """)
+    document = run_stack(project, "t")
+    [web] = [r for r in document["resources"] if r["name"] == "web"]
+    assert web["inputs"]["ami"].startswith("ami-") and web["inputs"]["availabilityZone"].endswith("a")
+    assert web["inputs"]["subnetId"].startswith("subnet-")
+    [record] = [r for r in document["resources"] if r["name"] == "www"]
+    assert record["inputs"]["zoneId"].startswith("Z")
+    assert document["outputs"]["where"].startswith("123456789012/")
+
+
+def test_a_program_that_cannot_run_is_named_at_its_line_without_a_traceback(tmp_path):
+    project = program(tmp_path, """
+        import pulumi_aws as aws
+        vpc = aws.ec2.get_vpc(default=True)
+        subnets = aws.ec2.get_subnet_ids(vpc_id=vpc.id)  # removed from pulumi_aws long ago
+    """)
+    result = conduit("check", "--stack", "t", "-C", str(project))
+    assert result.returncode == 2
+    assert "the program raised AttributeError" in result.stderr and "get_subnet_ids" in result.stderr
+    assert f"{project / '__main__.py'}:4:" in result.stderr
+    assert "Traceback" not in result.stderr
+    verbose = conduit("check", "--stack", "t", "-C", str(project), "--verbose")
+    assert "Traceback" in verbose.stderr
+
+
+def test_a_run_that_hangs_is_stopped_by_its_timeout(tmp_path):
+    project = program(tmp_path, "import time\ntime.sleep(60)\n")
+    with pytest.raises(ProgramError, match="did not finish within 2 s"):
+        run_stack(project, "t", timeout_seconds=2)
+    result = conduit("preview", "--stack", "t", "-C", str(project), "--timeout", "2")
+    assert result.returncode == 2 and "--timeout" in result.stderr
+
+
+PREVIEW_PROGRAM = """
+    import json, pulumi, pulumi_aws as aws
+    TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "lambda.amazonaws.com"}}]})
+    role = aws.iam.Role("role", assume_role_policy=TRUST)
+    bucket = aws.s3.Bucket("files")
+    # A literal wildcard: decided whatever is unknown.
+    aws.iam.RolePolicy("admin", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    # Built from an ARN that does not exist yet: unjudged in a preview.
+    aws.iam.RolePolicy("reader", role=role.id, policy=pulumi.Output.json_dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": bucket.arn}]}))
+    aws.sqs.Queue("work", sqs_managed_sse_enabled=True)  # no redrive: a missing setting is known
+"""
+
+
+def test_preview_mode_decides_literal_violations_and_lists_what_it_cannot_judge(tmp_path):
+    project = program(tmp_path, PREVIEW_PROGRAM)
+    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    found = {(v.policy, v.urn.rsplit("::", 1)[1]) for v in verdict.violations if v.enforcement == "mandatory"}
+    assert ("iam-no-wildcard-actions", "admin") in found
+    assert ("sqs-dead-letter-queue", "work") in found
+    assert not [v for v in verdict.violations if v.urn.endswith("::reader")]
+    unjudged = {(u["policy"], u["urn"].rsplit("::", 1)[1], u["path"]) for u in verdict.unjudged}
+    assert ("iam-no-wildcard-actions", "reader", ".policy") in unjudged
+    full = judge(run_stack(project, "t"), "world")
+    assert full.unjudged == [] and not [v for v in full.violations if v.urn.endswith("::reader")]
+
+
+def test_check_preview_json_and_text_say_what_was_unjudged(tmp_path):
+    project = program(tmp_path, PREVIEW_PROGRAM)
+    result = conduit("check", "--stack", "t", "-C", str(project), "--preview", "--json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert {"violations", "unjudged"} <= set(document)
+    assert all(set(u) == {"policy", "urn", "path"} for u in document["unjudged"]) and document["unjudged"]
+    text = conduit("check", "--stack", "t", "-C", str(project), "--preview").stdout
+    assert "unjudged by some policy" in text and "without --preview" in text
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_conduits_own_stacks_pass_in_preview_mode_too(stack):
+    verdict = judge(run_stack(REPO, stack, mode="unknowns"), "conduit")
+    assert [v for v in verdict.violations if v.enforcement == "mandatory"] == []
