@@ -20,8 +20,8 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from policies import unjudged
-from policies.pack import NAME, POLICIES, VERSION
+from conduit_policies import unjudged
+from conduit_policies.pack import NAME, POLICIES, VERSION
 
 ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED,
                "remediate": proto.REMEDIATE}

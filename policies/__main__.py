@@ -1,13 +1,11 @@
-"""The policy pack the Pulumi CLI runs: `pulumi preview --policy-pack policies`."""
+"""The policy pack the Pulumi CLI runs: `pulumi preview --policy-pack policies`.
 
-import sys
-from pathlib import Path
-
-# The CLI runs this file from policies/; make the project root importable as it is under conduit.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+The folder stands alone: `conduit_policies` (beside this file) holds every policy, and
+requirements.txt what they need, so `pulumi policy publish policies` ships a pack that loads.
+"""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policies.pack import NAME, POLICIES
+from conduit_policies.pack import NAME, POLICIES
 
 PolicyPack(name=NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

@@ -15,7 +15,9 @@ PACKAGES = ("infra", "conduit", "handlers", "policies")
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(REPO).with_suffix("").parts
+    # The policy pack's folder stands alone: its package is importable from inside it.
+    root = REPO / "policies" if path.is_relative_to(REPO / "policies") else REPO
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 

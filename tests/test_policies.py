@@ -96,7 +96,7 @@ def test_policy_on_fixture_program(tmp_path, case, policy, violated):
 
 
 def test_every_policy_has_a_failing_and_a_passing_case():
-    from policies.pack import POLICIES
+    from conduit_policies.pack import POLICIES
 
     covered = {(policy, violated) for _, policy, violated in CASES}
     uncovered = [p.name for p in POLICIES if not {(p.name, True), (p.name, False)} <= covered]

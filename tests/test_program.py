@@ -30,7 +30,7 @@ def test_no_statement_grants_wildcard_actions(stack):
         for action in statement["Action"]:
             assert action != "*" and not action.endswith(":*"), f"{urn} grants {action}"
         if statement["Resource"] == ["*"]:
-            from policies.iam_actions import requires_wildcard_resource
+            from conduit_policies.iam_actions import requires_wildcard_resource
 
             assert all(requires_wildcard_resource(a) for a in statement["Action"]), f"{urn}: {statement}"
 

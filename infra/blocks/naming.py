@@ -13,7 +13,7 @@ import re
 
 import pulumi
 
-from policies.aws_names import RULES
+from conduit_policies.aws_names import RULES
 
 # Characters each type refuses are replaced with its separator: `_` where `-` is refused.
 SEPARATORS = {"iot-rule": "_"}

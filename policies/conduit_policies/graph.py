@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.documents import plain
+from conduit_policies.documents import plain
 
 
 class StackGraph:

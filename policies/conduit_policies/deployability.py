@@ -16,9 +16,9 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
-from policies.documents import as_list
-from policies.graph import StackGraph, Unknown, value
+from conduit_policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
+from conduit_policies.documents import as_list
+from conduit_policies.graph import StackGraph, Unknown, value
 
 TOPIC, QUEUE = "aws:sns/topic:Topic", "aws:sqs/queue:Queue"
 KEY, ALIAS = "aws:kms/key:Key", "aws:kms/alias:Alias"

@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
-from policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
+from conduit_policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
+from conduit_policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
 
 ATTACHMENT_TYPES = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",

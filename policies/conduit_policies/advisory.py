@@ -17,8 +17,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.documents import Props, only
-from policies.unjudged import Unknown, judged, known_or_none, note
+from conduit_policies.documents import Props, only
+from conduit_policies.unjudged import Unknown, judged, known_or_none, note
 
 
 def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:

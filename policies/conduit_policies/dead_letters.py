@@ -15,8 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.documents import Props, only
-from policies.unjudged import is_set, judged, known_or_none
+from conduit_policies.documents import Props, only
+from conduit_policies.unjudged import is_set, judged, known_or_none
 
 ASYNC_INVOKERS = {"s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "iot.amazonaws.com",
                   "scheduler.amazonaws.com"}

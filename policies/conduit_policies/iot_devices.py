@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policies.documents import Props, only, parse_document
+from conduit_policies.documents import Props, only, parse_document
 
 # The resource kind each data-plane action must name, with no wildcard in it.
 RESOURCE_KIND = {"iot:connect": "client", "iot:publish": "topic", "iot:receive": "topic",
