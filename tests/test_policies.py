@@ -71,6 +71,24 @@ CASES = [
     ("s3-to-aws-managed-queue", "delivery-after-permission", False),
     ("names-refused", "physical-name-limits", True),
     ("names-accepted", "physical-name-limits", False),
+    ("describe-star", "iam-no-wildcard-resource", False),
+    ("describe-star", "iam-no-wildcard-actions", True),
+    ("logs-every-resource", "iam-no-wildcard-resource", True),
+    ("admin-variant", "iam-no-admin-managed-policies", True),
+    ("admin-govcloud", "iam-no-admin-managed-policies", True),
+    ("admin-exclusive", "iam-no-admin-managed-policies", True),
+    ("passrole-escalation", "iam-no-privilege-escalation", True),
+    ("passrole-named", "iam-no-privilege-escalation", False),
+    ("public-lambda-permission", "no-public-principal", True),
+    ("public-trust", "no-public-principal", True),
+    ("public-queue-policy", "no-public-principal", True),
+    ("scoped-lambda-permission", "no-public-principal", False),
+    ("org-queue-policy", "no-public-principal", False),
+    ("queue-with-separate-redrive", "sqs-dead-letter-queue", False),
+    ("schedule-without-dlq", "eventbridge-target-dead-letter", True),
+    ("schedule-with-dlq", "eventbridge-target-dead-letter", False),
+    ("event-target-bare", "eventbridge-target-retry-policy", True),
+    ("event-target-safe", "eventbridge-target-retry-policy", False),
     *[("deployable", policy, False) for policy in ("service-delivery-key", "sqs-visibility-covers-function-timeout",
                                                    "delivery-after-permission", "physical-name-limits")],
 ]
@@ -171,6 +189,19 @@ def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "iam-no-wildcard-actions (mandatory)" in result.stdout
     assert "message-ingest-store-permissions" in result.stdout
+
+
+def test_a_describe_wildcard_is_reported_once_not_by_two_rules(tmp_path):
+    violations = evaluate(run_stack(fixture_project(tmp_path, "describe-star"), "t"), "policy-fixtures")
+    assert [v.policy for v in violations if v.policy.startswith("iam-")] == ["iam-no-wildcard-actions"]
+
+
+def test_allow_lists_in_the_pack_config_accept_what_an_organization_chose(tmp_path):
+    project = fixture_project(tmp_path, "admin-variant")
+    config = {"iam-no-admin-managed-policies": {
+        "allowedManagedPolicies": ["arn:aws:iam::aws:policy/AdministratorAccess-Amplify"]}}
+    violations = evaluate(run_stack(project, "t"), "policy-fixtures", config)
+    assert not [v for v in violations if v.policy == "iam-no-admin-managed-policies"]
 
 
 def test_each_refused_name_is_named_with_the_rule_it_breaks(tmp_path):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import (
+    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -152,15 +153,25 @@ def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViola
                          "and bisect_batch_on_function_error")
 
 
-@only("aws:cloudwatch/eventTarget:EventTarget")
+@only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    t = Props(args.props)
-    if not (t.get("deadLetterConfig") or {}).get("arn"):
-        report_violation(f"EventBridge target '{args.name}' has no dead_letter_config: events it cannot deliver "
-                         "are dropped; point it at an SQS queue")
-    if not t.get("retryPolicy"):
-        report_violation(f"EventBridge target '{args.name}' has no retry_policy; bound maximum_retry_attempts "
-                         "and maximum_event_age_in_seconds")
+    props = Props(args.props)
+    kind = "EventBridge Scheduler schedule" if args.resource_type.startswith("aws:scheduler") else "EventBridge target"
+    target = props.get("target") or {} if args.resource_type.startswith("aws:scheduler") else None
+    dead_letter = (target if target is not None else {"deadLetterConfig": props.get("deadLetterConfig")})
+    if not is_set(lambda: (dead_letter.get("deadLetterConfig") or {}).get("arn")):
+        report_violation(f"{kind} '{args.name}' has no dead_letter_config: events it cannot deliver are dropped; "
+                         "point it at an SQS queue")
+
+
+@only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
+def _event_target_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    props = Props(args.props)
+    retry = (props.get("target") or {}).get("retryPolicy") if args.resource_type.startswith("aws:scheduler") \
+        else props.get("retryPolicy")
+    if not retry:
+        report_violation(f"'{args.name}' uses EventBridge's default retry policy (185 attempts over 24 hours); "
+                         "set retry_policy to bound maximum_retry_attempts and maximum_event_age_in_seconds")
 
 
 @only("aws:sns/topicSubscription:TopicSubscription")
@@ -189,8 +200,11 @@ POLICIES = [
                              description="Stream mappings have an on-failure destination and bounded retries.",
                              validate=_stream_mappings),
     ResourceValidationPolicy(name="eventbridge-target-dead-letter",
-                             description="EventBridge targets have a dead-letter queue and a retry policy.",
+                             description="EventBridge targets and Scheduler schedules have a dead-letter queue.",
                              validate=_event_targets),
+    ResourceValidationPolicy(name="eventbridge-target-retry-policy",
+                             description="EventBridge targets bound their retries (the default is bounded too).",
+                             validate=_event_target_retries, enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy(name="sns-lambda-subscription-redrive",
                              description="SNS subscriptions to functions have a redrive policy.",
                              validate=_lambda_subscriptions),

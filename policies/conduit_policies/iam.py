@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from conduit_policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
 from conduit_policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
 
+EXCLUSIVE_ATTACHMENT_TYPES = {
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+}
 ATTACHMENT_TYPES = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment",
@@ -56,13 +63,32 @@ def _not_action_or_resource(statement: PolicyStatement) -> Iterator[str]:
 
 
 def _wildcard_resources(statement: PolicyStatement) -> Iterator[str]:
-    if "*" not in statement.resources:
+    broad = [r for r in statement.resources if every_resource(r)]
+    if not broad:
         return
-    scoped = sorted({a for a in statement.actions if known_service(a)
+    scoped = sorted({m for a in statement.actions if known_service(a) and not _mostly_unscoped(a)
                      for m in matching_actions(a) if not requires_wildcard_resource(m)})
     if scoped:
-        yield (f"Resource '*' for {', '.join(scoped[:5])}{', ...' if len(scoped) > 5 else ''}, which support "
-               "resource-level permissions; name the ARNs (of the table, queue, bucket objects...) instead")
+        yield (f"Resource {broad[0]!r} (every resource) for {', '.join(scoped[:5])}{', ...' if len(scoped) > 5 else ''}"
+               ", which support resource-level permissions; name the ARNs (of the table, queue, bucket objects...) "
+               "instead")
+
+
+def _mostly_unscoped(action: str) -> bool:
+    """A wildcard such as `ec2:Describe*` whose actions mostly have no resource-level permissions:
+    `*` is then the only resource there is, and the action wildcard is the one finding to report."""
+    if not any(c in action for c in "*?"):
+        return False
+    matches = matching_actions(action)
+    return bool(matches) and sum(map(requires_wildcard_resource, matches)) * 2 > len(matches)
+
+
+def every_resource(resource: str) -> bool:
+    """`*`, or an ARN pattern that matches every resource of its service (`arn:aws:logs:*:*:*`)."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[5] in ("*", "*/*")
 
 
 def _unknown_actions(statement: PolicyStatement) -> Iterator[str]:
@@ -75,22 +101,58 @@ def _unknown_actions(statement: PolicyStatement) -> Iterator[str]:
             yield f"{action!r} is not an action of {action.split(':')[0]} in IAM's catalogue; check the spelling"
 
 
+ADMIN_POLICY = re.compile(r"arn:aws(-[a-z]+)*:iam::aws:policy/(.+/)?"
+                          r"(AdministratorAccess(-[A-Za-z0-9]+)*|PowerUserAccess|[A-Za-z0-9]*FullAccess[A-Za-z0-9_-]*)")
+
+
 def _admin_policy(arn: str) -> bool:
-    return arn.startswith("arn:aws:iam::aws:policy/") and (
-        arn.endswith("/AdministratorAccess") or arn.endswith("FullAccess") or arn.endswith("/PowerUserAccess"))
+    """An AWS-managed policy granting administrator, power-user or full access, in any partition."""
+    return bool(ADMIN_POLICY.fullmatch(arn))
 
 
 def _validate_managed_policies(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     props = Props(args.props)
+    allowed = set((args.get_config() or {}).get("allowedManagedPolicies") or [])
     arns: list[Any] = []
     if args.resource_type in ATTACHMENT_TYPES:
         arns = [props.get("policyArn")]
-    elif args.resource_type == "aws:iam/role:Role":
+    elif args.resource_type in EXCLUSIVE_ATTACHMENT_TYPES:
+        arns = as_list(props.get("policyArns"))
+    elif args.resource_type in ("aws:iam/role:Role", "aws:iam/user:User", "aws:iam/group:Group"):
         arns = as_list(props.get("managedPolicyArns"))
     for arn in arns:
-        if isinstance(arn, str) and _admin_policy(arn):
+        if isinstance(arn, str) and _admin_policy(arn) and arn not in allowed:
             report_violation(f"{args.resource_type} '{args.name}' attaches the AWS-managed policy {arn}, which "
                              "grants far more than any one function needs; write a policy of the actions it uses")
+
+
+# Actions that start a service with a role of the caller's choosing: with iam:PassRole on every role,
+# the holder gains every permission of the most powerful role in the account.
+ESCALATING_WITH_PASSROLE = ("lambda:createfunction", "lambda:updatefunctionconfiguration", "ec2:runinstances",
+                            "ecs:runtask", "glue:createjob", "glue:createdevendpoint", "cloudformation:createstack",
+                            "datapipeline:createpipeline", "sagemaker:createnotebookinstance")
+
+
+def _allows(statements: list[PolicyStatement], action: str, resource_is_every: bool = False) -> bool:
+    for statement in statements:
+        if statement.effect != "Allow":
+            continue
+        if any(fnmatch.fnmatchcase(action, a.lower()) for a in statement.actions) and (
+                not resource_is_every or any(every_resource(r) or r.endswith(":role/*") for r in statement.resources)):
+            return True
+    return False
+
+
+def _privilege_escalation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for where, document in identity_documents(args.resource_type, Props(args.props)):
+        statements = parse_document(document)
+        if not _allows(statements, "iam:passrole", resource_is_every=True):
+            continue
+        starts = [a for a in ESCALATING_WITH_PASSROLE if _allows(statements, a)]
+        if starts:
+            report_violation(f"{args.resource_type} '{args.name}' {where} allows iam:PassRole on every role together "
+                             f"with {', '.join(starts)}: its holder can start a service as the most powerful role in "
+                             "the account (privilege escalation); name the one role it may pass")
 
 
 POLICIES = [
@@ -105,5 +167,11 @@ POLICIES = [
     _statement_policy("iam-known-actions", "Every action exists in AWS's IAM catalogue.", _unknown_actions),
     ResourceValidationPolicy(name="iam-no-admin-managed-policies",
                              description="No AWS-managed administrator, power-user or *FullAccess policy.",
-                             validate=_validate_managed_policies),
+                             validate=_validate_managed_policies,
+                             config_schema=PolicyConfigSchema(properties={"allowedManagedPolicies": {
+                                 "type": "array", "items": {"type": "string"}, "default": [],
+                                 "description": "managed-policy ARNs this organization accepts anyway"}})),
+    ResourceValidationPolicy(name="iam-no-privilege-escalation",
+                             description="No document lets its holder pass any role to a service it can start.",
+                             validate=_privilege_escalation),
 ]

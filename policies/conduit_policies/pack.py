@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conduit_policies import advisory, dead_letters, deployability, iam, iot_devices
+from conduit_policies import advisory, dead_letters, deployability, iam, iot_devices, principals
 
 NAME = "conduit"
 VERSION = "0.2.0"
-POLICIES = [*iam.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *deployability.POLICIES,
+POLICIES = [*iam.POLICIES, *principals.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *deployability.POLICIES,
             *advisory.POLICIES]
