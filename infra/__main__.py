@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi
 
-from infra.blocks.alarms import AlarmTopic
+from infra.blocks.alarm_topic import AlarmTopic
 from infra.blocks.code import HandlerCode
 from infra.blocks.defaults import SystemDefaults
 from infra.cat_feeder import CatFeeder, CatFeederArgs

@@ -1,27 +1,9 @@
-"""Where every alarm of a stack goes: one encrypted SNS topic CloudWatch can publish to, with an
-e-mail subscriber if set."""
+"""Alarms that fire on the first failure; where they go is infra/blocks/alarm_topic.py."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-
-from infra.blocks.topic import Topic, TopicArgs
-
-
-class AlarmTopic(pulumi.ComponentResource):
-    arn: pulumi.Output[str]
-
-    def __init__(self, name: str, email: str | None, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("conduit:blocks:AlarmTopic", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        # CloudWatch publishes alarm actions itself: the topic's key must grant it (not the AWS-managed key).
-        topic = Topic(name, TopicArgs(service_publishers=["cloudwatch.amazonaws.com"]), opts=child)
-        if email:
-            aws.sns.TopicSubscription(f"{name}-email", topic=topic.arn, protocol="email", endpoint=email,
-                                      opts=child)
-        self.arn = topic.arn
-        self.register_outputs({"arn": self.arn})
 
 
 def alarm_on_any(name: str, description: pulumi.Input[str], namespace: str, metric: str,

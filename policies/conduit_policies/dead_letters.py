@@ -174,14 +174,6 @@ def _event_target_retries(args: ResourceValidationArgs, report_violation: Report
                          "set retry_policy to bound maximum_retry_attempts and maximum_event_age_in_seconds")
 
 
-@only("aws:sns/topicSubscription:TopicSubscription")
-def _lambda_subscriptions(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    s = Props(args.props)
-    if s.get("protocol") == "lambda" and not _json(s.get("redrivePolicy")).get("deadLetterTargetArn"):
-        report_violation(f"SNS subscription '{args.name}' delivers to a function without a redrive_policy: "
-                         "messages SNS cannot deliver are dropped; add one with deadLetterTargetArn")
-
-
 @only("aws:iot/topicRule:TopicRule")
 def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if not Props(args.props).get("errorAction"):
@@ -205,9 +197,6 @@ POLICIES = [
     ResourceValidationPolicy(name="eventbridge-target-retry-policy",
                              description="EventBridge targets bound their retries (the default is bounded too).",
                              validate=_event_target_retries, enforcement_level=EnforcementLevel.ADVISORY),
-    ResourceValidationPolicy(name="sns-lambda-subscription-redrive",
-                             description="SNS subscriptions to functions have a redrive policy.",
-                             validate=_lambda_subscriptions),
     ResourceValidationPolicy(name="iot-rule-error-action", description="IoT topic rules have an error action.",
                              validate=_topic_rules),
 ]
