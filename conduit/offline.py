@@ -153,7 +153,9 @@ class FakeCloud(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
-            return "", {}
+            # A provider's component (awsx.ec2.Vpc) is built by the provider: its outputs are made up
+            # like any resource's. The program's own components (unknown to any provider) get none.
+            return "", {} if self.preview else resource_outputs(args.typ, args.name, args.inputs)
         if self.preview:
             return None, dict(args.inputs)
         try:

@@ -195,7 +195,15 @@ def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[s
     context = {"name": physical, "service": service, "kind": kind}
     settable = _input_names(cls)
     return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items()
-            if k not in inputs and k not in settable}
+            if k not in inputs and k not in settable and not _holds_resources(hint)}
+
+
+def _holds_resources(hint: Any) -> bool:
+    """Outputs that are resources themselves (a component's children) travel as references: leave them."""
+    hint = _unwrap(hint)
+    args = typing.get_args(hint)
+    inner = _unwrap(args[0]) if args and typing.get_origin(hint) in (list, Sequence, typing.Sequence) else hint
+    return inspect.isclass(inner) and issubclass(inner, pulumi.Resource)
 
 
 def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:

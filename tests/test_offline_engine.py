@@ -161,3 +161,19 @@ def test_check_preview_json_and_text_say_what_was_unjudged(tmp_path):
 def test_conduits_own_stacks_pass_in_preview_mode_too(stack):
     verdict = judge(run_stack(REPO, stack, mode="unknowns"), "conduit")
     assert [v for v in verdict.violations if v.enforcement == "mandatory"] == []
+
+
+def test_provider_components_and_other_providers_get_plausible_outputs(tmp_path):
+    """awsx's components are built by the provider: their outputs (subnet ids, ...) must be there."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws, pulumi_awsx as awsx, pulumi_random as random
+        vpc = awsx.ec2.Vpc("vpc", number_of_availability_zones=2)
+        password = random.RandomPassword("password", length=20)
+        aws.rds.SubnetGroup("db", subnet_ids=vpc.private_subnet_ids)
+        pulumi.export("first", vpc.public_subnet_ids.apply(lambda ids: ids[0]))
+        pulumi.export("length", password.result.apply(len))
+    """)
+    document = run_stack(project, "t")
+    [group] = [r for r in document["resources"] if r["name"] == "db"]
+    assert len(group["inputs"]["subnetIds"]) == 2
+    assert document["outputs"]["first"] and document["outputs"]["length"] > 0

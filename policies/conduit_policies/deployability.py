@@ -18,7 +18,8 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs, 
 
 from conduit_policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
 from conduit_policies.documents import as_list
-from conduit_policies.graph import StackGraph, Unknown, value
+from conduit_policies.graph import StackGraph, value
+from conduit_policies.unjudged import Unknown, judged, note
 
 TOPIC, QUEUE = "aws:sns/topic:Topic", "aws:sqs/queue:Queue"
 KEY, ALIAS = "aws:kms/key:Key", "aws:kms/alias:Alias"
@@ -65,10 +66,6 @@ def _grants(document: Any, service: str, action: str) -> bool:
     return False
 
 
-def _report_unknown(report_violation: ReportViolation) -> None:
-    """Nothing: a value not known yet cannot be judged (conduit check --preview lists these)."""
-
-
 # --- a service delivering to a topic or queue whose key it cannot use -------------------------
 
 def _key_of(graph: StackGraph, destination: PolicyResource) -> tuple[str | None, PolicyResource | None]:
@@ -88,10 +85,9 @@ def _encrypted_destinations(args: StackValidationArgs, report_violation: ReportV
         for publisher in graph.of_type(type_):
             for prop in props:
                 for destination in graph.through(publisher, prop, TOPIC, QUEUE):
-                    try:
-                        _judge_key(graph, publisher, service, destination, report_violation)
-                    except Unknown:
-                        _report_unknown(report_violation)
+                    judged("service-delivery-key", destination.urn, lambda publisher=publisher, service=service,
+                           destination=destination: _judge_key(graph, publisher, service, destination,
+                                                               report_violation))
 
 
 def _judge_key(graph: StackGraph, publisher: PolicyResource, service: str, destination: PolicyResource,
@@ -130,7 +126,8 @@ def _visibility_timeouts(args: StackValidationArgs, report_violation: ReportViol
                 try:
                     visibility = value(queue, "visibilityTimeoutSeconds")
                     timeout = value(function, "timeout")
-                except Unknown:
+                except Unknown as exc:
+                    note("sqs-visibility-covers-function-timeout", exc.urn, exc.path)
                     continue
                 visibility = 30 if visibility is None else int(visibility)  # SQS's default
                 timeout = 3 if timeout is None else int(timeout)  # Lambda's default
@@ -198,7 +195,8 @@ def _needs_policy(graph: StackGraph, sender: PolicyResource, destination: Policy
                   report_violation: ReportViolation) -> None:
     try:
         inline, separate = _allowing_policies(graph, destination, service)
-    except Unknown:
+    except Unknown as exc:
+        note("delivery-after-permission", exc.urn, exc.path)
         return
     kind = "queue" if destination.resource_type == QUEUE else "topic"
     if not inline and not separate:
@@ -220,7 +218,8 @@ def _names(resource: PolicyResource) -> Iterator[str]:
             continue
         try:
             name = value(resource, prop)
-        except Unknown:
+        except Unknown as exc:
+            note("physical-name-limits", exc.urn, exc.path)
             continue
         if not isinstance(name, str):
             continue

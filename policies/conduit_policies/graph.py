@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from conduit_policies.documents import plain
+from conduit_policies.unjudged import Unknown
 
 
 class StackGraph:
@@ -46,13 +47,9 @@ class StackGraph:
         return earlier.urn in self._closure[resource.urn]
 
 
-class Unknown(Exception):
-    """A value the validator needs is not known yet (a preview of resources not yet created)."""
-
-
 def value(resource: PolicyResource, key: str) -> Any:
     """`resource.props[key]` as plain data; raises Unknown while any part of it is unknown."""
     try:
         return plain(resource.props.get(key))
     except UnknownValueError as exc:
-        raise Unknown(f"{resource.urn}: {key}") from exc
+        raise Unknown(resource.urn, "." + ".".join([key, *(str(p) for p in exc.props[1:])])) from exc
