@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from handlers.cat_feeder.contract import SOURCE, action_topic, state_topic
 from infra.aws_connection import stack_connection
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
@@ -24,16 +25,6 @@ from infra.blocks.naming import physical_name
 from infra.blocks.rule_to_function import RuleToFunction, RuleToFunctionArgs
 from infra.device_certificate import DeviceCertificate
 from infra.stack_settings import CatFeederSettings
-
-SOURCE = "com.feedmyfurbabies"
-
-
-def action_topic(feeder: str) -> str:
-    return f"cat-feeder/{feeder}/action"
-
-
-def state_topic(feeder: str) -> str:
-    return f"cat-feeder/{feeder}/states"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from handlers.exchange_events.contract import ALERT_TOPIC, EVENTS, EXPIRES_AT, event_topic
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
@@ -22,8 +23,6 @@ from infra.blocks.table import Table, TableArgs
 from infra.blocks.topic import Topic, TopicArgs
 from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
 from infra.stack_settings import ExchangeEventsSettings
-
-ALERT_TOPIC = "alert/fraud"
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class ExchangeEvents(pulumi.ComponentResource):
 
         self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", **data), opts=child)
         # Counters of a closed window expire (the fraud checker stamps `expiresAt`).
-        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", ttl_attribute="expiresAt", **data),
+        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", ttl_attribute=EXPIRES_AT, **data),
                               opts=child)
         self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=defaults.protect_data),
                                            opts=child)
@@ -65,7 +64,7 @@ class ExchangeEvents(pulumi.ComponentResource):
             invoked_asynchronously=False,
             environment={"EVENT_TYPES": ",".join(args.settings.event_types)},
             statements=[find_endpoint,
-                        Statement(["iot:Publish"], [topic_arn(f"event/{t}") for t in args.settings.event_types])],
+                        Statement(["iot:Publish"], [topic_arn(event_topic(t)) for t in args.settings.event_types])],
             **common), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=publisher.arn, function_name=publisher.name, invoke_arn=publisher.invoke_arn,
@@ -73,7 +72,7 @@ class ExchangeEvents(pulumi.ComponentResource):
             burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days), opts=child)
 
         TopicRule(f"{name}-archive", TopicRuleArgs(
-            sql="SELECT * FROM 'event/+'", errors=self.rule_errors,
+            sql=f"SELECT * FROM '{EVENTS}'", errors=self.rule_errors,
             description="Archives every exchange event (id, timestamp) in DynamoDB",
             statements=[Statement(["dynamodb:PutItem"], [self.events.arn])],
             actions=lambda role: {"dynamodbv2s": [{"put_item": {"table_name": self.events.name}, "role_arn": role}]},
@@ -90,7 +89,7 @@ class ExchangeEvents(pulumi.ComponentResource):
                         Statement(["dynamodb:UpdateItem"], [self.velocity.arn])],
             **common), opts=child)
         TopicRule(f"{name}-buys", TopicRuleArgs(
-            sql="SELECT * FROM 'event/buy'", errors=self.rule_errors, statements=[],
+            sql=f"SELECT * FROM '{event_topic('buy')}'", errors=self.rule_errors, statements=[],
             description="Sends every buy to the fraud checker", actions=lambda role: {}, functions=[checker],
         ), opts=child)
 

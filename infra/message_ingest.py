@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from handlers.message_ingest.contract import CONFLICTS, CSV_SUFFIX, QUARANTINE
 from infra.blocks.bucket_to_functions import BucketToFunctions, Trigger
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
@@ -53,12 +54,12 @@ class MessageIngest(pulumi.ComponentResource):
             environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes)},
             statements=[
                 Statement(["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/*")]),
-                Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/quarantine/*")]),
+                Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{QUARANTINE}*")]),
                 Statement(["sqs:SendMessage"], [self.queue.arn]),
             ],
             **common,
         ), opts=child)
-        BucketToFunctions(f"{name}-csv-arrivals", self.bucket, [Trigger(f"{name}-ingest", ingest, suffix=".csv")],
+        BucketToFunctions(f"{name}-csv-arrivals", self.bucket, [Trigger(f"{name}-ingest", ingest, suffix=CSV_SUFFIX)],
                           opts=child)
 
         store = Function(f"{name}-store", FunctionArgs(
@@ -68,7 +69,7 @@ class MessageIngest(pulumi.ComponentResource):
             environment={"TABLE_NAME": self.table.name},
             statements=[Statement(["dynamodb:PutItem"], [self.table.arn]),
                         # A reading that disagrees with the stored one is quarantined, not dropped.
-                        Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/quarantine/conflicts/*")])],
+                        Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{CONFLICTS}*")])],
             **common,
         ), opts=child)
         QueueToFunction(f"{name}-store-readings", self.queue, store, QueueToFunctionArgs(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from handlers.upload_extraction.contract import EXTRACTED, QUARANTINE, UPLOADS
 from infra.blocks.bucket_to_functions import BucketToFunctions, Trigger
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
@@ -46,23 +47,23 @@ class UploadExtraction(pulumi.ComponentResource):
             description="Extracts uploads/ to extracted/ as JSON; quarantines binary or oversized objects",
             timeout_seconds=60, memory_mb=512,
             environment={"MAX_UPLOAD_BYTES": str(args.settings.max_upload_bytes)},
-            statements=[Statement(["s3:GetObject"], [objects("uploads/")]),
-                        Statement(["s3:PutObject"], [objects("extracted/"), objects("quarantine/")])],
+            statements=[Statement(["s3:GetObject"], [objects(UPLOADS)]),
+                        Statement(["s3:PutObject"], [objects(EXTRACTED), objects(QUARANTINE)])],
             **common), opts=child)
         indexer = Function(f"{name}-index", FunctionArgs(
             handler="handlers.upload_extraction.index.handler",
             description="Indexes extracted/ documents by term",
             timeout_seconds=60,
             environment={"TABLE_NAME": self.index.name},
-            statements=[Statement(["s3:GetObject"], [objects("extracted/")]),
+            statements=[Statement(["s3:GetObject"], [objects(EXTRACTED)]),
                         # Postings are written and removed in batches: BatchWriteItem, not Put/DeleteItem.
                         Statement(["dynamodb:GetItem", "dynamodb:BatchWriteItem"], [self.index.arn])],
             **common), opts=child)
 
         # Each step is triggered by its own prefix and writes only under the next one: no loop.
         BucketToFunctions(f"{name}-steps", self.bucket, [
-            Trigger(f"{name}-extract", extractor, prefix="uploads/"),
-            Trigger(f"{name}-index", indexer, prefix="extracted/"),
+            Trigger(f"{name}-extract", extractor, prefix=UPLOADS),
+            Trigger(f"{name}-index", indexer, prefix=EXTRACTED),
         ], opts=child)
 
         search = Function(f"{name}-search", FunctionArgs(

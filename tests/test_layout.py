@@ -112,3 +112,18 @@ def test_a_soak_account_that_does_not_add_up_is_a_loss():
     assert not Account("f", 5, {"stored": 3, "quarantined": 2}).lost
     assert Account("f", 5, {"stored": 3, "quarantined": 1}).lost
     assert Account("f", 5, {"stored": 5}, ["1 request(s) got a 5xx"]).lost
+
+
+def test_contracts_between_cloud_code_and_handlers_are_written_once():
+    """The ledger's event source, the feeders' topics, the alert topic: one file each, imported by both."""
+    sources = [p for package in ("infra", "handlers", "conduit") for p in (REPO / package).rglob("*.py")]
+    for literal, home in (('"com.feedmyfurbabies"', "handlers/cat_feeder/contract.py"),
+                          ('"AWS IoT 1-Click"', "handlers/cat_feeder/contract.py"),
+                          ('"alert/fraud"', "handlers/exchange_events/contract.py"),
+                          ('"expiresAt"', "handlers/exchange_events/contract.py"),
+                          ("cat-feeder/{feeder}/action", "handlers/cat_feeder/contract.py")):
+        found = sorted(str(p.relative_to(REPO)) for p in sources if literal in p.read_text())
+        assert found == [home], f"{literal} is written in {found}"
+    for component in ("cat_feeder", "exchange_events", "upload_extraction", "message_ingest"):
+        text = (REPO / "infra" / f"{component}.py").read_text()
+        assert f"from handlers.{component}.contract import" in text, component

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from handlers.message_ingest import ingest, store
+from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading, Reading
 from tests.conftest import EVENTS, s3_event
 
@@ -177,7 +178,7 @@ def test_redelivered_message_does_not_write_twice(ingest_world):
     assert store.store_reading(table, queued) is None
     store.store_record(_record(queued))  # the same reading again: a redelivery
     assert len(items(ingest_world)) == 1
-    conflicts = ingest_world["s3"].list_objects_v2(Bucket=BUCKET, Prefix=store.CONFLICTS_PREFIX)
+    conflicts = ingest_world["s3"].list_objects_v2(Bucket=BUCKET, Prefix=CONFLICTS)
     assert conflicts.get("KeyCount", 0) == 0, "a redelivery is not a conflict"
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 
-from handlers.cat_feeder.models import DETAIL_TYPE, SOURCE, Click
+from handlers.cat_feeder.contract import DETAIL_TYPE, SOURCE
+from handlers.cat_feeder.models import Click
 from handlers.shared.aws import client, setting
 from handlers.shared.http import answer_validation_errors, json_body
 

@@ -11,15 +11,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
+from handlers.cat_feeder.contract import action_topic
 from handlers.cat_feeder.models import Click, FeedCommand
 from handlers.shared.aws import setting
 from handlers.shared.iot import publish_json
 
 logger = Logger()
-
-
-def action_topic(feeder: str) -> str:
-    return f"cat-feeder/{feeder}/action"
 
 
 def command_for(event: dict[str, Any], feeders: list[str]) -> tuple[str, FeedCommand]:

@@ -10,8 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 ClickType = Literal["SINGLE", "DOUBLE", "LONG"]
 FeederName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")]
 
-SOURCE = "com.feedmyfurbabies"
-DETAIL_TYPE = "AWS IoT 1-Click"
 
 
 class Click(BaseModel):

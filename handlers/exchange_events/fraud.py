@@ -13,12 +13,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from handlers.exchange_events.contract import ALERT_TOPIC, EXPIRES_AT
 from handlers.exchange_events.models import FraudAlert
 from handlers.shared.aws import setting, table
 from handlers.shared.iot import publish_json
 
 logger = Logger()
-ALERT_TOPIC = "alert/fraud"
 
 
 def price_reason(event: dict[str, Any], threshold: Decimal) -> str | None:
@@ -38,7 +38,8 @@ def velocity_reason(counters: Any, event: dict[str, Any], limit: int, window_sec
         return None
     window = int(now // window_seconds) * window_seconds
     updated = counters.update_item(
-        Key={"pk": f"{account}#{window}"}, UpdateExpression="ADD buys :one SET expiresAt = :expires",
+        Key={"pk": f"{account}#{window}"}, UpdateExpression="ADD buys :one SET #expires = :expires",
+        ExpressionAttributeNames={"#expires": EXPIRES_AT},
         ExpressionAttributeValues={":one": 1, ":expires": window + 2 * window_seconds}, ReturnValues="UPDATED_NEW")
     buys = int(updated["Attributes"]["buys"])
     if buys > limit:

@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 
+from handlers.exchange_events.contract import event_topic
 from handlers.exchange_events.models import ExchangeEvent
 from handlers.shared.aws import setting
 from handlers.shared.http import answer_validation_errors, json_body
@@ -42,8 +43,9 @@ def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
 def post_event() -> Response:
     body = json_body(app, MAX_BODY, parse_float=Decimal)
     message = accept(body, set(setting("EVENT_TYPES").split(",")))
-    publish_json(f"event/{message['type']}", message)
-    return Response(202, "application/json", json.dumps({"id": message["id"], "topic": f"event/{message['type']}"}))
+    topic = event_topic(message["type"])
+    publish_json(topic, message)
+    return Response(202, "application/json", json.dumps({"id": message["id"], "topic": topic}))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import ValidationError
 
+from handlers.message_ingest.contract import QUARANTINE as QUARANTINE_PREFIX
 from handlers.message_ingest.models import CSV_COLUMNS, Origin, QueuedReading, Reading
 from handlers.shared.aws import client, setting
 from handlers.shared.errors import describe, describe_errors
@@ -22,7 +23,6 @@ logger = Logger()
 
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
-QUARANTINE_PREFIX = "quarantine/"
 
 
 class IngestError(RuntimeError):

@@ -16,18 +16,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from boto3.dynamodb.types import TypeDeserializer
 
+from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading
 from handlers.shared.aws import client, setting, table
 
 logger = Logger()
 # An all-failed batch is reported like any other, so only the DLQ decides a message's fate.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-CONFLICTS_PREFIX = "quarantine/conflicts/"
 _deserialize = TypeDeserializer().deserialize
 
 
 def conflict_key(queued: QueuedReading) -> str:
-    return f"{CONFLICTS_PREFIX}{queued.origin.key}/line-{queued.origin.line}.json"
+    return f"{CONFLICTS}{queued.origin.key}/line-{queued.origin.line}.json"
 
 
 def store_reading(messages: Any, queued: QueuedReading) -> dict[str, Any] | None:

@@ -14,9 +14,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from handlers.shared.aws import client, setting
+from handlers.upload_extraction.contract import EXTRACTED, QUARANTINE, UPLOADS
 
 logger = Logger()
-UPLOADS, EXTRACTED, QUARANTINE = "uploads/", "extracted/", "quarantine/"
 
 
 class NotExtractable(ValueError):

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.shared.aws import client, setting, table
 from handlers.shared.errors import describe
+from handlers.upload_extraction.contract import EXTRACTED
 
 logger = Logger()
 TERM = re.compile(r"\w{2,}", re.UNICODE)
 MAX_TERMS = 2000
-EXTRACTED = "extracted/"
 
 
 def terms_of(text: str) -> set[str]:
