@@ -21,6 +21,23 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
+class LambdaContext:
+    """What Lambda hands a handler as its context: Powertools' logger reads these."""
+
+    function_name = "conduit-test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:conduit-test-function"
+    aws_request_id = "test-request"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+LAMBDA_CONTEXT = LambdaContext()
+
+
 @pytest.fixture(autouse=True)
 def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real account: credentials are fake and the region fixed."""
@@ -31,6 +48,7 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from moto.iotdata.models import iotdata_backends
 from handlers.cat_feeder import click, feed
 from handlers.cat_feeder.models import Click
 from handlers.shared import iot
-from tests.conftest import http_event
+from tests.conftest import LAMBDA_CONTEXT, http_event
 from tests.program import STACKS, declared, of_type
 
 ORIGINAL = {"devicePayload": {"clickType": "SINGLE"}, "deviceEvent": {"buttonClicked": {"reportedTime": 1111111}}}
@@ -33,7 +33,7 @@ def ledger(moto_aws, monkeypatch):
 
 
 def post(body=None, raw_body=None):
-    response = click.handler(http_event("POST", "/click", body, raw_body=raw_body), None)
+    response = click.handler(http_event("POST", "/click", body, raw_body=raw_body), LAMBDA_CONTEXT)
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -91,7 +91,7 @@ def test_the_feeder_publishes_through_the_data_plane_not_an_mqtt_connection(moto
     monkeypatch.setenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", "https://data-ats.iot.eu-west-1.amazonaws.com")
     monkeypatch.setenv("FEEDERS", "kitchen,hallway")
     try:
-        feed.handler(ledger_event({"click-type": "LONG", "feeder": "hallway", "reportedTime": 9}), None)
+        feed.handler(ledger_event({"click-type": "LONG", "feeder": "hallway", "reportedTime": 9}), LAMBDA_CONTEXT)
     finally:
         iot.reset()
     [(topic, payload)] = iotdata_backends["123456789012"]["eu-west-1"].published_payloads

@@ -12,7 +12,7 @@ from moto.iotdata.models import iotdata_backends
 
 from handlers.exchange_events import fraud, publish
 from handlers.shared import iot
-from tests.conftest import http_event
+from tests.conftest import LAMBDA_CONTEXT, http_event
 from tests.program import STACKS, declared, of_type, policy_statements
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -52,7 +52,7 @@ def published() -> list[tuple[str, dict]]:
 
 
 def post(body=None, raw_body: str | None = None):
-    response = publish.handler(http_event("POST", "/event", body, raw_body=raw_body), None)
+    response = publish.handler(http_event("POST", "/event", body, raw_body=raw_body), LAMBDA_CONTEXT)
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -131,8 +131,8 @@ def test_the_checker_publishes_alerts_to_alert_fraud(iot_world, monkeypatch):
     for key, value in {"VELOCITY_TABLE": "velocity", "PRICE_THRESHOLD": "100", "VELOCITY_LIMIT": "5",
                        "VELOCITY_WINDOW_SECONDS": "60"}.items():
         monkeypatch.setenv(key, value)
-    assert fraud.handler({"type": "buy", "price": 50, "id": "a"}, None) == {"alert": None}
-    result = fraud.handler({"type": "buy", "price": 500, "id": "b"}, None)
+    assert fraud.handler({"type": "buy", "price": 50, "id": "a"}, LAMBDA_CONTEXT) == {"alert": None}
+    result = fraud.handler({"type": "buy", "price": 500, "id": "b"}, LAMBDA_CONTEXT)
     [(topic, alert)] = published()
     assert topic == "alert/fraud" and alert["alertId"] == result["alert"]
     assert alert["event"]["id"] == "b" and alert["reasons"]

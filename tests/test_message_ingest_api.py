@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from handlers.message_ingest import api
-from tests.conftest import http_event
+from tests.conftest import LAMBDA_CONTEXT, http_event
 
 TABLE = "conduit-test-messages"
 READING = {"timestamp": 1559040909.3853335, "location": "location-03", "source": "wireless",
@@ -29,7 +29,7 @@ def messages_table(moto_aws, monkeypatch):
 
 
 def call(method, path, body=None, query=None, raw_body=None):
-    response = api.handler(http_event(method, path, body, query, raw_body), None)
+    response = api.handler(http_event(method, path, body, query, raw_body), LAMBDA_CONTEXT)
     payload = json.loads(response["body"]) if response.get("body") else None
     return response["statusCode"], payload
 

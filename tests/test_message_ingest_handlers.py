@@ -11,7 +11,7 @@ import pytest
 from handlers.message_ingest import ingest, store
 from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading, Reading
-from tests.conftest import EVENTS, s3_event
+from tests.conftest import EVENTS, LAMBDA_CONTEXT, s3_event
 
 BUCKET = "conduit-test-files"
 TABLE = "conduit-test-messages"
@@ -41,7 +41,7 @@ def ingest_world(moto_aws, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def drop_file(world: dict[str, Any], key: str, body: bytes) -> dict[str, Any]:
     world["s3"].put_object(Bucket=BUCKET, Key=key, Body=body)
-    return ingest.handler(s3_event(BUCKET, key), None)
+    return ingest.handler(s3_event(BUCKET, key), LAMBDA_CONTEXT)
 
 
 def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def drain(world: dict[str, Any], rounds: int = 50) -> list[dict[str, Any]]:
                                        VisibilityTimeout=0).get("Messages", [])
         if not messages:
             return responses
-        response = store.handler(sqs_event(messages), None)
+        response = store.handler(sqs_event(messages), LAMBDA_CONTEXT)
         responses.append(response)
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for m in messages:
@@ -207,4 +207,4 @@ def test_every_record_of_a_notification_is_ingested(ingest_world):
         ingest_world["s3"].put_object(Bucket=BUCKET, Key=key, Body=(EVENTS / "readings_20.csv").read_bytes())
     event = s3_event(BUCKET, "a.csv")
     event["Records"].append(s3_event(BUCKET, "b.csv")["Records"][0])
-    assert [f["key"] for f in ingest.handler(event, None)["files"]] == ["a.csv", "b.csv"]
+    assert [f["key"] for f in ingest.handler(event, LAMBDA_CONTEXT)["files"]] == ["a.csv", "b.csv"]

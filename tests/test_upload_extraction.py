@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from handlers.upload_extraction import extract, index, search
-from tests.conftest import http_event, s3_event
+from tests.conftest import LAMBDA_CONTEXT, http_event, s3_event
 from tests.program import STACKS, declared, of_type, policy_statements
 
 BUCKET, TABLE = "conduit-test-uploads", "conduit-test-index"
@@ -31,7 +31,7 @@ def uploads(moto_aws, monkeypatch):
 
 def upload_and_extract(s3, name: str, body: bytes, content_type: str = "text/plain") -> str:
     s3.put_object(Bucket=BUCKET, Key=f"uploads/{name}", Body=body, ContentType=content_type)
-    [written] = extract.handler(s3_event(BUCKET, f"uploads/{name}"), None)["written"]
+    [written] = extract.handler(s3_event(BUCKET, f"uploads/{name}"), LAMBDA_CONTEXT)["written"]
     return written
 
 
@@ -70,15 +70,15 @@ def test_binary_oversized_or_broken_objects_are_quarantined_with_the_reason(uplo
 
 def test_the_extractor_refuses_keys_outside_uploads(uploads):
     with pytest.raises(ValueError, match="prefix filter"):
-        extract.handler(s3_event(BUCKET, "extracted/x.json"), None)
+        extract.handler(s3_event(BUCKET, "extracted/x.json"), LAMBDA_CONTEXT)
 
 
 def index_key(s3, key: str) -> dict:
-    return index.handler(s3_event(BUCKET, key), None)
+    return index.handler(s3_event(BUCKET, key), LAMBDA_CONTEXT)
 
 
 def query(q: str) -> tuple[int, dict]:
-    response = search.handler(http_event("GET", "/search", query={"q": q}), None)
+    response = search.handler(http_event("GET", "/search", query={"q": q}), LAMBDA_CONTEXT)
     return response["statusCode"], json.loads(response["body"])
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.cat_feeder.contract import DETAIL_TYPE, SOURCE
 from handlers.cat_feeder.models import Click
 from handlers.shared.aws import client, setting
 from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.observability import entry_point
 
 app = APIGatewayHttpResolver()
 answer_validation_errors(app)
@@ -42,5 +44,6 @@ def post_click() -> Response:
                                                          "clickType": click.click_type}))
 
 
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

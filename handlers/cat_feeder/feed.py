@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from handlers.cat_feeder.contract import action_topic
 from handlers.cat_feeder.models import Click, FeedCommand
 from handlers.shared.aws import setting
 from handlers.shared.iot import publish_json
-
-logger = Logger()
+from handlers.shared.observability import entry_point, logger
 
 
 def command_for(event: dict[str, Any], feeders: list[str]) -> tuple[str, FeedCommand]:
@@ -30,6 +28,7 @@ def command_for(event: dict[str, Any], feeders: list[str]) -> tuple[str, FeedCom
     return action_topic(click.feeder), FeedCommand(event=click.click_type, reportedTime=click.reported_time)
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     topic, command = command_for(event, setting("FEEDERS").split(","))
     publish_json(topic, command.model_dump())

@@ -10,10 +10,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.currency_stream.models import CurrencyRate
 from handlers.shared.aws import setting, table
 from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.observability import entry_point
 
 MAX_BODY = 10_000
 app = APIGatewayHttpResolver()
@@ -68,5 +70,6 @@ def get_view() -> dict[str, Any]:
                       if not i.get("deleted")}}
 
 
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from handlers.currency_stream.models import RateChange
 from handlers.shared.aws import client, setting
+from handlers.shared.observability import entry_point
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
@@ -34,5 +35,6 @@ def publish_record(record: DynamoDBRecord) -> None:
     publish_change(client("sns"), setting("TOPIC_ARN"), change_of(record))
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=publish_record, processor=processor, context=context)

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from handlers.currency_stream.models import RateChange
 from handlers.shared.aws import setting, table
+from handlers.shared.observability import entry_point
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -41,5 +42,6 @@ def apply_record(record: SQSRecord) -> None:
     apply_change(table(setting("VIEW_TABLE")), RateChange.model_validate_json(record.body))
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=apply_record, processor=processor, context=context)

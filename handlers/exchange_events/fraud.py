@@ -11,14 +11,11 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from handlers.exchange_events.contract import ALERT_TOPIC, EXPIRES_AT
 from handlers.exchange_events.models import FraudAlert
 from handlers.shared.aws import setting, table
 from handlers.shared.iot import publish_json
-
-logger = Logger()
+from handlers.shared.observability import entry_point, logger
 
 
 def price_reason(event: dict[str, Any], threshold: Decimal) -> str | None:
@@ -56,6 +53,7 @@ def check(event: dict[str, Any], counters: Any, threshold: Decimal, limit: int, 
     return FraudAlert(alertId=str(uuid.uuid4()), event=event, reasons=reasons, checkedAt=int(now * 1000))
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     alert = check(event, table(setting("VELOCITY_TABLE")), Decimal(setting("PRICE_THRESHOLD")),
                   int(setting("VELOCITY_LIMIT")), int(setting("VELOCITY_WINDOW_SECONDS")))

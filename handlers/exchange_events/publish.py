@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.exchange_events.contract import event_topic
 from handlers.exchange_events.models import ExchangeEvent
@@ -17,6 +18,7 @@ from handlers.shared.aws import setting
 from handlers.shared.http import answer_validation_errors, json_body
 from handlers.shared.iot import publish_json
 from handlers.shared.numbers import unstorable_numbers
+from handlers.shared.observability import entry_point
 
 MAX_BODY = 16_384
 app = APIGatewayHttpResolver()
@@ -48,5 +50,6 @@ def post_event() -> Response:
     return Response(202, "application/json", json.dumps({"id": message["id"], "topic": topic}))
 
 
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,16 +8,16 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import ClientError
 
 from handlers.message_ingest.models import Measurements, Reading, time_key_problem
 from handlers.shared.aws import setting, table
 from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.observability import entry_point
 
-logger = Logger()
 MAX_PAGE = 100
 # 204s carry an explicit empty body: some gateways (the local emulator among them) fail on a null one.
 NO_CONTENT = Response(204, body="")
@@ -156,5 +156,6 @@ def delete_message(date: str) -> Response:
     return NO_CONTENT
 
 
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

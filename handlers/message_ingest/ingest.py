@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import ValidationError
 
@@ -18,8 +17,7 @@ from handlers.message_ingest.contract import QUARANTINE as QUARANTINE_PREFIX
 from handlers.message_ingest.models import CSV_COLUMNS, Origin, QueuedReading, Reading
 from handlers.shared.aws import client, setting
 from handlers.shared.errors import describe, describe_errors
-
-logger = Logger()
+from handlers.shared.observability import entry_point, logger
 
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
@@ -72,44 +70,53 @@ def _escaped(row: dict[str, Any]) -> dict[str, Any]:
     return {k: show(v) for k, v in row.items()}
 
 
+def _fields(line: str) -> list[str]:
+    """One physical line as CSV fields; a csv.Error when it is not valid CSV on its own."""
+    return next(csv.reader([line], strict=True), [])
+
+
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield `(line, row, problem)` per data row; `row` is None when the row is unusable.
 
-    A real CSV parser, driven by the header: quoted fields, embedded newlines, CRLF and blank
-    lines are handled; column order does not matter, unknown columns are ignored.
+    A real CSV parser (quoted fields, CRLF, blank lines skipped; column order free, unknown columns
+    ignored), applied to one physical line at a time: readings never span lines, and a stray quote
+    in one row must not swallow the rows after it into one bad record.
     """
-    reader = csv.DictReader(lines, restkey="__extra__", restval=None, strict=True)
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        yield 1, None, f"header is not readable CSV text: {exc}"
-        return
-    if any(_undecodable({"": name}) for name in header):
-        yield 1, None, "header is not UTF-8 text"
-        return
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        yield 1, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
-        return
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield reader.line_num, None, f"not valid CSV: {exc}"
+    header: list[str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip(" \t\r\n"):  # blank: only spaces, tabs and the line break
             continue
+        try:
+            fields = _fields(line)
+        except csv.Error as exc:
+            if header is None:
+                yield number, None, f"header is not readable CSV text: {exc}"
+                return
+            yield number, None, f"not valid CSV: {exc}"
+            continue
+        if header is None:
+            header = fields
+            if any(_undecodable({"": name}) for name in header):
+                yield number, None, "header is not UTF-8 text"
+                return
+            missing = [c for c in CSV_COLUMNS if c not in header]
+            if missing:
+                yield number, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
+                return
+            continue
+        row: dict[str, Any] = dict(zip(header, fields, strict=False))
+        if len(fields) > len(header):
+            row["__extra__"] = fields[len(header):]
         undecodable = _undecodable(row)
         if undecodable:
-            yield reader.line_num, _escaped(row), undecodable
-            continue
-        if "__extra__" in row:
-            yield reader.line_num, row, f"{len(row['__extra__'])} more field(s) than the header names"
-        elif any(row[c] is None for c in CSV_COLUMNS):
-            absent = [c for c in CSV_COLUMNS if row[c] is None]
-            yield reader.line_num, row, f"field(s) missing: {', '.join(absent)}"
+            yield number, _escaped(row), undecodable
+        elif "__extra__" in row:
+            yield number, row, f"{len(row['__extra__'])} more field(s) than the header names"
+        elif any(c not in row for c in CSV_COLUMNS):
+            absent = [c for c in CSV_COLUMNS if c not in row]
+            yield number, {c: row.get(c) for c in CSV_COLUMNS}, f"field(s) missing: {', '.join(absent)}"
         else:
-            yield reader.line_num, {c: row[c] for c in CSV_COLUMNS}, None
+            yield number, {c: row[c] for c in CSV_COLUMNS}, None
 
 
 def validate_rows(lines: Iterable[str]) -> Iterator[tuple[int, Reading | Rejection]]:
@@ -203,6 +210,7 @@ def ingest_object(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str, max_
     return report
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     notification = S3Model.model_validate(event)
     queue_url, max_bytes = setting("QUEUE_URL"), int(setting("MAX_CSV_BYTES"))

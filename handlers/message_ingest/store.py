@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from boto3.dynamodb.types import TypeDeserializer
@@ -19,8 +18,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading
 from handlers.shared.aws import client, setting, table
+from handlers.shared.observability import entry_point, logger
 
-logger = Logger()
 # An all-failed batch is reported like any other, so only the DLQ decides a message's fate.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _deserialize = TypeDeserializer().deserialize
@@ -68,5 +67,6 @@ def store_record(record: SQSRecord) -> None:
         logger.warning("conflict quarantined", extra={"at": record_conflict(client("s3"), queued, stored)})
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=store_record, processor=processor, context=context)

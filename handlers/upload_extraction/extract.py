@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from handlers.shared.aws import client, setting
+from handlers.shared.observability import entry_point, logger
 from handlers.upload_extraction.contract import EXTRACTED, QUARANTINE, UPLOADS
-
-logger = Logger()
 
 
 class NotExtractable(ValueError):
@@ -91,6 +89,7 @@ def extract_object(s3: Any, bucket: str, key: str, max_bytes: int) -> str:
     return target
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     notification = S3Model.model_validate(event)
     max_bytes = int(setting("MAX_UPLOAD_BYTES"))

@@ -11,15 +11,14 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.shared.aws import client, setting, table
 from handlers.shared.errors import describe
+from handlers.shared.observability import entry_point, logger
 from handlers.upload_extraction.contract import EXTRACTED
 
-logger = Logger()
 TERM = re.compile(r"\w{2,}", re.UNICODE)
 MAX_TERMS = 2000
 
@@ -64,6 +63,7 @@ def index_document(documents: Any, key: str, extracted: ExtractedDocument) -> in
     return len(terms)
 
 
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     notification = S3Model.model_validate(event)
     documents = table(setting("TABLE_NAME"))

@@ -7,9 +7,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.logging import correlation_paths
 from boto3.dynamodb.conditions import Key
 
 from handlers.shared.aws import client, setting, table
+from handlers.shared.observability import entry_point
 from handlers.upload_extraction.index import terms_of
 
 MAX_QUERY_TERMS = 10
@@ -85,5 +87,6 @@ def search_route() -> dict[str, Any]:
     return {"query": query, "count": len(results), "results": results}
 
 
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)
