@@ -39,7 +39,9 @@ class Device:
         self.feeder = Feeder(motors, config["feed_ms"])
         self.client = None
         self.started = clock.ticks_ms()
-        self.pending = []
+        self.last_ping = self.started
+        self.pending = []  # state reports not yet sent
+        self.unacked = []  # state reports sent on a connection that dropped before their PUBACK
 
     def uptime_s(self):
         return self.clock.ticks_diff(self.clock.ticks_ms(), self.started) // 1000
@@ -61,10 +63,21 @@ class Device:
     def connect(self):
         client = MQTTClient(self.config["client_id"], self.open_tls(), keepalive=self.config.get("keepalive", 60))
         client.on_message = self.on_message
-        client.connect()
+        # A persistent session: commands published (QoS 1) while the feeder was away are delivered now.
+        client.connect(clean=self.config.get("clean_session", False))
         client.subscribe(self.config["action_topic"], qos=1)
         self.client = client
+        self.last_ping = self.clock.ticks_ms()
+        # Reports the broker never acknowledged go out again, first, on the new connection.
+        self.pending = self.unacked + self.pending
+        self.unacked = []
         self.report({"state": "online"})
+
+    def disconnected(self):
+        """Keep what the lost connection never acknowledged."""
+        if self.client is not None:
+            self.unacked += [json.loads(message) for _, message in self.client.unacked.values()]
+        self.client = None
 
     def flush(self):
         while self.pending:
@@ -95,13 +108,12 @@ class Device:
                                     self.clock):
                     raise OSError("Wi-Fi did not connect")
                 self.connect()
-                self.last_ping = self.clock.ticks_ms()
                 attempt = 0
                 while until is None or not until(self):
                     self.step()
             except (MQTTError, OSError) as exc:
                 self.log("connection lost", repr(exc))
-                self.client = None
+                self.disconnected()
                 if self.watchdog:
                     self.watchdog.feed()
                 self.clock.sleep_ms(backoff(attempt) * 1000)

@@ -11,6 +11,9 @@ SUBSCRIBE = const(0x82)
 SUBACK = const(0x90)
 PINGREQ = const(0xC0)
 PINGRESP = const(0xD0)
+DUP = const(0x08)
+# QoS 1 messages kept until their PUBACK: enough for a burst of state reports, bounded in memory.
+MAX_UNACKED = const(16)
 
 
 class MQTTError(Exception):
@@ -43,7 +46,9 @@ class MQTTClient:
         self.keepalive = keepalive
         self.pid = 0
         self.on_message = None
-        self.acked = set()
+        # pid -> (topic, message) of each QoS 1 publish the broker has not acknowledged yet, oldest first.
+        self.unacked = {}
+        self.dropped = 0
         if poller is None:
             poller = select.poll()
             poller.register(sock, select.POLLIN)
@@ -94,15 +99,25 @@ class MQTTClient:
                 return body[2]
             self._dispatch(kind, body)
 
-    def publish(self, topic, message, qos=0):
-        head = PUBLISH | (qos << 1)
+    def publish(self, topic, message, qos=0, pid=0, dup=False):
+        """Send a message; a QoS 1 one is kept until its PUBACK (see `unacked`)."""
+        head = PUBLISH | (qos << 1) | (DUP if dup else 0)
         body = encode_string(topic)
-        pid = 0
         if qos:
-            pid = self._next_pid()
+            pid = pid or self._next_pid()
             body += struct.pack("!H", pid)
+            if pid not in self.unacked and len(self.unacked) >= MAX_UNACKED:
+                del self.unacked[next(iter(self.unacked))]  # the oldest gives way; counted, not silent
+                self.dropped += 1
+            self.unacked[pid] = (topic, message)
         self.sock.write(packet(head, body + message))
         return pid
+
+    def resend(self):
+        """Send again, flagged DUP, every QoS 1 message not yet acknowledged (after a reconnect
+        to a persistent session, as MQTT 3.1.1 asks)."""
+        for pid, (topic, message) in list(self.unacked.items()):
+            self.publish(topic, message, qos=1, pid=pid, dup=True)
 
     def ping(self):
         self.sock.write(bytes([PINGREQ, 0]))
@@ -120,7 +135,7 @@ class MQTTClient:
             if self.on_message:
                 self.on_message(topic, rest)
         elif kind == PUBACK:
-            self.acked.add(struct.unpack("!H", body[:2])[0])
+            self.unacked.pop(struct.unpack("!H", body[:2])[0], None)
         elif kind == PINGRESP:
             pass
         else:

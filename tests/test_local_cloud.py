@@ -384,6 +384,18 @@ def test_a_click_feeds_the_right_bowl_of_that_feeder_only_over_mutual_tls(local_
     assert states == ["online", "feeding", "fed"] and not [line for line in lines if line[0] == "connection lost"]
 
 
+def test_a_click_sent_while_the_feeder_is_away_is_served_when_it_reconnects(local_cloud, kitchen_bundle):
+    """QoS 1 commands and the firmware's persistent session: a reboot does not lose a feed."""
+    record, emulator = local_cloud
+    url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
+    assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "SINGLE"}).status == 202
+    time.sleep(2)  # the command reaches the broker while no feeder is connected
+    device = run_feeder(kitchen_bundle, commands=1, seconds=30)
+    lines = finish(device, [])
+    assert [json.loads(line[2])["event"] for line in lines if line[0] == "command"] == ["SINGLE"]
+    assert [line[1:] for line in lines if line[0] == "pin"] == [[2, 1], [2, 0]], "the left bowl, after the reboot"
+
+
 def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):
     record, _ = local_cloud
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))

@@ -96,9 +96,29 @@ def test_publish_qos1_and_its_puback():
     c, sock = client()
     pid = c.publish("cat-feeder/kitchen/states", b'{"state":"fed"}', qos=1)
     assert bytes(sock.sent) == b"\x32\x2c\x00\x19cat-feeder/kitchen/states\x00\x01" + b'{"state":"fed"}'
+    assert c.unacked == {pid: ("cat-feeder/kitchen/states", b'{"state":"fed"}')}, "kept until its PUBACK"
     sock.feed(b"\x40\x02\x00\x01")
     c.check_msg(0)
-    assert pid in c.acked
+    assert c.unacked == {}, "acknowledged: nothing kept"
+
+
+def test_unacknowledged_qos1_messages_are_resent_flagged_dup_and_bounded():
+    c, sock = client()
+    c.publish("t", b"a", qos=1)
+    sock.sent = bytearray()
+    c.resend()
+    assert bytes(sock.sent) == b"\x3a\x06\x00\x01t\x00\x01a", "the same pid, the DUP flag set"
+    for n in range(mqtt.MAX_UNACKED + 4):
+        c.publish("t", b"%d" % n, qos=1)
+    assert len(c.unacked) == mqtt.MAX_UNACKED and c.dropped == 5, "memory stays bounded, and says so"
+
+
+def test_every_field_of_the_client_and_the_device_is_set_in_init():
+    c, _ = client()
+    assert c.unacked == {} and c.dropped == 0 and c.pid == 0
+    motors, _ = pins()
+    device = app.Device({"feed_ms": 1000}, lambda: None, motors, FakeClock(), log=lambda *a: None)
+    assert device.last_ping == 0 and device.pending == [] and device.unacked == []
 
 
 def test_an_incoming_qos1_publish_is_delivered_and_acknowledged():
@@ -264,6 +284,42 @@ def test_the_device_reconnects_after_a_dropped_connection_and_keeps_serving():
     assert len(opened) == 2, "a second connection after the first dropped"
     assert logs[0][0] == "connection lost" and clock.now >= 1000, logs
     assert b'"state": "online"' in bytes(sockets[1].sent)
+    assert bytes(sockets[1].sent).startswith(b"\x10\x1a\x00\x04MQTT\x04\x00"), "clean session off: persistent"
+
+
+def test_a_state_report_not_acknowledged_before_a_drop_is_sent_again_after_reconnecting():
+    motors, _ = pins()
+    clock = FakeClock()
+    first = FakeSocket(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x01")  # no PUBACK, then the broker is gone
+    second = FakeSocket(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x01")
+    sockets, opened = [first, second], []
+
+    def open_tls():
+        opened.append(sockets[len(opened)])
+        return opened[-1]
+
+    device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
+                         "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
+                        open_tls, motors, clock, log=lambda *a: None)
+    original = mqtt.MQTTClient.__init__
+
+    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
+        original(self, client_id, s, keepalive, FakePoller(s))
+
+    mqtt.MQTTClient.__init__ = with_fake_poller
+    try:
+        device.connect()
+        device.report({"state": "fed", "bowls": ["left"]})
+        device.flush()
+        assert b'"state": "fed"' in bytes(first.sent)
+        device.disconnected()  # the connection drops before any PUBACK
+        assert [s["state"] for s in device.unacked] == ["online", "fed"]
+        device.connect()
+        device.flush()
+    finally:
+        mqtt.MQTTClient.__init__ = original
+    resent = bytes(second.sent)
+    assert resent.index(b'"state": "fed"') < resent.rindex(b'"state": "online"'), "the kept reports go first"
 
 
 def test_backoff_grows_and_is_capped():
