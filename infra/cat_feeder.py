@@ -58,7 +58,8 @@ class CatFeeder(pulumi.ComponentResource):
 
         clicks = Function(f"{name}-click", FunctionArgs(
             handler="handlers.cat_feeder.click.handler", description="POST /click: puts clicks on the ledger",
-            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders)},
+            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders),
+                                                          "DEFAULT_FEEDER": args.settings.fallback_feeder},
             statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,

@@ -104,6 +104,8 @@ class CatFeederSettings(ApiSettings):
     """Settings of the cat feeder system (`conduit:catFeeder`)."""
 
     feeders: list[FeederSettings] = Field(min_length=1)
+    default_feeder: str | None = Field(None, description="fed by original 1-Click events that name no feeder "
+                                                         "(default: the first feeder)")
     archive_retention_days: int = Field(30, ge=0, le=3650, description="0 keeps the ledger forever")
 
     @field_validator("feeders")
@@ -113,6 +115,17 @@ class CatFeederSettings(ApiSettings):
         if len(set(names)) != len(names):
             raise ValueError(f"feeder names must be unique, got {names}")
         return feeders
+
+    @model_validator(mode="after")
+    def _default_feeder_is_a_feeder(self) -> CatFeederSettings:
+        names = [f.name for f in self.feeders]
+        if self.default_feeder is not None and self.default_feeder not in names:
+            raise ValueError(f"defaultFeeder {self.default_feeder!r} is not one of the feeders {names}")
+        return self
+
+    @property
+    def fallback_feeder(self) -> str:
+        return self.default_feeder or self.feeders[0].name
 
 
 class StackSettings(_Settings):

@@ -29,6 +29,7 @@ def ledger(moto_aws, monkeypatch):
     events.put_targets(Rule="all", EventBusName="feedmyfurbabies", Targets=[{"Id": "observer", "Arn": arn}])
     monkeypatch.setenv("BUS_NAME", "feedmyfurbabies")
     monkeypatch.setenv("FEEDERS", "kitchen,hallway")
+    monkeypatch.setenv("DEFAULT_FEEDER", "kitchen")
     return sqs, queue
 
 
@@ -47,13 +48,25 @@ def test_the_original_button_event_is_accepted_and_recorded_on_the_ledger(ledger
     assert event["detail"] == {"click-type": "SINGLE", "feeder": "kitchen", "reportedTime": 1111111}
 
 
+def test_the_originals_button_event_without_a_feeder_feeds_its_placement_or_the_default(ledger):
+    """Seed 003's clients send the 1-Click event as it was: no feeder in it."""
+    sqs, queue = ledger
+    assert post(dict(ORIGINAL))[1]["feeder"] == "kitchen", "the stack's default feeder"
+    placed = {**ORIGINAL, "placementInfo": {"placementName": "hallway", "attributes": {}}}
+    assert post(placed)[1]["feeder"] == "hallway", "a placement named after a known feeder"
+    unknown = {**ORIGINAL, "placementInfo": {"placementName": "garage"}}
+    assert post(unknown)[1]["feeder"] == "kitchen"
+    details = [json.loads(m["Body"])["detail"]["feeder"]
+               for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(details) == ["hallway", "kitchen", "kitchen"]
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ({"feeder": "kitchen", "clickType": "TRIPLE"}, "clickType"),
     ({"feeder": "kitchen"}, "clickType"),
     ({"clickType": "SINGLE"}, "feeder"),
     ({"feeder": "garage", "clickType": "SINGLE"}, "not one of"),
     ({"feeder": "Kitchen!", "clickType": "SINGLE"}, "feeder"),
-    ({**ORIGINAL}, "feeder"),
     ({"feeder": "kitchen", "clickType": "LONG", "extra": 1}, "extra"),
 ])
 def test_bad_clicks_get_a_400_and_nothing_reaches_the_ledger(ledger, body, message):

@@ -117,3 +117,22 @@ def test_bad_addresses_get_a_400(messages_table, method, path, query, expected):
 
 def test_unknown_route_is_404(messages_table):
     assert call("GET", "/nothing")[0] == 404
+
+
+def test_the_original_projects_item_body_is_stored_like_any_reading(messages_table):
+    """Seed 001's clients POST {"Item": {...}} with a date and a time instead of a timestamp."""
+    item = {"date": "2019-05-28", "time": "10:55:09", "location": "location-03", "source": "wireless",
+            "local_dest": "router-1", "local_avg": 4.39, "remote_dest": "device-1", "remote_avg": 9.09}
+    status, body = call("POST", "/message", {"Item": item})
+    assert status == 201 and body == {"date": "2019-05-28", "time": "10:55:09.000000@location-03"}
+    status, stored = call("GET", "/message/2019-05-28", query={"time": body["time"]})
+    assert status == 200 and stored["remote_avg"] == 9.09
+    status, body = call("POST", "/message", {"Item": {"location": "x"}})
+    assert status == 400 and "date (YYYY-MM-DD) and a time" in body["message"]
+
+
+def test_the_original_projects_raw_update_expression_gets_a_400_saying_what_to_send(messages_table):
+    status, body = call("PUT", "/message/2019-05-28", {"UpdateExpression": "SET remote_avg = :r",
+                                                       "ExpressionAttributeValues": {":r": 1}},
+                        query={"time": "10:55:09.000000@location-03"})
+    assert status == 400 and "send the new values as JSON fields" in body["message"]

@@ -33,10 +33,20 @@ def record_click(events: Any, bus: str, click: Click) -> str:
     return entry["EventId"]
 
 
+def with_feeder(body: Any, feeders: list[str], default: str) -> Any:
+    """The original 1-Click event names no feeder: its placement's name does when it is a known feeder,
+    else the stack's default feeder (`conduit:catFeeder.defaultFeeder`)."""
+    if not isinstance(body, dict) or "feeder" in body or not ({"devicePayload", "deviceEvent"} & set(body)):
+        return body
+    placement = body.get("placementInfo")
+    named = placement.get("placementName") if isinstance(placement, dict) else None
+    return {**body, "feeder": named if named in feeders else default}
+
+
 @app.post("/click")
 def post_click() -> Response:
-    click = Click.model_validate(json_body(app))
     feeders = setting("FEEDERS").split(",")
+    click = Click.model_validate(with_feeder(json_body(app), feeders, setting("DEFAULT_FEEDER")))
     if click.feeder not in feeders:
         raise BadRequestError(f"feeder {click.feeder!r} is not one of {feeders}")
     event_id = record_click(client("events"), setting("BUS_NAME"), click)

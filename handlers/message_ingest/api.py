@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import ClientError
 
-from handlers.message_ingest.models import Measurements, Reading, time_key_problem
+from handlers.message_ingest.models import Measurements, Reading, from_original_item, time_key_problem
 from handlers.shared.aws import setting, table
 from handlers.shared.http import answer_validation_errors, json_body
 from handlers.shared.observability import entry_point
@@ -116,7 +116,13 @@ def get_messages(date: str) -> dict[str, Any]:
 
 @app.post("/message")
 def create_message() -> Response:
-    reading = Reading.model_validate(json_body(app))
+    body = json_body(app)
+    if isinstance(body, dict) and set(body) == {"Item"}:  # the original project's clients send this
+        try:
+            body = from_original_item(body["Item"])
+        except ValueError as exc:
+            raise BadRequestError(str(exc)) from None
+    reading = Reading.model_validate(body)
     try:
         _messages().put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
                              ExpressionAttributeNames={"#date": "date"})
@@ -131,7 +137,11 @@ def create_message() -> Response:
 @app.put("/message/<date>")
 def replace_message(date: str) -> Response:
     key = _key(date)
-    change = Measurements.model_validate(json_body(app))
+    body = json_body(app)
+    if isinstance(body, dict) and ({"UpdateExpression", "ExpressionAttributeValues"} & set(body)):
+        raise BadRequestError("raw DynamoDB expressions are not accepted: send the new values as JSON fields, "
+                              '{"source", "local_dest", "local_avg", "remote_dest", "remote_avg"}')
+    change = Measurements.model_validate(body)
     values = change.model_dump()
     try:
         _messages().update_item(

@@ -79,3 +79,18 @@ def time_key_problem(time: str) -> str | None:
     if not TIME_KEY.fullmatch(time):
         return f"time {time[:80]!r} is not HH:MM:SS.ffffff@location, e.g. 10:55:09.385333@location-03"
     return None
+
+
+def from_original_item(item: object) -> dict[str, object]:
+    """A `POST /message` body of the original project, `{"Item": {"date", "time", "location", ...}}`,
+    as this API's reading: `date` and `time` (UTC, seconds or finer) become the timestamp."""
+    if not isinstance(item, dict):
+        raise ValueError("Item must be an object of the reading's fields")
+    reading = {k: v for k, v in item.items() if k in CSV_COLUMNS}
+    if "timestamp" not in reading:
+        try:
+            moment = datetime.fromisoformat(f"{item['date']}T{item['time']}").replace(tzinfo=UTC)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("Item needs a timestamp, or a date (YYYY-MM-DD) and a time (HH:MM:SS[.ffffff])") from exc
+        reading["timestamp"] = Decimal(int(moment.timestamp())) + Decimal(moment.microsecond) / 1_000_000
+    return reading
