@@ -51,7 +51,8 @@ def world() -> Iterator[None]:
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": "messages", "RATES_TABLE": "rates",
                        "VIEW_TABLE": "view", "EVENT_TYPES": "buy,sell", "BUS_NAME": "bus",
-                       "FEEDERS": "kitchen,hallway", "POWERTOOLS_LOG_LEVEL": "CRITICAL"}.items():
+                       "FEEDERS": "kitchen,hallway", "DEFAULT_FEEDER": "kitchen",
+                       "POWERTOOLS_LOG_LEVEL": "CRITICAL"}.items():
         patch.setenv(key, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
     aws.client.cache_clear()
