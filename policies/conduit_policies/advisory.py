@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -17,7 +16,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from conduit_policies.documents import Props, only
+from conduit_policies.documents import Props, only, statements_of
 from conduit_policies.unjudged import Unknown, judged, known_or_none, note
 
 
@@ -97,10 +96,7 @@ def _tls_only(statements: Any) -> bool:
 
 def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     def denies_plain_http(props: Props) -> bool:
-        document = props.get("policy")
-        document = json.loads(document) if isinstance(document, str) else document or {}
-        statements = document.get("Statement") or []
-        return _tls_only(statements if isinstance(statements, list) else [statements])
+        return _tls_only(statements_of(props.get("policy")))
 
     for r in _unconfigured_buckets(args, "s3-tls-only", "aws:s3/bucketPolicy:BucketPolicy", denies_plain_http):
         report_violation(f"bucket '{r.name}' accepts plain HTTP; add a bucket policy denying requests with "

@@ -9,7 +9,6 @@ ARNs are not known yet.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 
 from conduit_policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
-from conduit_policies.documents import as_list
+from conduit_policies.documents import as_list, statements_of
 from conduit_policies.graph import StackGraph, value
 from conduit_policies.unjudged import Unknown, judged, note
 
@@ -39,20 +38,9 @@ PUBLISHERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _statements(document: Any) -> list[dict[str, Any]]:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError:
-            return []
-    if not isinstance(document, dict):
-        return []
-    return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
-
-
 def _grants(document: Any, service: str, action: str) -> bool:
     """Whether a resource or key policy lets AWS service `service` perform `action`."""
-    for statement in _statements(document):
+    for statement in statements_of(document):
         if statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal")

@@ -57,6 +57,19 @@ class PolicyStatement:
         return f"statement {self.sid!r}" if self.sid else "a statement"
 
 
+def statements_of(document: Any) -> list[dict[str, Any]]:
+    """The raw statements of a policy document (JSON text or an object), principals and conditions
+    included; [] when it is not a policy document."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
 def parse_document(document: Any) -> list[PolicyStatement]:
     """Statements of an IAM policy given as JSON text or as an object; [] when not a policy."""
     if isinstance(document, str):

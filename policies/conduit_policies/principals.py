@@ -8,12 +8,11 @@ Deny statements (a TLS-only bucket policy) are fine; so is a condition that narr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pulumi_policy import PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from conduit_policies.documents import Props, as_list
+from conduit_policies.documents import Props, as_list, statements_of
 
 # Resource type -> the property holding its resource (or trust) policy document.
 RESOURCE_POLICIES = {
@@ -40,17 +39,6 @@ def _public(principal: Any, allowed: set[str]) -> bool:
     return False
 
 
-def _statements(document: Any) -> list[dict[str, Any]]:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError:
-            return []
-    if not isinstance(document, dict):
-        return []
-    return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
-
-
 def _no_public_principals(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     allowed = set((args.get_config() or {}).get("allowedPrincipals") or [])
     props = Props(args.props)
@@ -62,7 +50,7 @@ def _no_public_principals(args: ResourceValidationArgs, report_violation: Report
     key = RESOURCE_POLICIES.get(args.resource_type)
     if not key:
         return
-    for statement in _statements(props.get(key)):
+    for statement in statements_of(props.get(key)):
         if statement.get("Effect") == "Allow" and _public(statement.get("Principal"), allowed) \
                 and not statement.get("Condition"):
             what = "assume the role" if args.resource_type == "aws:iam/role:Role" else "use it"

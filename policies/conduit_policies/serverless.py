@@ -25,7 +25,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from conduit_policies.documents import Props, as_list, only
+from conduit_policies.documents import Props, as_list, only, statements_of
 from conduit_policies.graph import StackGraph, value
 from conduit_policies.unjudged import is_set, judged, known_or_none
 
@@ -84,12 +84,7 @@ def _subscription_redrive(args: StackValidationArgs, report_violation: ReportVio
 
 
 def _lets_sns_send(document: Any) -> bool:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError:
-            return False
-    for statement in as_list((document or {}).get("Statement")) if isinstance(document, dict) else []:
+    for statement in statements_of(document):
         principal = statement.get("Principal")
         services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
         actions = [str(a).lower() for a in as_list(statement.get("Action"))]

@@ -73,6 +73,13 @@ class MessageIngestFlow:
         return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed)
 
 
+def _object(flow: MessageIngestFlow, key: str) -> bytes | None:
+    try:
+        return flow.s3.get_object(Bucket=flow.outputs["bucket"], Key=key)["Body"].read()
+    except flow.s3.exceptions.NoSuchKey:
+        return None
+
+
 def _audit_length(emulator: Emulator) -> int:
     with open(emulator.audit_log) as log:
         return sum(1 for _ in log)
@@ -104,8 +111,16 @@ class MessageIngestScenario(Scenario):
         for rejected in report["rejected"]:
             say(f"quarantined line {rejected['line']}: {rejected['reason'][:110]}")
         say(f"{dead} message(s) in the readings DLQ, {flow.in_flight()} still in flight")
-        sent, accounted = good + len(BAD_ROWS), stored + len(report["rejected"]) + dead
-        say(f"nothing lost: {sent} rows sent = {stored} stored + {len(report['rejected'])} quarantined "
+        # A second file disagrees with the first about one reading: quarantined with both values.
+        first = csv_file(1).decode().splitlines()
+        flow.drop_csv("demo/correction.csv", (first[0] + "\n" + first[1].rsplit(",", 1)[0] + ",99.99\n").encode())
+        conflict_key = "quarantine/conflicts/demo/correction.csv/line-2.json"
+        conflict = json.loads(wait_until(lambda: _object(flow, conflict_key), 30, "the conflicting reading"))
+        say(f"demo/correction.csv line 2 disagrees with a stored reading: quarantined at {conflict_key} "
+            f"(stored remote_avg {conflict['stored']['remote_avg']}, sent {conflict['rejected']['remote_avg']})")
+        sent = good + len(BAD_ROWS) + 1
+        accounted = stored + len(report["rejected"]) + 1 + dead
+        say(f"nothing lost: {sent} rows sent = {stored} stored + {len(report['rejected']) + 1} quarantined "
             f"+ {dead} dead-lettered" if sent == accounted else f"MISMATCH: {sent} sent, {accounted} accounted for")
 
         reading = {"timestamp": 1559049999.25, "location": "api-demo", "source": "wired", "local_dest": "r",
