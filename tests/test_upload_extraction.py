@@ -121,3 +121,22 @@ def test_triggers_cannot_loop_and_each_step_writes_only_where_the_next_reads(sta
              and "s3:GetObject" in s["Action"] for r in s["Resource"]]
     assert [r.rsplit("/", 2)[-2] for r in writes] == ["extracted", "quarantine"], writes
     assert [r.rsplit("/", 2)[-2] for r in reads] == ["uploads"], reads
+
+
+def test_odd_uploads_are_extracted_or_quarantined_never_lost(uploads):
+    """A folder marker, a name too long for its extracted key, an empty file, a word too long to index."""
+    s3 = uploads
+    folder = upload_and_extract(s3, "notes/", b"")
+    assert folder.startswith("quarantine/") and "folder marker" in read_json(s3, folder)["Reason"]
+    long_name = "report-" + "é" * 505 + ".txt"  # 1,017 bytes: fits under uploads/, not under extracted/ + .json
+    written = upload_and_extract(s3, long_name, b"a long name")
+    assert written.startswith("extracted/report-") and len(written.encode()) <= 1024
+    assert upload_and_extract(s3, "empty.txt", b"").startswith("extracted/")
+    blob = upload_and_extract(s3, "blob.txt", b"searchable " + b"x" * 3000)  # a "word" of 3,000 letters
+    index_key(s3, blob)
+    status, body = query("searchable")
+    assert status == 200 and body["count"] == 1
+    keys = [item["pk"] for item in boto3.resource("dynamodb").Table(TABLE).scan()["Items"]]
+    assert max(len(k.encode()) for k in keys) <= 2048, "DynamoDB refuses a partition key over 2,048 bytes"
+    status, _ = query("x" * 900)
+    assert status < 500

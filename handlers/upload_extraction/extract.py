@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -67,22 +68,40 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# S3 keys hold at most 1,024 bytes: a name that would not fit under extracted/ or quarantine/ with
+# its ".json" is cut, and a hash of the whole keeps it unique.
+MAX_KEY_BYTES = 1024
+
+
+def target_key(prefix: str, name: str) -> str:
+    """`<prefix><name>.json`, shortened (with a hash of the name) when S3 would refuse it as too long."""
+    key = f"{prefix}{name}.json"
+    if len(key.encode()) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    room = MAX_KEY_BYTES - len(prefix.encode()) - len(f"-{digest}.json")
+    head = name.encode()[:room].decode("utf-8", "ignore")
+    return f"{prefix}{head}-{digest}.json"
+
+
 def extract_object(s3: Any, bucket: str, key: str, max_bytes: int) -> str:
     """Write the extraction (or the quarantine note) and return the key written."""
     name = key[len(UPLOADS):]
     head = s3.head_object(Bucket=bucket, Key=key)
     size, content_type = head["ContentLength"], head.get("ContentType", "")
     try:
+        if not name or name.endswith("/"):
+            raise NotExtractable("a folder marker, not a document")
         if size > max_bytes:
             raise NotExtractable(f"{size} bytes is over the limit of {max_bytes} (MAX_UPLOAD_BYTES)")
         extraction = extract(name, s3.get_object(Bucket=bucket, Key=key)["Body"].read(), content_type)
     except NotExtractable as exc:
-        target = f"{QUARANTINE}{name}.json"
+        target = target_key(QUARANTINE, name or "(folder)")
         note = {"SourceKey": key, "Size": size, "ContentType": content_type, "Reason": str(exc)}
         s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(note).encode(), ContentType="application/json")
         logger.warning("quarantined", extra=note)
         return target
-    target = f"{EXTRACTED}{name}.json"
+    target = target_key(EXTRACTED, name)
     document = {"ExtractedDate": int(time.time() * 1000), "Content": extraction.text, "SourceKey": key,
                 "Size": size, "ContentType": content_type, "Kind": extraction.kind}
     s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(document).encode(), ContentType="application/json")

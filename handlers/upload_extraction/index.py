@@ -23,9 +23,14 @@ TERM = re.compile(r"\w{2,}", re.UNICODE)
 MAX_TERMS = 2000
 
 
+# A posting's partition key (`term#<term>`) must stay within DynamoDB's 2,048 bytes: a longer "word"
+# (a hash, a base64 blob) is no search term anyone types.
+MAX_TERM_CHARS = 100
+
+
 def terms_of(text: str) -> set[str]:
-    """Lower-case words of two or more letters or digits, in any script."""
-    return {t.casefold() for t in TERM.findall(text)}
+    """Lower-case words of two to MAX_TERM_CHARS letters or digits, in any script."""
+    return {t.casefold() for t in TERM.findall(text) if len(t) <= MAX_TERM_CHARS}
 
 
 class ExtractedDocument(BaseModel):
