@@ -123,9 +123,13 @@ def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) 
             return list(ZONES)
         if lower in ("zoneids",):
             return [f"euw1-az{n}" for n in (1, 2, 3)]
-        if lower.endswith("ids") or lower.endswith("arns") or lower in ("names", "ips"):
-            return [value_for(name[:-1], item, context, depth + 1) for _ in range(2)] if depth < MAX_DEPTH else []
-        return []
+        if depth >= MAX_DEPTH:
+            return []
+        # Programs index what they read (`options[0].resource_record_name`): give a list one item
+        # (two for ids and ARNs, which programs spread over zones).
+        count = 2 if lower.endswith(("ids", "arns")) or lower in ("names", "ips") else 1
+        singular = name[:-1] if name.endswith("s") else name
+        return [value_for(singular, item, context, depth + 1) for _ in range(count)]
     if origin in (dict, Mapping, typing.Mapping) or hint is dict:
         return {}
     if inspect.isclass(hint) and hint not in (str, Any) and depth < MAX_DEPTH and _outputs_of(hint):
