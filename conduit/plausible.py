@@ -9,6 +9,7 @@ declares each output's Pulumi name and type; a value is made for each from its n
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import importlib
@@ -113,6 +114,10 @@ def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) 
     hint = _unwrap(hint)
     origin = typing.get_origin(hint)
     lower = name.lower()
+    if inspect.isclass(hint) and issubclass(hint, enum.Enum):
+        return next(iter(hint)).value  # a value the SDK's enum accepts
+    if typing.get_origin(hint) is typing.Literal:
+        return typing.get_args(hint)[0]
     if hint is bool:
         return False
     if hint in (int, float):
