@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from conduit.check import PolicyConfigError, as_json, judge, load_policy_config, render
+from conduit.diagram import mermaid
 from conduit.flash import FlashError, flash
 from conduit.local import emulator as emulators
 from conduit.local.commands import add_local_commands
@@ -42,6 +43,11 @@ def _check(args: argparse.Namespace) -> int:
     unjudged = verdict.unjudged if args.preview else None
     print(as_json(verdict.violations, unjudged) if args.json else render(verdict.violations, unjudged, args.preview))
     return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    print(mermaid(run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)))
+    return 0
 
 
 def _flash(args: argparse.Namespace) -> int:
@@ -89,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="as pulumi preview of a new stack: computed outputs unknown; lists what stays unjudged")
     check.add_argument("--policy-config", type=Path, help="JSON: {policy: level} or {policy: {enforcementLevel, ...}}")
     check.set_defaults(func=_check)
+
+    commands.add_parser("diagram", parents=[stack, project, run],
+                        help="a Mermaid flowchart of what a stack deploys, drawn from its program"
+                        ).set_defaults(func=_diagram)
 
     flash_command = commands.add_parser("flash", parents=[stack, project],
                                         help="write a feeder's certificate, settings and firmware to a board")
