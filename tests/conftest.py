@@ -87,3 +87,8 @@ def http_event(method: str, path: str, body: Any = None, query: dict[str, str] |
     elif body is not None:
         event["body"] = json.dumps(body)
     return event
+
+
+def sqs_record(body: str, message_id: str = "message-id", receipt_handle: str = "receipt-handle") -> dict[str, Any]:
+    """One SQS record as Lambda's event source mapping delivers it."""
+    return {**load_event("sqs_record.json"), "messageId": message_id, "receiptHandle": receipt_handle, "body": body}

@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from handlers.currency_stream import api, publish, view
 from handlers.currency_stream.models import RateChange
-from tests.conftest import LAMBDA_CONTEXT, http_event
+from tests.conftest import LAMBDA_CONTEXT, http_event, sqs_record
 
 RATES, VIEW = "conduit-test-rates", "conduit-test-view"
 
@@ -144,9 +144,7 @@ def test_view_applies_newer_changes_only_and_survives_a_cold_start(tables):
 
 def test_view_consumer_reports_a_malformed_message_alone(tables):
     good = change("INSERT", "1.5", 1).model_dump_json()
-    records = [{"messageId": str(n), "receiptHandle": "r", "body": body, "attributes": {}, "messageAttributes": {},
-                "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q",
-                "awsRegion": "eu-west-1"} for n, body in enumerate([good, "{not json"])]
+    records = [sqs_record(body, str(n)) for n, body in enumerate([good, "{not json"])]
     assert view.handler({"Records": records}, LAMBDA_CONTEXT) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert view_rates() == {"USD": "1.5"}
 

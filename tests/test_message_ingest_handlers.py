@@ -10,8 +10,8 @@ import pytest
 
 from handlers.message_ingest import ingest, store
 from handlers.message_ingest.contract import CONFLICTS
-from handlers.message_ingest.models import QueuedReading, Reading
-from tests.conftest import EVENTS, LAMBDA_CONTEXT, s3_event
+from handlers.message_ingest.models import QueuedReading, QueuedReadingRecord, Reading
+from tests.conftest import EVENTS, LAMBDA_CONTEXT, s3_event, sqs_record
 
 BUCKET = "conduit-test-files"
 TABLE = "conduit-test-messages"
@@ -45,13 +45,7 @@ def drop_file(world: dict[str, Any], key: str, body: bytes) -> dict[str, Any]:
 
 
 def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-                       "ApproximateFirstReceiveTimestamp": "0"},
-        "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:readings", "awsRegion": "eu-west-1",
-    } for m in messages]}
+    return {"Records": [sqs_record(m["Body"], m["MessageId"], m["ReceiptHandle"]) for m in messages]}
 
 
 def drain(world: dict[str, Any], rounds: int = 50) -> list[dict[str, Any]]:
@@ -166,10 +160,8 @@ def _queued(remote_avg: str = "2", line: int = 2) -> QueuedReading:
         origin={"bucket": BUCKET, "key": "k.csv", "line": line})
 
 
-def _record(queued: QueuedReading) -> Any:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-    return SQSRecord({"messageId": "m", "body": queued.model_dump_json()})
+def _record(queued: QueuedReading) -> QueuedReadingRecord:
+    return QueuedReadingRecord.model_validate(sqs_record(queued.model_dump_json()))
 
 
 def test_redelivered_message_does_not_write_twice(ingest_world):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints, field_serializer
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Rate = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=38)]
@@ -33,3 +34,9 @@ class RateChange(BaseModel):
     @field_serializer("data")
     def _exact(self, data: dict[str, Any]) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()}
+
+
+class RateChangeRecord(SqsRecordModel):
+    """An SQS record (raw delivery from SNS) whose body is a rate change."""
+
+    body: Json[RateChange]  # type: ignore[assignment]

@@ -10,14 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from botocore.exceptions import ClientError
 
-from handlers.currency_stream.models import RateChange
+from handlers.currency_stream.models import RateChange, RateChangeRecord
 from handlers.shared.aws import setting, table
 from handlers.shared.observability import entry_point
 
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(event_type=EventType.SQS, model=RateChangeRecord, raise_on_entire_batch_failure=False)
 
 
 def apply_change(view: Any, change: RateChange) -> bool:
@@ -31,15 +29,13 @@ def apply_change(view: Any, change: RateChange) -> bool:
             ExpressionAttributeValues={":rate": Decimal(str(change.data["rate"])), ":version": change.version,
                                        ":deleted": deleted},
         )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+    except view.meta.client.exceptions.ConditionalCheckFailedException:
+        return False
     return True
 
 
-def apply_record(record: SQSRecord) -> None:
-    apply_change(table(setting("VIEW_TABLE")), RateChange.model_validate_json(record.body))
+def apply_record(record: RateChangeRecord) -> None:
+    apply_change(table(setting("VIEW_TABLE")), record.body)
 
 
 @entry_point()

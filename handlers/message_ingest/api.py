@@ -11,7 +11,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
-from botocore.exceptions import ClientError
 
 from handlers.message_ingest.models import Measurements, Reading, from_original_item, time_key_problem
 from handlers.shared.aws import setting, table
@@ -123,12 +122,11 @@ def create_message() -> Response:
         except ValueError as exc:
             raise BadRequestError(str(exc)) from None
     reading = Reading.model_validate(body)
+    messages = _messages()
     try:
-        _messages().put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
-                             ExpressionAttributeNames={"#date": "date"})
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+        messages.put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
+                          ExpressionAttributeNames={"#date": "date"})
+    except messages.meta.client.exceptions.ConditionalCheckFailedException:
         return Response(409, "application/json", _dumps({"message": "a message with this key exists; use PUT",
                                                          **reading.key()}))
     return Response(201, "application/json", _dumps(reading.key()))
@@ -143,18 +141,17 @@ def replace_message(date: str) -> Response:
                               '{"source", "local_dest", "local_avg", "remote_dest", "remote_avg"}')
     change = Measurements.model_validate(body)
     values = change.model_dump()
+    messages = _messages()
     try:
-        _messages().update_item(
+        messages.update_item(
             Key=key,
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
             ConditionExpression="attribute_exists(#date)",
             ExpressionAttributeNames={"#date": "date", **{f"#{k}": k for k in values}},
             ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
         )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFoundError(f"no message at {key['date']} {key['time']}") from None
-        raise
+    except messages.meta.client.exceptions.ConditionalCheckFailedException:
+        raise NotFoundError(f"no message at {key['date']} {key['time']}") from None
     return NO_CONTENT
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
 
 from handlers.shared.numbers import StorableDecimal
 
@@ -70,6 +71,12 @@ class QueuedReading(BaseModel):
 
     reading: Reading
     origin: Origin
+
+
+class QueuedReadingRecord(SqsRecordModel):
+    """An SQS record whose body is a queued reading: Powertools' batch processor parses it."""
+
+    body: Json[QueuedReading]  # type: ignore[assignment]
 
 
 def time_key_problem(time: str) -> str | None:

@@ -12,16 +12,15 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from boto3.dynamodb.types import TypeDeserializer
 
 from handlers.message_ingest.contract import CONFLICTS
-from handlers.message_ingest.models import QueuedReading
+from handlers.message_ingest.models import QueuedReading, QueuedReadingRecord
 from handlers.shared.aws import client, setting, table
 from handlers.shared.observability import entry_point, logger
 
 # An all-failed batch is reported like any other, so only the DLQ decides a message's fate.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(event_type=EventType.SQS, model=QueuedReadingRecord, raise_on_entire_batch_failure=False)
 _deserialize = TypeDeserializer().deserialize
 
 
@@ -55,9 +54,9 @@ def record_conflict(s3: Any, queued: QueuedReading, stored: dict[str, Any]) -> s
     return key
 
 
-def store_record(record: SQSRecord) -> None:
-    """Raises on a malformed body so the message is retried and, in the end, dead-lettered."""
-    queued = QueuedReading.model_validate_json(record.body)
+def store_record(record: QueuedReadingRecord) -> None:
+    """A malformed body never gets here: the processor reports it, so it is retried and dead-lettered."""
+    queued = record.body
     stored = store_reading(table(setting("TABLE_NAME")), queued)
     if stored is None:
         logger.debug("stored", extra={"key": queued.reading.key()})

@@ -6,38 +6,30 @@ lookup is retried on the next call instead of being cached forever (the original
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import threading
 from typing import Any
 
 import boto3
 
 from handlers.shared.aws import client
 
-_lock = threading.Lock()
-_data_plane: Any = None
 
-
+@functools.cache
 def data_plane() -> Any:
-    """An `iot-data` client for this account's endpoint."""
-    global _data_plane
-    with _lock:
-        if _data_plane is None:
-            if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IOT_DATA_PLANE"):
-                # The SDK's standard endpoint override (emulators, VPC endpoints) wins over a lookup.
-                _data_plane = boto3.client("iot-data")
-            else:
-                address = client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
-                _data_plane = boto3.client("iot-data", endpoint_url=f"https://{address}")
-        return _data_plane
+    """An `iot-data` client for this account's endpoint. Cached only once made: a failed lookup
+    raises, and functools.cache keeps no exception, so the next call tries again."""
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IOT_DATA_PLANE"):
+        # The SDK's standard endpoint override (emulators, VPC endpoints) wins over a lookup.
+        return boto3.client("iot-data")
+    address = client("iot").describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+    return boto3.client("iot-data", endpoint_url=f"https://{address}")
 
 
 def reset() -> None:
     """Forget the client (tests, and a new account or region)."""
-    global _data_plane
-    with _lock:
-        _data_plane = None
+    data_plane.cache_clear()
 
 
 def publish_json(topic: str, message: dict[str, Any], qos: int = 1) -> None:
