@@ -10,7 +10,7 @@ import pytest
 from moto.iotdata.models import iotdata_backends
 
 from handlers.cat_feeder import click, feed
-from handlers.cat_feeder.models import Click
+from handlers.cat_feeder.models import Click, ClickEvent
 from handlers.shared import iot
 from tests.conftest import LAMBDA_CONTEXT, http_event
 from tests.program import STACKS, declared, of_type
@@ -88,15 +88,17 @@ def ledger_event(detail: dict) -> dict:
 
 @pytest.mark.parametrize(("click_type", "feeder"), [("SINGLE", "kitchen"), ("DOUBLE", "hallway"), ("LONG", "kitchen")])
 def test_a_ledger_event_becomes_a_command_on_that_feeders_topic_only(click_type, feeder):
-    topic, command = feed.command_for(ledger_event({"click-type": click_type, "feeder": feeder, "reportedTime": 7}),
-                                      ["kitchen", "hallway"])
+    click = ClickEvent.model_validate(ledger_event({"click-type": click_type, "feeder": feeder,
+                                                    "reportedTime": 7})).detail
+    topic, command = feed.command_for(click, ["kitchen", "hallway"])
     assert topic == f"cat-feeder/{feeder}/action"
     assert command.model_dump() == {"event": click_type, "reportedTime": 7}
 
 
 def test_a_ledger_event_for_an_unknown_feeder_feeds_nobody():
     with pytest.raises(ValueError, match="nothing was fed"):
-        feed.command_for(ledger_event({"click-type": "SINGLE", "feeder": "garage"}), ["kitchen"])
+        click = ClickEvent.model_validate(ledger_event({"click-type": "SINGLE", "feeder": "garage"})).detail
+        feed.command_for(click, ["kitchen"])
 
 
 def test_the_feeder_publishes_through_the_data_plane_not_an_mqtt_connection(moto_aws, monkeypatch):

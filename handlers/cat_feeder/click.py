@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.cat_feeder.contract import DETAIL_TYPE, SOURCE
-from handlers.cat_feeder.models import Click
+from handlers.cat_feeder.models import Click, ClickDetail
 from handlers.shared.aws import client, setting
 from handlers.shared.http import answer_validation_errors, json_body
 from handlers.shared.observability import entry_point
@@ -24,9 +24,9 @@ class LedgerError(RuntimeError):
 
 
 def record_click(events: Any, bus: str, click: Click) -> str:
-    detail = {"click-type": click.click_type, "feeder": click.feeder, "reportedTime": click.reported_time}
+    detail = ClickDetail.of(click).model_dump_json(by_alias=True)
     response = events.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "EventBusName": bus,
-                                           "Detail": json.dumps(detail)}])
+                                           "Detail": detail}])
     entry = response["Entries"][0]
     if response.get("FailedEntryCount") or "EventId" not in entry:
         raise LedgerError(f"the bus refused the click: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")

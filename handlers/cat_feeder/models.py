@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ClickType = Literal["SINGLE", "DOUBLE", "LONG"]
@@ -38,6 +39,28 @@ class Click(BaseModel):
             flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType")}
             return {**flat, **({"reportedTime": reported} if reported is not None else {})}
         return data
+
+
+class ClickDetail(BaseModel):
+    """A click as the ledger records it: the originals' `{"click-type": ...}` detail, with the feeder
+    and the time. The click API writes it and the feeder reads it: one model, both ends."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    click_type: ClickType = Field(alias="click-type")
+    feeder: FeederName
+    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0,
+                               le=2**53 - 1)
+
+    @classmethod
+    def of(cls, click: Click) -> ClickDetail:
+        return cls(click_type=click.click_type, feeder=click.feeder, reported_time=click.reported_time)
+
+
+class ClickEvent(EventBridgeModel):
+    """The ledger's event, as EventBridge delivers it to the feeder."""
+
+    detail: ClickDetail  # type: ignore[assignment]
 
 
 class FeedCommand(BaseModel):
