@@ -23,15 +23,11 @@ import boto3
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from conduit.firmware import FIRMWARE, read_manifest
 from conduit.local import emulator as emulators
 from conduit.local.deployment import LocalDeployment, running_deployment
 
-# The firmware ships beside the tool: the project it flashes is Conduit, wherever it is installed.
-FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
-FIRMWARE_FILES = ("app.py", "config.py", "feeder.py", "hardware.py", "host.py", "main.py", "mqtt.py", "broker.py")
 AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
-# Seeed XIAO ESP32-C3: D0-D3 are GPIO2-GPIO5, wired to the H-bridge's IN1/IN2 of each channel.
-DEFAULT_PINS = {"left": [2, 3], "right": [4, 5]}
 
 
 def micropython() -> str:
@@ -139,18 +135,23 @@ def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seco
     _write(out / "cert.der", certificate)
     _write(out / "key.der", key, private=True)
     _write(out / "ca.der", ca)
+    manifest = read_manifest()
     device = {"client_id": identity.thing_name, "host": identity.host, "port": identity.port,
               "server_name": identity.server_name, "action_topic": identity.action_topic,
               "state_topic": identity.state_topic, "feed_ms": int(feed_seconds * 1000), "keepalive": 60,
-              "pins": DEFAULT_PINS, "wifi_ssid": wifi[0], "wifi_password": wifi[1]}
+              "pins": manifest.pins, "wifi_ssid": wifi[0], "wifi_password": wifi[1]}
+    unknown = sorted(set(device) - set(manifest.settings))
+    missing = sorted(set(manifest.required_settings) - set(device))
+    if unknown or missing:
+        raise FlashError(f"device.json does not match firmware/manifest.py: unknown {unknown}, missing {missing}")
     _write(out / "device.json", json.dumps(device, indent=2).encode(), private=True)
-    for name in FIRMWARE_FILES:
+    for name in manifest.modules:
         shutil.copyfile(FIRMWARE / name, out / name)
     return out
 
 
 def copy_to_board(bundle: Path, port: str) -> None:
-    files = ["cert.der", "key.der", "ca.der", "device.json", *(f for f in FIRMWARE_FILES if f != "host.py")]
+    files = ["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules]
     command = [sys.executable, "-m", "mpremote", "connect", port, "cp", *files, ":"]
     result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, check=False)
     if result.returncode != 0:

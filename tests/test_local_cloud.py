@@ -396,6 +396,38 @@ def test_a_click_sent_while_the_feeder_is_away_is_served_when_it_reconnects(loca
     assert [line[1:] for line in lines if line[0] == "pin"] == [[2, 1], [2, 0]], "the left bowl, after the reboot"
 
 
+def test_the_board_entry_point_boots_joins_wifi_connects_and_serves_a_click(local_cloud, kitchen_bundle):
+    """firmware/main.py itself (real pins, Wi-Fi, watchdog) on the host MicroPython, with stand-ins for
+    the board's `machine` and `network` modules on its path."""
+    record, emulator = local_cloud
+    board = REPO / "tests" / "firmware" / "board"
+    process = subprocess.Popen([micropython(), "main.py"], cwd=kitchen_bundle, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "MICROPYPATH": f"{board}:{kitchen_bundle}:.frozen"})
+    seen: list[str] = []
+    try:
+        for line in process.stdout:
+            seen.append(line.rstrip())
+            if "'online'" in line:
+                break
+        url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
+        assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "LONG"}).status == 202
+        both_bowls = False  # a command left queued by an earlier test may be served first: wait for ours
+        for line in process.stdout:
+            seen.append(line.rstrip())
+            both_bowls = both_bowls or line.startswith('["pin", 4, 1]')
+            if both_bowls and "'fed'" in line:
+                break
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    assert seen and json.loads(seen[0]) == ["wifi", ""], "it joined Wi-Fi first"
+    assert any("'online'" in line for line in seen), seen
+    pins = [json.loads(line)[1:] for line in seen if line.startswith('["pin"')]
+    assert [2, 1] in pins and [4, 1] in pins, f"LONG feeds both bowls: {seen}"
+    assert any("'fed'" in line for line in seen), seen
+
+
 def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):
     record, _ = local_cloud
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
