@@ -7,6 +7,7 @@ with the device settings into a bundle, and copied to the board with mpremote.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -150,15 +151,29 @@ def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seco
     return out
 
 
+RESET_TIMEOUT_SECONDS = 10
+
+
 def copy_to_board(bundle: Path, port: str) -> None:
     files = ["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules]
-    command = [sys.executable, "-m", "mpremote", "connect", port, "cp", *files, ":"]
-    result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, check=False)
+    # `resume`: copy without a soft reset first (the board's running program is interrupted by mpremote's
+    # raw REPL all the same); the reset afterwards starts main.py from what was copied.
+    copies = [word for name in files for word in ("+", "fs", "cp", name, f":{name}")][1:]  # one session
+    command = [sys.executable, "-m", "mpremote", "connect", port, "resume", *copies]
+    try:
+        result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, check=False, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise FlashError(f"the board on {port} did not answer within 120 s; check that it runs MicroPython and "
+                         "that no other program holds the port") from None
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise FlashError(f"could not copy to the board on {port}: {detail[0]}; check that it is plugged in, runs "
                          "MicroPython (esptool can flash it) and that no other program holds the port")
-    subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "reset"], capture_output=True, check=False)
+    # The reset starts main.py. A board that does not answer it (or a stand-in without machine.reset)
+    # keeps what was copied and starts it at its next power-on.
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "reset"], capture_output=True, check=False,
+                       timeout=RESET_TIMEOUT_SECONDS)
 
 
 def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: str | None,

@@ -24,6 +24,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from conduit.firmware import read_manifest
 from conduit.flash import FlashError, flash, micropython
 from conduit.local import emulator as emulator_module
 from conduit.local.deployment import LocalDeployment, deploy
@@ -35,6 +36,7 @@ from conduit.project import load_project, load_stack
 from conduit.replay import replay
 from infra.aws_connection import connection_from_config
 from infra.device_certificate import DeviceCertificateProvider
+from tests.board import board
 from tests.conftest import EVENTS, REPO, s3_event
 
 pytestmark = pytest.mark.local_cloud
@@ -426,6 +428,45 @@ def test_the_board_entry_point_boots_joins_wifi_connects_and_serves_a_click(loca
     pins = [json.loads(line)[1:] for line in seen if line.startswith('["pin"')]
     assert [2, 1] in pins and [4, 1] in pins, f"LONG feeds both bowls: {seen}"
     assert any("'fed'" in line for line in seen), seen
+
+
+def test_flashing_a_board_over_its_serial_port_then_booting_it_serves_a_click(local_cloud, kitchen_bundle, tmp_path,
+                                                                             monkeypatch):
+    """conduit flash --port onto the board stand-in (the host MicroPython's REPL behind a pty, which
+    mpremote opens like a USB serial port), then main.py boots from what landed on its filesystem."""
+    record, emulator = local_cloud
+    monkeypatch.setenv("CONDUIT_WIFI_SSID", "home")
+    monkeypatch.setenv("CONDUIT_WIFI_PASSWORD", "secret")
+    filesystem = tmp_path / "board"
+    filesystem.mkdir()
+    with board(filesystem) as port:
+        assert flash("local", "kitchen", REPO, None, port, feed_seconds=1, state_dir=state_dir(record)) == Path(port)
+    landed = sorted(p.name for p in filesystem.iterdir())
+    assert landed == sorted(["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules])
+    for name in ("cert.der", "key.der", "ca.der", "mqtt.py"):
+        assert (filesystem / name).read_bytes() == (kitchen_bundle / name).read_bytes(), f"{name} copied byte for byte"
+    assert json.loads((filesystem / "device.json").read_text())["wifi_ssid"] == "home"
+    env = {**os.environ, "MICROPYPATH": f"{REPO / 'tests' / 'firmware' / 'board'}:{filesystem}:.frozen"}
+    process = subprocess.Popen([micropython(), "main.py"], cwd=filesystem, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env)
+    seen: list[str] = []
+    try:
+        for line in process.stdout:
+            seen.append(line.rstrip())
+            if "'online'" in line:
+                break
+        url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
+        assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "DOUBLE"}).status == 202
+        right = False
+        for line in process.stdout:
+            seen.append(line.rstrip())
+            right = right or line.startswith('["pin", 4, 1]')
+            if right and "'fed'" in line:
+                break
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    assert json.loads(seen[0]) == ["wifi", "home"] and right, seen
 
 
 def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):
