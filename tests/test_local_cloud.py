@@ -398,14 +398,14 @@ def test_a_click_sent_while_the_feeder_is_away_is_served_when_it_reconnects(loca
     assert [line[1:] for line in lines if line[0] == "pin"] == [[2, 1], [2, 0]], "the left bowl, after the reboot"
 
 
-def test_the_board_entry_point_boots_joins_wifi_connects_and_serves_a_click(local_cloud, kitchen_bundle):
-    """firmware/main.py itself (real pins, Wi-Fi, watchdog) on the host MicroPython, with stand-ins for
-    the board's `machine` and `network` modules on its path."""
+def boot_and_click(local_cloud, filesystem: Path, click_type: str) -> list[str]:
+    """Run firmware/main.py from `filesystem` on the host MicroPython (stand-ins for the board's
+    `machine` and `network` on its path), click once it is online, and return what it printed
+    until it fed with the right bowl (pin 4): a command an earlier test left queued may come first."""
     record, emulator = local_cloud
-    board = REPO / "tests" / "firmware" / "board"
-    process = subprocess.Popen([micropython(), "main.py"], cwd=kitchen_bundle, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "MICROPYPATH": f"{board}:{kitchen_bundle}:.frozen"})
+    env = {**os.environ, "MICROPYPATH": f"{REPO / 'tests' / 'firmware' / 'board'}:{filesystem}:.frozen"}
+    process = subprocess.Popen([micropython(), "main.py"], cwd=filesystem, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env)
     seen: list[str] = []
     try:
         for line in process.stdout:
@@ -413,28 +413,34 @@ def test_the_board_entry_point_boots_joins_wifi_connects_and_serves_a_click(loca
             if "'online'" in line:
                 break
         url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
-        assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "LONG"}).status == 202
-        both_bowls = False  # a command left queued by an earlier test may be served first: wait for ours
+        assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": click_type}).status == 202
+        right_bowl = False
         for line in process.stdout:
             seen.append(line.rstrip())
-            both_bowls = both_bowls or line.startswith('["pin", 4, 1]')
-            if both_bowls and "'fed'" in line:
+            right_bowl = right_bowl or line.startswith('["pin", 4, 1]')
+            if right_bowl and "'fed'" in line:
                 break
     finally:
         process.kill()
         process.wait(timeout=10)
+    return seen
+
+
+def test_the_board_entry_point_boots_joins_wifi_connects_and_serves_a_click(local_cloud, kitchen_bundle):
+    """firmware/main.py itself (real pins, Wi-Fi, watchdog), with the flashed identity."""
+    seen = boot_and_click(local_cloud, kitchen_bundle, "LONG")
     assert seen and json.loads(seen[0]) == ["wifi", ""], "it joined Wi-Fi first"
     assert any("'online'" in line for line in seen), seen
     pins = [json.loads(line)[1:] for line in seen if line.startswith('["pin"')]
     assert [2, 1] in pins and [4, 1] in pins, f"LONG feeds both bowls: {seen}"
-    assert any("'fed'" in line for line in seen), seen
+    assert "'fed'" in seen[-1], seen
 
 
 def test_flashing_a_board_over_its_serial_port_then_booting_it_serves_a_click(local_cloud, kitchen_bundle, tmp_path,
                                                                              monkeypatch):
     """conduit flash --port onto the board stand-in (the host MicroPython's REPL behind a pty, which
     mpremote opens like a USB serial port), then main.py boots from what landed on its filesystem."""
-    record, emulator = local_cloud
+    record, _ = local_cloud
     monkeypatch.setenv("CONDUIT_WIFI_SSID", "home")
     monkeypatch.setenv("CONDUIT_WIFI_PASSWORD", "secret")
     filesystem = tmp_path / "board"
@@ -446,27 +452,8 @@ def test_flashing_a_board_over_its_serial_port_then_booting_it_serves_a_click(lo
     for name in ("cert.der", "key.der", "ca.der", "mqtt.py"):
         assert (filesystem / name).read_bytes() == (kitchen_bundle / name).read_bytes(), f"{name} copied byte for byte"
     assert json.loads((filesystem / "device.json").read_text())["wifi_ssid"] == "home"
-    env = {**os.environ, "MICROPYPATH": f"{REPO / 'tests' / 'firmware' / 'board'}:{filesystem}:.frozen"}
-    process = subprocess.Popen([micropython(), "main.py"], cwd=filesystem, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=env)
-    seen: list[str] = []
-    try:
-        for line in process.stdout:
-            seen.append(line.rstrip())
-            if "'online'" in line:
-                break
-        url = record["outputs"]["catFeeder"]["apiUrl"] + "click"
-        assert call_api(emulator, url, "POST", {"feeder": "kitchen", "clickType": "DOUBLE"}).status == 202
-        right = False
-        for line in process.stdout:
-            seen.append(line.rstrip())
-            right = right or line.startswith('["pin", 4, 1]')
-            if right and "'fed'" in line:
-                break
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-    assert json.loads(seen[0]) == ["wifi", "home"] and right, seen
+    seen = boot_and_click(local_cloud, filesystem, "DOUBLE")
+    assert json.loads(seen[0]) == ["wifi", "home"] and "'fed'" in seen[-1], seen
 
 
 def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):

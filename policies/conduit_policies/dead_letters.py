@@ -153,23 +153,29 @@ def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViola
                          "and bisect_batch_on_function_error")
 
 
+def _target_settings(args: ResourceValidationArgs) -> tuple[str, dict[str, Any]]:
+    """(what it is, the settings that hold its DLQ and retries): a Scheduler schedule keeps them in
+    its `target`, an EventBridge target at the top."""
+    props = Props(args.props)
+    if args.resource_type.startswith("aws:scheduler"):
+        return "EventBridge Scheduler schedule", props.get("target") or {}
+    return "EventBridge target", {"deadLetterConfig": props.get("deadLetterConfig"),
+                                  "retryPolicy": props.get("retryPolicy")}
+
+
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    props = Props(args.props)
     kind = "EventBridge Scheduler schedule" if args.resource_type.startswith("aws:scheduler") else "EventBridge target"
-    target = props.get("target") or {} if args.resource_type.startswith("aws:scheduler") else None
-    dead_letter = (target if target is not None else {"deadLetterConfig": props.get("deadLetterConfig")})
-    if not is_set(lambda: (dead_letter.get("deadLetterConfig") or {}).get("arn")):
+    # A DLQ whose ARN is not known yet (a preview) is set all the same: read inside is_set.
+    if not is_set(lambda: (_target_settings(args)[1].get("deadLetterConfig") or {}).get("arn")):
         report_violation(f"{kind} '{args.name}' has no dead_letter_config: events it cannot deliver are dropped; "
                          "point it at an SQS queue")
 
 
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_target_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    props = Props(args.props)
-    retry = (props.get("target") or {}).get("retryPolicy") if args.resource_type.startswith("aws:scheduler") \
-        else props.get("retryPolicy")
-    if not retry:
+    _, settings = _target_settings(args)
+    if not settings.get("retryPolicy"):
         report_violation(f"'{args.name}' uses EventBridge's default retry policy (185 attempts over 24 hours); "
                          "set retry_policy to bound maximum_retry_attempts and maximum_event_age_in_seconds")
 
