@@ -72,16 +72,6 @@ def statements_of(document: Any) -> list[dict[str, Any]]:
 
 def parse_document(document: Any) -> list[PolicyStatement]:
     """Statements of an IAM policy given as JSON text or as an object; [] when not a policy."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError:
-            return []
-    if not isinstance(document, Mapping):
-        return []
-    statements = document.get("Statement") or []
-    if isinstance(statements, Mapping):
-        statements = [statements]
     return [
         PolicyStatement(
             effect=str(s.get("Effect", "")),
@@ -91,7 +81,7 @@ def parse_document(document: Any) -> list[PolicyStatement]:
             not_resources=[str(r) for r in as_list(s.get("NotResource"))],
             sid=s.get("Sid"),
         )
-        for s in statements if isinstance(s, Mapping)
+        for s in statements_of(document)
     ]
 
 

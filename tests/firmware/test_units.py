@@ -36,6 +36,23 @@ class FakePoller:
         return [1] if self.sock.incoming else []
 
 
+class FakePollers:
+    """While open, every MQTTClient the device makes polls its socket through a FakePoller."""
+
+    def __enter__(self):
+        self.original = original = mqtt.MQTTClient.__init__
+
+        def with_fake_poller(client, client_id, sock, keepalive=60, poller=None):
+            original(client, client_id, sock, keepalive, FakePoller(sock))
+
+        mqtt.MQTTClient.__init__ = with_fake_poller
+        return self
+
+    def __exit__(self, *exc):
+        mqtt.MQTTClient.__init__ = self.original
+        return False
+
+
 class FakeClock:
     def __init__(self):
         self.now = 0
@@ -204,13 +221,7 @@ def test_the_device_loop_never_blocks_and_reports_states():
     device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
                          "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
                         lambda: sock, motors, clock, watchdog=Dog(), log=lambda *a: None)
-    original = mqtt.MQTTClient.__init__
-
-    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
-        original(self, client_id, s, keepalive, FakePoller(s))
-
-    mqtt.MQTTClient.__init__ = with_fake_poller
-    try:
+    with FakePollers():
         device.connect()
         device.last_ping = 0
         payload = b'{"event": "DOUBLE", "reportedTime": 5}'
@@ -225,8 +236,6 @@ def test_the_device_loop_never_blocks_and_reports_states():
         published = bytes(sock.sent[sent_before:])
         assert b'"state": "feeding"' in published and b'"state": "fed"' in published
         assert Dog.fed == 2
-    finally:
-        mqtt.MQTTClient.__init__ = original
 
 
 class FakeWlan:
@@ -271,16 +280,8 @@ def test_the_device_reconnects_after_a_dropped_connection_and_keeps_serving():
     device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
                          "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
                         open_tls, motors, clock, log=lambda *a: logs.append(a))
-    original = mqtt.MQTTClient.__init__
-
-    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
-        original(self, client_id, s, keepalive, FakePoller(s))
-
-    mqtt.MQTTClient.__init__ = with_fake_poller
-    try:
+    with FakePollers():
         device.run(until=lambda d: d.client is not None and not d.pending)
-    finally:
-        mqtt.MQTTClient.__init__ = original
     assert len(opened) == 2, "a second connection after the first dropped"
     assert logs[0][0] == "connection lost" and clock.now >= 1000, logs
     assert b'"state": "online"' in bytes(sockets[1].sent)
@@ -301,13 +302,7 @@ def test_a_state_report_not_acknowledged_before_a_drop_is_sent_again_after_recon
     device = app.Device({"client_id": "feeder-kitchen", "action_topic": "cat-feeder/kitchen/action",
                          "state_topic": "cat-feeder/kitchen/states", "feed_ms": 1000, "keepalive": 30},
                         open_tls, motors, clock, log=lambda *a: None)
-    original = mqtt.MQTTClient.__init__
-
-    def with_fake_poller(self, client_id, s, keepalive=60, poller=None):
-        original(self, client_id, s, keepalive, FakePoller(s))
-
-    mqtt.MQTTClient.__init__ = with_fake_poller
-    try:
+    with FakePollers():
         device.connect()
         device.report({"state": "fed", "bowls": ["left"]})
         device.flush()
@@ -316,8 +311,6 @@ def test_a_state_report_not_acknowledged_before_a_drop_is_sent_again_after_recon
         assert [s["state"] for s in device.unacked] == ["online", "fed"]
         device.connect()
         device.flush()
-    finally:
-        mqtt.MQTTClient.__init__ = original
     resent = bytes(second.sent)
     assert resent.index(b'"state": "fed"') < resent.rindex(b'"state": "online"'), "the kept reports go first"
 
