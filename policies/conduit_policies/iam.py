@@ -7,10 +7,17 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pulumi_policy import PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
 
 from conduit_policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
 from conduit_policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
+from conduit_policies.managed_policies import managed_document
 
 EXCLUSIVE_ATTACHMENT_TYPES = {
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
@@ -110,9 +117,14 @@ def _admin_policy(arn: str) -> bool:
     return bool(ADMIN_POLICY.fullmatch(arn))
 
 
-def _validate_managed_policies(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+ALLOWED_MANAGED_POLICIES = PolicyConfigSchema(properties={"allowedManagedPolicies": {
+    "type": "array", "items": {"type": "string"}, "default": [],
+    "description": "managed-policy ARNs this organization accepts anyway"}})
+
+
+def _attached_arns(args: ResourceValidationArgs) -> list[str]:
+    """The managed-policy ARNs a resource attaches, by attachment, exclusive set or role property."""
     props = Props(args.props)
-    allowed = set((args.get_config() or {}).get("allowedManagedPolicies") or [])
     arns: list[Any] = []
     if args.resource_type in ATTACHMENT_TYPES:
         arns = [props.get("policyArn")]
@@ -120,10 +132,34 @@ def _validate_managed_policies(args: ResourceValidationArgs, report_violation: R
         arns = as_list(props.get("policyArns"))
     elif args.resource_type in ("aws:iam/role:Role", "aws:iam/user:User", "aws:iam/group:Group"):
         arns = as_list(props.get("managedPolicyArns"))
-    for arn in arns:
-        if isinstance(arn, str) and _admin_policy(arn) and arn not in allowed:
+    allowed = set((args.get_config() or {}).get("allowedManagedPolicies") or [])
+    return [arn for arn in arns if isinstance(arn, str) and arn not in allowed]
+
+
+def _validate_managed_policies(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for arn in _attached_arns(args):
+        if _admin_policy(arn):
             report_violation(f"{args.resource_type} '{args.name}' attaches the AWS-managed policy {arn}, which "
                              "grants far more than any one function needs; write a policy of the actions it uses")
+
+
+def _managed_contents_policy(name: str, description: str, enforcement_level: EnforcementLevel,
+                             *checks: Callable[[PolicyStatement], Iterator[str]]) -> ResourceValidationPolicy:
+    """Judge an attached AWS-managed policy by its published document, as if it were written inline."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for arn in _attached_arns(args):
+            document = managed_document(arn)
+            if document is None or _admin_policy(arn):
+                continue
+            for statement in parse_document(document):
+                for problem in (p for check in checks for p in check(statement)):
+                    report_violation(f"{args.resource_type} '{args.name}' attaches the AWS-managed policy {arn}; "
+                                     f"its published document {problem} (or accept the ARN in this "
+                                     "policy's allowedManagedPolicies)")
+
+    return ResourceValidationPolicy(name=name, description=description, validate=validate,
+                                    enforcement_level=enforcement_level, config_schema=ALLOWED_MANAGED_POLICIES)
 
 
 # Actions that start a service with a role of the caller's choosing: with iam:PassRole on every role,
@@ -168,10 +204,14 @@ POLICIES = [
     ResourceValidationPolicy(name="iam-no-admin-managed-policies",
                              description="No AWS-managed administrator, power-user or *FullAccess policy.",
                              validate=_validate_managed_policies,
-                             config_schema=PolicyConfigSchema(properties={"allowedManagedPolicies": {
-                                 "type": "array", "items": {"type": "string"}, "default": [],
-                                 "description": "managed-policy ARNs this organization accepts anyway"}})),
+                             config_schema=ALLOWED_MANAGED_POLICIES),
     ResourceValidationPolicy(name="iam-no-privilege-escalation",
                              description="No document lets its holder pass any role to a service it can start.",
                              validate=_privilege_escalation),
+    _managed_contents_policy("iam-broad-managed-policies",
+                             "No AWS-managed policy whose document grants wildcard actions or uses NotAction.",
+                             EnforcementLevel.MANDATORY, _wildcard_actions, _not_action_or_resource),
+    _managed_contents_policy("iam-managed-policy-every-resource",
+                             "An AWS-managed policy grants resource-scoped actions on every resource.",
+                             EnforcementLevel.ADVISORY, _wildcard_resources),
 ]
