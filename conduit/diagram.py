@@ -122,6 +122,9 @@ def _calls(d: Diagram) -> None:
         d.connect([d.mqtt(topic_filter, rule)], [rule])
 
 
+ROUTES = "@routes of "  # an API edge's label until the integration's routes are known
+
+
 def _wire(d: Diagram) -> None:
     routes: dict[str, list[str]] = defaultdict(list)
     for r in d.resources.values():
@@ -152,12 +155,13 @@ def _wire(d: Diagram) -> None:
             case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig":
                 d.connect(d.deps(r, "functionName"), d.deps(r, "destinationConfig"), "on failure", failure=True)
             case "aws:apigatewayv2/route:Route":
-                for api in d.deps(r, "apiId"):
-                    routes[api].append(r["inputs"].get("routeKey", ""))
+                for integration in d.deps(r, "target"):
+                    routes[integration].append(r["inputs"].get("routeKey", ""))
             case "aws:apigatewayv2/integration:Integration":
                 for api in d.deps(r, "apiId"):
-                    d.connect([api], d.deps(r, "integrationUri"), "@routes")
-    d.edges = [(s, t, ", ".join(sorted(routes[s])) if label == "@routes" else label, f) for s, t, label, f in d.edges]
+                    d.connect([api], d.deps(r, "integrationUri"), ROUTES + r["urn"])
+    d.edges = [(s, t, ", ".join(sorted(routes[label[len(ROUTES):]])) if label.startswith(ROUTES) else label, f)
+               for s, t, label, f in d.edges]
     _calls(d)  # after the declared connections, which say more than a role's statement
 
 

@@ -1,7 +1,8 @@
 """`conduit replay`: replay the cat feeder's ledger, its EventBridge archive, onto its bus.
 
-Event sourcing's payoff: the clicks of a time range are delivered again to the rule and the
-feeder, as they were recorded.
+Event sourcing's payoff: the clicks of a time range are delivered again to the feed rule (the
+feeders feed again) and, with the devices' state reports, to the projection, which rebuilds
+`GET /feeders` (its writes are conditional, so replaying what it already holds changes nothing).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class Device:
     def on_message(self, topic, payload):
         try:
             command = json.loads(payload)
-            error = self.feeder.command(command.get("event"))
+            error = self.feeder.command(command.get("event"), command.get("reportedTime"))
         except (ValueError, AttributeError) as exc:
             error = "unreadable command: %s" % exc
         if error:

@@ -1,5 +1,7 @@
 """Cat feeder: POST /click -> EventBridge ledger (bus + archive) -> rule -> feeder function ->
-IoT data plane -> cat-feeder/<feeder>/action -> the feeder's ESP32-C3.
+IoT data plane -> cat-feeder/<feeder>/action -> the feeder's ESP32-C3; and back:
+cat-feeder/<feeder>/states -> topic rule -> report function -> the ledger (its own detail type) ->
+projection -> GET /feeders. The archive keeps what was asked and what was done.
 
 Each feeder is a thing with its own certificate (a dynamic provider makes it) and a policy
 that lets it connect as itself, hear only its own action topic and report only on its own
@@ -15,14 +17,25 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from handlers.cat_feeder.contract import SOURCE, action_topic, state_topic
+from handlers.cat_feeder.contract import (
+    CLICK_DETAIL_TYPE,
+    FEEDER_LEVEL,
+    SOURCE,
+    STATE_DETAIL_TYPE,
+    STATES,
+    action_topic,
+    state_topic,
+)
 from infra.aws_connection import stack_connection
 from infra.blocks.defaults import SystemDefaults
 from infra.blocks.function import Function, FunctionArgs
-from infra.blocks.http_api import HttpApi, HttpApiArgs
+from infra.blocks.http_api import ApiRoutes, HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
 from infra.blocks.naming import physical_name
+from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
 from infra.blocks.rule_to_function import RuleToFunction, RuleToFunctionArgs
+from infra.blocks.table import Table, TableArgs
+from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
 from infra.device_certificate import DeviceCertificate
 from infra.stack_settings import CatFeederSettings
 
@@ -61,11 +74,6 @@ class CatFeeder(pulumi.ComponentResource):
             invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders),
                                                           "DEFAULT_FEEDER": args.settings.fallback_feeder},
             statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
-        self.api = HttpApi(f"{name}-api", HttpApiArgs(
-            function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
-            routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
-            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days), opts=child)
-
         feeder = Function(f"{name}-feed", FunctionArgs(
             handler="handlers.cat_feeder.feed.handler",
             description="Publishes the feed command to the clicked feeder's action topic",
@@ -74,10 +82,45 @@ class CatFeeder(pulumi.ComponentResource):
                         Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])],
             **common), opts=child)
         rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks", kind="event-rule"),
-                                        event_bus_name=bus.name, event_pattern=json.dumps({"source": [SOURCE]}),
-                                        opts=child)
+                                        event_bus_name=bus.name, event_pattern=json.dumps(
+                                            {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE]}), opts=child)
         delivery = RuleToFunction(f"{name}-feed", feeder, RuleToFunctionArgs(
             rule=rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
+
+        # The device's voice: its reports onto the ledger, and a projection of the ledger per feeder.
+        self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
+                                           DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
+        reporter = Function(f"{name}-report", FunctionArgs(
+            handler="handlers.cat_feeder.report.handler",
+            description="Puts each feeder's state report on the ledger as its own detail type",
+            environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders)},
+            statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
+        TopicRule(f"{name}-states", TopicRuleArgs(
+            sql=f"SELECT *, topic({FEEDER_LEVEL}) AS feeder, timestamp() AS reportedAt FROM '{STATES}'",
+            errors=self.rule_errors, statements=[], actions=lambda role: {}, functions=[reporter],
+            description="Every feeder's state reports, stamped with the feeder and the broker's time"), opts=child)
+        projection = Table(f"{name}-feeders", TableArgs(hash_key="feeder", **defaults.table()), opts=child)
+        projector = Function(f"{name}-project", FunctionArgs(
+            handler="handlers.cat_feeder.projection.handler",
+            description="Keeps per feeder the last state, the last command and whether it was confirmed",
+            environment={"FEEDERS_TABLE": projection.name},
+            statements=[Statement(["dynamodb:UpdateItem"], [projection.arn])], **common), opts=child)
+        ledger_rule = aws.cloudwatch.EventRule(
+            f"{name}-ledger-view", name=physical_name(f"{name}-ledger-view", kind="event-rule"),
+            event_bus_name=bus.name, event_pattern=json.dumps(
+                {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE, STATE_DETAIL_TYPE]}), opts=child)
+        projected = RuleToFunction(f"{name}-project", projector, RuleToFunctionArgs(
+            rule=ledger_rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
+        reader = Function(f"{name}-feeders", FunctionArgs(
+            handler="handlers.cat_feeder.feeders.handler", description="GET /feeders: the projection, read",
+            invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, "FEEDERS": ",".join(feeders)},
+            statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn])], **common), opts=child)
+        self.api = HttpApi(f"{name}-api", HttpApiArgs(
+            function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
+            routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
+            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days,
+            more=[ApiRoutes(reader.name, reader.invoke_arn, ["GET /feeders", "GET /feeders/{feeder}"], "feeders")]),
+            opts=child)
 
         devices = {}
         for feeder_settings in args.settings.feeders:
@@ -86,6 +129,8 @@ class CatFeeder(pulumi.ComponentResource):
         endpoint = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS").endpoint_address
         self.outputs = {"busName": bus.name, "busArn": bus.arn, "archiveArn": archive.arn,
                         "apiUrl": self.api.url, "undeliveredClicksUrl": delivery.undelivered.url,
+                        "feedersTable": projection.name, "unprojectedUrl": projected.undelivered.url,
+                        "ruleErrorsUrl": self.rule_errors.url,
                         "mqttEndpoint": endpoint, "devices": devices}
         self.register_outputs(self.outputs)
 

@@ -10,6 +10,7 @@ import pytest
 from moto.iotdata.models import iotdata_backends
 
 from handlers.cat_feeder import click, feed
+from handlers.cat_feeder.contract import CLICK_DETAIL_TYPE, SOURCE, STATE_DETAIL_TYPE
 from handlers.cat_feeder.models import Click, ClickEvent
 from handlers.shared import iot
 from tests.conftest import LAMBDA_CONTEXT, http_event
@@ -139,8 +140,46 @@ def test_the_ledger_archive_keeps_every_click_for_the_stacks_retention(stack, re
     assert archive["inputs"]["eventSourceArn"].endswith(f"event-bus/{bus['inputs']['name']}")
     assert archive["inputs"]["retentionDays"] == retention
     assert json.loads(archive["inputs"]["eventPattern"]) == {"source": ["com.feedmyfurbabies"]}
-    [target] = of_type(document, "aws:cloudwatch/eventTarget:EventTarget")
-    assert target["inputs"]["deadLetterConfig"]["arn"] and target["inputs"]["retryPolicy"]["maximumRetryAttempts"] == 3
+    targets = of_type(document, "aws:cloudwatch/eventTarget:EventTarget")
+    assert len(targets) == 2, "the feed and the projection"
+    for target in targets:
+        assert target["inputs"]["deadLetterConfig"]["arn"]
+        assert target["inputs"]["retryPolicy"]["maximumRetryAttempts"] == 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_clicks_feed_only_on_clicks_and_the_projection_hears_commands_and_outcomes(stack):
+    rules = {r["name"]: json.loads(r["inputs"]["eventPattern"])
+             for r in of_type(declared(stack), "aws:cloudwatch/eventRule:EventRule")}
+    assert rules["cat-feeder-clicks"] == {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE]}, \
+        "a state report on the ledger must never feed the cat"
+    assert rules["cat-feeder-ledger-view"] == {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE,
+                                                                                  STATE_DETAIL_TYPE]}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_state_report_reaches_the_ledger_through_a_rule_with_an_error_action(stack):
+    document = declared(stack)
+    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r["name"] == "cat-feeder-states"]
+    assert rule["inputs"]["sql"] == ("SELECT *, topic(2) AS feeder, timestamp() AS reportedAt "
+                                     "FROM 'cat-feeder/+/states'")
+    assert rule["inputs"]["errorAction"]["sqs"]["queueUrl"]
+    [invoke] = [p for p in of_type(document, "aws:lambda/permission:Permission")
+                if p["inputs"]["principal"] == "iot.amazonaws.com" and "cat-feeder" in p["name"]]
+    assert invoke["inputs"]["sourceArn"] and invoke["inputs"]["sourceAccount"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_feeders_routes_are_signed_and_served_by_a_reader_that_cannot_write(stack):
+    document = declared(stack)
+    routes = {r["inputs"]["routeKey"]: r["inputs"]["authorizationType"]
+              for r in of_type(document, "aws:apigatewayv2/route:Route") if "cat-feeder" in r["name"]}
+    assert routes == {"POST /click": "AWS_IAM", "GET /feeders": "AWS_IAM", "GET /feeders/{feeder}": "AWS_IAM"}
+    reader = [json.loads(p["inputs"]["policy"]) for p in of_type(document, "aws:iam/rolePolicy:RolePolicy")
+              if "cat-feeder-feeders" in p["name"]]
+    actions = {a for policy in reader for s in policy["Statement"] for a in s["Action"]}
+    assert {"dynamodb:GetItem", "dynamodb:Scan"} <= actions
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & actions
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -36,3 +36,7 @@ def test_connections_are_drawn_from_the_declared_wiring():
     assert "mqtt_event_buy --> iot_exchange_events_buys" in diagram
     assert "sns_currency_stream_changes -->|sqs| q_currency_stream_view_updates" in diagram
     assert "rule_cat_feeder_clicks -.->|undelivered| q_cat_feeder_feed_undelivered" in diagram
+    # One API, two functions: each route is drawn to the function its integration invokes.
+    assert "api_cat_feeder_api -->|POST /click| fn_cat_feeder_click" in diagram
+    assert "api_cat_feeder_api -->|GET /feeders, GET /feeders/{feeder}| fn_cat_feeder_feeders" in diagram
+    assert "mqtt_cat_feeder___states --> iot_cat_feeder_states" in diagram

@@ -386,6 +386,41 @@ def test_a_click_feeds_the_right_bowl_of_that_feeder_only_over_mutual_tls(local_
     assert states == ["online", "feeding", "fed"] and not [line for line in lines if line[0] == "connection lost"]
 
 
+def test_the_device_reports_reach_the_ledger_and_get_feeders_shows_the_confirmed_click(local_cloud, kitchen_bundle):
+    """A click served by the host firmware: its reports go through the states rule onto the ledger,
+    the archive keeps the command and the outcomes, and GET /feeders/kitchen says it was fed."""
+    record, emulator = local_cloud
+    outputs = record["outputs"]["catFeeder"]
+    events = emulator.client("events")
+    archive = outputs["archiveArn"].rsplit("/", 1)[1]
+    archived_before = events.describe_archive(ArchiveName=archive)["EventCount"]
+    device = run_feeder(kitchen_bundle, commands=1)
+    lines = wait_online(device)
+    clicked = call_api(emulator, outputs["apiUrl"] + "click", "POST", {
+        "feeder": "kitchen", "devicePayload": {"clickType": "LONG"},
+        "deviceEvent": {"buttonClicked": {"reportedTime": 1790000000123}}})
+    assert clicked.status == 202, clicked
+    finish(device, lines)
+
+    def confirmed() -> dict | None:
+        view = call_api(emulator, outputs["apiUrl"] + "feeders/kitchen").body
+        return view if view.get("confirmed") and view.get("commandAt") == 1790000000123 else None
+
+    view = wait_until(confirmed, 30, "the kitchen's projection to confirm the LONG click")
+    assert (view["state"], view["lastCommand"], view["report"]["bowls"]) == ("fed", "LONG", ["left", "right"])
+    assert abs(view["reportedAt"] - time.time() * 1000) < 120_000, "stamped by the broker when it received the report"
+    listed = call_api(emulator, outputs["apiUrl"] + "feeders").body["feeders"]
+    assert sorted(f["feeder"] for f in listed) == ["hallway", "kitchen"]
+    missing = call_api(emulator, outputs["apiUrl"] + "feeders/garage")
+    assert missing.status == 404 and "kitchen" in missing.body["message"]
+    archived = wait_until(lambda: (n := events.describe_archive(ArchiveName=archive)["EventCount"]) - archived_before
+                          >= 4 and n, 30, "the click and the three reports in the archive")
+    assert archived - archived_before >= 4, "one command and the online, feeding and fed reports"
+    assert int(emulator.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["ruleErrorsUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]) == 0
+
+
 def test_a_click_sent_while_the_feeder_is_away_is_served_when_it_reconnects(local_cloud, kitchen_bundle):
     """QoS 1 commands and the firmware's persistent session: a reboot does not lose a feed."""
     record, emulator = local_cloud

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.logging import correlation_paths
 
-from handlers.cat_feeder.contract import DETAIL_TYPE, SOURCE
+from handlers.cat_feeder.contract import CLICK_DETAIL_TYPE
+from handlers.cat_feeder.ledger import put_on_ledger
 from handlers.cat_feeder.models import Click, ClickDetail
 from handlers.shared.aws import client, setting
 from handlers.shared.http import answer_validation_errors, json_body
@@ -19,18 +20,8 @@ app = APIGatewayHttpResolver()
 answer_validation_errors(app)
 
 
-class LedgerError(RuntimeError):
-    """EventBridge did not take the click."""
-
-
 def record_click(events: Any, bus: str, click: Click) -> str:
-    detail = ClickDetail.of(click).model_dump_json(by_alias=True)
-    response = events.put_events(Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "EventBusName": bus,
-                                           "Detail": detail}])
-    entry = response["Entries"][0]
-    if response.get("FailedEntryCount") or "EventId" not in entry:
-        raise LedgerError(f"the bus refused the click: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
-    return entry["EventId"]
+    return put_on_ledger(events, bus, CLICK_DETAIL_TYPE, ClickDetail.of(click).model_dump_json(by_alias=True))
 
 
 def with_feeder(body: Any, feeders: list[str], default: str) -> Any:

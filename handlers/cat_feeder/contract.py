@@ -1,8 +1,9 @@
-"""What the cat feeder's cloud code and handlers must agree on: the ledger's event source and
-detail type, and each feeder's MQTT topics. Dependency-free, imported by both."""
+"""What the cat feeder's cloud code, handlers and firmware must agree on: the ledger's event source
+and detail types, and each feeder's MQTT topics. Dependency-free, imported by all of them."""
 
 SOURCE = "com.feedmyfurbabies"
-DETAIL_TYPE = "AWS IoT 1-Click"
+CLICK_DETAIL_TYPE = "AWS IoT 1-Click"  # what was asked: the originals' detail type, kept for their tools
+STATE_DETAIL_TYPE = "Feeder State Reported"  # what the device says it did
 
 
 def action_topic(feeder: str) -> str:
@@ -13,3 +14,7 @@ def action_topic(feeder: str) -> str:
 def state_topic(feeder: str) -> str:
     """Where the feeder reports what it did."""
     return f"cat-feeder/{feeder}/states"
+
+
+STATES = state_topic("+")  # every feeder's reports; the feeder is the topic's second level
+FEEDER_LEVEL = 2

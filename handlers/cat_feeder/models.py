@@ -1,4 +1,5 @@
-"""A click, in the original IoT 1-Click button shape or in a plain one, and the feed command."""
+"""A click, in the original IoT 1-Click button shape or in a plain one; the feed command; the
+device's state report; and the two kinds of ledger event they become."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from handlers.cat_feeder.contract import CLICK_DETAIL_TYPE, STATE_DETAIL_TYPE
+
 ClickType = Literal["SINGLE", "DOUBLE", "LONG"]
 FeederName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")]
-
+Millis = Annotated[int, Field(ge=0, le=2**53 - 1)]  # a JSON number every client (and the firmware) reads exactly
 
 
 class Click(BaseModel):
@@ -22,8 +25,7 @@ class Click(BaseModel):
 
     feeder: FeederName
     click_type: ClickType = Field(alias="clickType")
-    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0,
-                               le=2**53 - 1)  # a JSON number every client (and the firmware) reads exactly
+    reported_time: Millis = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime")
 
     @model_validator(mode="before")
     @classmethod
@@ -49,8 +51,7 @@ class ClickDetail(BaseModel):
 
     click_type: ClickType = Field(alias="click-type")
     feeder: FeederName
-    reported_time: int = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime", ge=0,
-                               le=2**53 - 1)
+    reported_time: Millis = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime")
 
     @classmethod
     def of(cls, click: Click) -> ClickDetail:
@@ -58,9 +59,37 @@ class ClickDetail(BaseModel):
 
 
 class ClickEvent(EventBridgeModel):
-    """The ledger's event, as EventBridge delivers it to the feeder."""
+    """A click on the ledger, as EventBridge delivers it."""
 
+    detail_type: Literal[CLICK_DETAIL_TYPE] = Field(alias="detail-type")  # type: ignore[assignment]
     detail: ClickDetail  # type: ignore[assignment]
+
+
+class FeederReport(BaseModel):
+    """What the device published on its states topic, as the states rule delivers it: the device's
+    JSON plus the feeder (the topic's second level) and when the broker received it, in ms."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    feeder: FeederName
+    state: Literal["online", "feeding", "fed", "error"]
+    reported_at: Millis = Field(alias="reportedAt")
+    event: ClickType | None = None
+    bowls: list[Literal["left", "right"]] | None = None
+    queued: Annotated[int, Field(ge=0)] | None = None
+    command: Millis | None = None  # the reportedTime of the click this report serves
+    error: Annotated[str, StringConstraints(max_length=500)] | None = None
+    uptime_s: Annotated[int, Field(ge=0)] | None = None
+
+
+class StateEvent(EventBridgeModel):
+    """A device's report on the ledger, as EventBridge delivers it."""
+
+    detail_type: Literal[STATE_DETAIL_TYPE] = Field(alias="detail-type")  # type: ignore[assignment]
+    detail: FeederReport  # type: ignore[assignment]
+
+
+LedgerEvent = Annotated[ClickEvent | StateEvent, Field(discriminator="detail_type")]
 
 
 class FeedCommand(BaseModel):

@@ -1,4 +1,5 @@
-"""An HTTP API in front of one function: IAM-authenticated routes, throttling, access logs."""
+"""An HTTP API in front of a function (and optionally more, each serving its own routes):
+IAM-authenticated routes, throttling, access logs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ from infra.blocks.naming import physical_name
 
 
 @dataclass(frozen=True)
+class ApiRoutes:
+    """Routes served by another function than the API's first, e.g. reads with their own role."""
+
+    function_name: pulumi.Input[str]
+    invoke_arn: pulumi.Input[str]
+    routes: Sequence[str]
+    label: str
+
+
+@dataclass(frozen=True)
 class HttpApiArgs:
     """Every route requires SigV4-signed requests from a principal allowed `execute-api:Invoke`."""
 
@@ -23,6 +34,7 @@ class HttpApiArgs:
     rate_limit: int
     burst_limit: int
     log_retention_days: int
+    more: Sequence[ApiRoutes] = ()
 
 
 class HttpApi(pulumi.ComponentResource):
@@ -33,16 +45,9 @@ class HttpApi(pulumi.ComponentResource):
         super().__init__("conduit:blocks:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         api = aws.apigatewayv2.Api(name, name=physical_name(name, kind="api"), protocol_type="HTTP", opts=child)
-        integration = aws.apigatewayv2.Integration(
-            f"{name}-function", api_id=api.id, integration_type="AWS_PROXY", integration_uri=args.invoke_arn,
-            integration_method="POST", payload_format_version="2.0", opts=child,
-        )
-        for route_key in args.routes:
-            aws.apigatewayv2.Route(
-                f"{name}-{re.sub(r'[^a-z0-9]+', '-', route_key.lower()).strip('-')}",
-                api_id=api.id, route_key=route_key, authorization_type="AWS_IAM",
-                target=integration.id.apply(lambda i: f"integrations/{i}"), opts=child,
-            )
+        served = [ApiRoutes(args.function_name, args.invoke_arn, args.routes, "function"), *args.more]
+        for target in served:
+            self._serve(name, api, target)
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs", name=f"/aws/apigateway/{physical_name(name, kind='log-group')}",
             retention_in_days=args.log_retention_days, opts=child,
@@ -57,10 +62,25 @@ class HttpApi(pulumi.ComponentResource):
                 '"latencyMs":"$context.responseLatency","error":"$context.integrationErrorMessage"}')},
             opts=child,
         )
+        self.url, self.execution_arn = stage.invoke_url, api.execution_arn
+        self.register_outputs({"url": self.url})
+
+    def _serve(self, name: str, api: aws.apigatewayv2.Api, target: ApiRoutes) -> None:
+        """One integration per function, its routes, and API Gateway's permission to invoke it."""
+        child = pulumi.ResourceOptions(parent=self)
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-{target.label}", api_id=api.id, integration_type="AWS_PROXY", integration_uri=target.invoke_arn,
+            integration_method="POST", payload_format_version="2.0", opts=child,
+        )
+        for route_key in target.routes:
+            aws.apigatewayv2.Route(
+                f"{name}-{re.sub(r'[^a-z0-9]+', '-', route_key.lower()).strip('-')}",
+                api_id=api.id, route_key=route_key, authorization_type="AWS_IAM",
+                target=integration.id.apply(lambda i: f"integrations/{i}"), opts=child,
+            )
+        suffix = "" if target.label == "function" else f"-{target.label}"
         aws.lambda_.Permission(
-            f"{name}-invoke", action="lambda:InvokeFunction", function=args.function_name,
+            f"{name}-invoke{suffix}", action="lambda:InvokeFunction", function=target.function_name,
             principal="apigateway.amazonaws.com", source_arn=api.execution_arn.apply(lambda a: f"{a}/*/*"),
             opts=child,
         )
-        self.url, self.execution_arn = stage.invoke_url, api.execution_arn
-        self.register_outputs({"url": self.url})

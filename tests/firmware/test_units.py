@@ -180,6 +180,20 @@ def test_commands_drive_the_right_bowls_for_the_feed_time():
         assert not motors["left"].running and not motors["right"].running
 
 
+def test_each_report_names_the_click_it_serves_so_the_cloud_can_confirm_it():
+    motors, _ = pins()
+    f = feeder.Feeder(motors, feed_ms=100)
+    diff = lambda a, b: a - b  # noqa: E731
+    f.command("SINGLE", 1111111)
+    f.command("LONG")  # a command without a time (an old client) is still served, unnamed
+    reports = [f.tick(now, diff) for now in (0, 100, 100, 200)]
+    assert reports == [
+        {"state": "feeding", "event": "SINGLE", "bowls": ["left"], "queued": 1, "command": 1111111},
+        {"state": "fed", "event": "SINGLE", "bowls": ["left"], "queued": 1, "command": 1111111},
+        {"state": "feeding", "event": "LONG", "bowls": ["left", "right"], "queued": 0},
+        {"state": "fed", "event": "LONG", "bowls": ["left", "right"], "queued": 0}]
+
+
 def test_commands_during_a_feed_are_queued_not_lost():
     motors, _ = pins()
     f = feeder.Feeder(motors, feed_ms=100)

@@ -28,7 +28,7 @@ from conduit.local.scenario import (
     percentiles,
     say,
 )
-from conduit.local.traffic import call_api
+from conduit.local.traffic import call_api, wait_until
 
 FEEDER = "kitchen"
 
@@ -37,7 +37,8 @@ class CatFeederScenario(Scenario):
     system_name = "cat-feeder"
 
     def demo(self, stage: Stage) -> bool:
-        print("\nCat feeder: a click -> the EventBridge ledger -> MQTT -> the firmware on MicroPython")
+        print("\nCat feeder: a click -> the EventBridge ledger -> MQTT -> the firmware on MicroPython -> its "
+              "reports -> the ledger -> GET /feeders")
         emulator, outputs = stage.emulator, stage.outputs
         with tempfile.TemporaryDirectory(prefix="conduit-demo-feeder-") as scratch:
             bundle = write_bundle(local_identity(stage.deployment, FEEDER), Path(scratch), ("", ""), feed_seconds=1)
@@ -63,8 +64,15 @@ class CatFeederScenario(Scenario):
                 elif entry[0] == "state":
                     bowls = f" {entry[1]['bowls']}" if "bowls" in entry[1] else ""
                     say(f"device published {entry[1]['state']}{bowls}", time.perf_counter() - started)
-        say(f"the ledger archive keeps every click for replay: conduit replay --stack {stage.stack} --since <time>")
-        return device.returncode == 0
+        kitchen = wait_until(lambda: (view := call_api(emulator, outputs["apiUrl"] + f"feeders/{FEEDER}").body)
+                             .get("confirmed") and view, 30, "the kitchen's click confirmed at GET /feeders")
+        listed = call_api(emulator, outputs["apiUrl"] + "feeders").body["feeders"]
+        say(f"GET /feeders/{FEEDER} -> state {kitchen['state']}, last command {kitchen['lastCommand']}, "
+            f"confirmed {kitchen['confirmed']}; GET /feeders lists {[f['feeder'] for f in listed]}",
+            time.perf_counter() - started)
+        say("the ledger archive keeps every click and every report for replay: "
+            f"conduit replay --stack {stage.stack} --since <time>")
+        return device.returncode == 0 and kitchen["state"] == "fed"
 
     def bench(self, stage: Stage, options: BenchOptions) -> None:
         """Click -> ledger -> rule -> feeder -> data plane -> the command at the device's MQTT topic."""

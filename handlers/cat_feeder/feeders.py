@@ -1,0 +1,62 @@
+"""`GET /feeders` and `GET /feeders/{feeder}`: the projection, read for the feeders' owner."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+
+from handlers.shared.aws import setting, table
+from handlers.shared.observability import entry_point
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+app = APIGatewayHttpResolver(serializer=lambda obj: json.dumps(obj, default=_plain, separators=(",", ":")))
+
+
+def view(feeder: str, item: dict[str, Any] | None) -> dict[str, Any]:
+    """One feeder as the owner reads it; a feeder never heard from has nulls."""
+    item = item or {}
+    command_at, confirmed_at = item.get("commandAt"), item.get("confirmedCommandAt")
+    return {"feeder": feeder, "state": (item.get("lastState") or {}).get("state"),
+            "report": item.get("lastState"), "reportedAt": item.get("reportedAt"),
+            "lastCommand": item.get("lastCommand"), "commandAt": command_at,
+            "confirmed": command_at is not None and confirmed_at is not None and confirmed_at >= command_at}
+
+
+def _feeders() -> list[str]:
+    return setting("FEEDERS").split(",")
+
+
+@app.get("/feeders")
+def list_feeders() -> dict[str, Any]:
+    """Every configured feeder; the projection holds one small item per feeder, so a scan is the read."""
+    feeders, items, page = table(setting("FEEDERS_TABLE")), {}, {}
+    while True:
+        response = feeders.scan(**page)
+        items.update({item["feeder"]: item for item in response.get("Items", [])})
+        if "LastEvaluatedKey" not in response:
+            break
+        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+    return {"feeders": [view(feeder, items.get(feeder)) for feeder in _feeders()]}
+
+
+@app.get("/feeders/<feeder>")
+def get_feeder(feeder: str) -> dict[str, Any]:
+    if feeder not in _feeders():
+        raise NotFoundError(f"no feeder {feeder[:40]!r}; this stack has {_feeders()}")
+    return view(feeder, table(setting("FEEDERS_TABLE")).get_item(Key={"feeder": feeder}).get("Item"))
+
+
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
