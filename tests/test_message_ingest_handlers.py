@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import boto3
@@ -165,9 +167,8 @@ def _record(queued: QueuedReading) -> QueuedReadingRecord:
 
 
 def test_redelivered_message_does_not_write_twice(ingest_world):
-    table = ingest_world["table"]
     queued = _queued()
-    assert store.store_reading(table, queued) is None
+    assert store.store_reading(boto3.client("dynamodb"), ingest_world["table"].name, queued) is None
     store.store_record(_record(queued))  # the same reading again: a redelivery
     assert len(items(ingest_world)) == 1
     conflicts = ingest_world["s3"].list_objects_v2(Bucket=BUCKET, Prefix=CONFLICTS)
@@ -200,3 +201,62 @@ def test_every_record_of_a_notification_is_ingested(ingest_world):
     event = s3_event(BUCKET, "a.csv")
     event["Records"].append(s3_event(BUCKET, "b.csv")["Records"][0])
     assert [f["key"] for f in ingest.handler(event, LAMBDA_CONTEXT)["files"]] == ["a.csv", "b.csv"]
+
+
+def test_the_records_of_a_batch_are_stored_at_once_and_each_failure_is_still_its_own(monkeypatch):
+    """Ten records meet at a barrier that only opens when all ten are in flight together; the one
+    that then fails is the only one reported, so only it is retried."""
+    barrier = threading.Barrier(10, timeout=10)
+
+    def handle(record: QueuedReadingRecord) -> None:
+        barrier.wait()
+        if record.body.origin.line == 7:
+            raise RuntimeError("the store refused line 7")
+
+    records = [sqs_record(_queued(line=n).model_dump_json(), message_id=f"m{n}") for n in range(10)]
+    response = store.process_partial_response(event={"Records": records}, record_handler=handle,
+                                              processor=store.processor, context=LAMBDA_CONTEXT)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m7"}]}
+
+
+class RecordingQueue:
+    """A stand-in SQS client that counts the batches in flight at once and can refuse one."""
+
+    def __init__(self, refuse_line: int | None = None):
+        self.lock, self.in_flight, self.most, self.sent = threading.Lock(), 0, 0, []
+        self.refuse = f'"line":{refuse_line}}}' if refuse_line else None
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self.sent.append(Entries)
+        time.sleep(0.02)
+        with self.lock:
+            self.in_flight -= 1
+        if self.refuse and any(self.refuse in e["MessageBody"] for e in Entries):
+            return {"Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in Entries]}
+        return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+
+def _csv(rows: int) -> list[str]:
+    lines = (EVENTS / "readings_20.csv").read_text().splitlines(keepends=True)
+    return [lines[0], *(lines[1 + n % (len(lines) - 1)] for n in range(rows))]
+
+
+def test_batches_of_a_file_are_sent_several_at_once_but_never_more_than_the_window():
+    sqs = RecordingQueue()
+    report = ingest.csv_rows_to_queue(_csv(400), BUCKET, "k.csv", sqs, "url")
+    assert report.sent == 400 and sum(len(b) for b in sqs.sent) == 400
+    assert 1 < sqs.most <= ingest.SEND_CONCURRENCY, sqs.most
+
+
+def test_a_batch_sqs_keeps_refusing_fails_the_file_and_leaves_nothing_in_flight():
+    """The failure stops the reading (Lambda retries the whole file; the store makes resent rows
+    no-ops), and every batch already handed to a thread is awaited before the error is raised."""
+    sqs = RecordingQueue(refuse_line=35)
+    with pytest.raises(ingest.IngestError, match="SQS refused 10 message"):
+        ingest.csv_rows_to_queue(_csv(200), BUCKET, "k.csv", sqs, "url")
+    assert sqs.in_flight == 0, "nothing is left running behind the failure"
+    refused = [b for b in sqs.sent if any('"line":35}' in e["MessageBody"] for e in b)]
+    assert len(refused) == ingest.SEND_ATTEMPTS, "the refused batch was tried three times"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,6 +23,8 @@ from handlers.shared.observability import entry_point, logger
 
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
+SEND_CONCURRENCY = 8  # batches in flight at once: SendMessageBatch is network-bound, parsing is not
+_senders = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="send")  # one pool per container
 
 
 class IngestError(RuntimeError):
@@ -152,23 +156,58 @@ def send_batch(sqs: Any, queue_url: str, bodies: list[str]) -> None:
     raise IngestError(f"SQS refused {len(pending)} message(s) after {SEND_ATTEMPTS} attempts: {sorted(reasons)}")
 
 
+class BatchSender:
+    """Sends batches of 10 while the file is still being read, at most SEND_CONCURRENCY at a time.
+
+    The parser waits when that many batches are in flight, so memory stays bounded by the window,
+    not the file. `finish` waits for every batch and raises the first failure: the invocation then
+    fails and Lambda retries the file (the store makes a resent row a no-op).
+    """
+
+    def __init__(self, sqs: Any, queue_url: str, window: int = SEND_CONCURRENCY):
+        self._sqs, self._queue_url, self._window = sqs, queue_url, window
+        self._in_flight: deque[Future[None]] = deque()
+
+    def send(self, bodies: list[str]) -> None:
+        if len(self._in_flight) >= self._window:
+            self._in_flight.popleft().result()
+        self._in_flight.append(_senders.submit(send_batch, self._sqs, self._queue_url, bodies))
+
+    def finish(self) -> None:
+        errors = []
+        while self._in_flight:
+            try:
+                self._in_flight.popleft().result()
+            except Exception as exc:  # every batch is awaited before the first failure is raised
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
 def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, queue_url: str) -> IngestReport:
-    """Send every valid row to the queue in batches of 10 and collect every rejected row."""
+    """Send every valid row to the queue in batches of 10, several batches at once, and collect
+    every rejected row."""
     report = IngestReport(bucket, key)
+    sender = BatchSender(sqs, queue_url)
     batch: list[str] = []
-    for line, outcome in validate_rows(lines):
-        if isinstance(outcome, Rejection):
-            report.rejected.append(outcome)
-            continue
-        message = QueuedReading(reading=outcome, origin=Origin(bucket=bucket, key=key, line=line))
-        batch.append(message.model_dump_json())
-        if len(batch) == SQS_BATCH_LIMIT:
-            send_batch(sqs, queue_url, batch)
-            report.sent += len(batch)
-            batch = []
-    if batch:
-        send_batch(sqs, queue_url, batch)
-        report.sent += len(batch)
+    queued = 0
+    try:
+        for line, outcome in validate_rows(lines):
+            if isinstance(outcome, Rejection):
+                report.rejected.append(outcome)
+                continue
+            message = QueuedReading(reading=outcome, origin=Origin(bucket=bucket, key=key, line=line))
+            batch.append(message.model_dump_json())
+            if len(batch) == SQS_BATCH_LIMIT:
+                sender.send(batch)
+                queued += len(batch)
+                batch = []
+        if batch:
+            sender.send(batch)
+            queued += len(batch)
+    finally:
+        sender.finish()
+    report.sent = queued
     return report
 
 
