@@ -99,7 +99,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows))
+    return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows), args.json)
 
 
 def _soak(args: argparse.Namespace) -> int:
@@ -139,6 +139,7 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     bench = sub.add_parser("bench", parents=both, help="measure deploy time, flow latency and ingest throughput")
     bench.add_argument("--events", type=int, default=200)
     bench.add_argument("--rows", type=int, default=2000)
+    bench.add_argument("--json", action="store_true", help="one JSON document on stdout, the report on stderr")
     bench.set_defaults(func=_bench)
     soak = sub.add_parser("soak", parents=both, help="every flow at once, hostile input mixed in; exit 1 on any loss")
     soak.add_argument("--scale", type=int, default=100, help="roughly how many items each flow sends")

@@ -42,6 +42,36 @@ class BenchOptions:
 
 
 @dataclass(frozen=True)
+class Latency:
+    """One flow's end-to-end latency over `samples`, measured at its destination, not through an API."""
+
+    flow: str
+    samples: tuple[float, ...]
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
+
+    def line(self) -> str:
+        return f"  {self.flow:42s} p50 {self.p50_ms:7.0f} ms   p95 {self.p95_ms:7.0f} ms   (n={len(self.samples)})"
+
+    def figures(self) -> dict[str, Any]:
+        return {"p50Ms": round(self.p50_ms, 1), "p95Ms": round(self.p95_ms, 1), "events": len(self.samples)}
+
+
+def measure(flow: str, events: int, run: Callable[[int], Any]) -> Latency:
+    """Time `events` runs of `run(n)`, one at a time, and print the flow's line."""
+    latency = Latency(flow, tuple(latencies(events, run)))
+    print(latency.line())
+    return latency
+
+
+@dataclass(frozen=True)
 class SoakOptions:
     """How much each flow sends at once; about a tenth of it is poison, duplicates or conflicts."""
 
@@ -90,7 +120,8 @@ class Scenario:
     def demo(self, stage: Stage) -> bool:
         raise NotImplementedError
 
-    def bench(self, stage: Stage, options: BenchOptions) -> None:
+    def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
+        """Print the system's figures and return them (`{"flows": {name: Latency.figures()}, ...}`)."""
         raise NotImplementedError
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
@@ -111,12 +142,6 @@ def latencies(events: int, flow: Callable[[int], Any]) -> list[float]:
         flow(n)
         samples.append(time.perf_counter() - started)
     return samples
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return f"p50 {statistics.median(ordered) * 1000:7.0f} ms   p95 {p95 * 1000:7.0f} ms   (n={len(ordered)})"
 
 
 class ScenarioError(RuntimeError):

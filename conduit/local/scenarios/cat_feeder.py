@@ -24,8 +24,7 @@ from conduit.local.scenario import (
     SoakOptions,
     Stage,
     expect,
-    latencies,
-    percentiles,
+    measure,
     say,
 )
 from conduit.local.traffic import call_api, wait_until
@@ -74,7 +73,7 @@ class CatFeederScenario(Scenario):
             f"conduit replay --stack {stage.stack} --since <time>")
         return device.returncode == 0 and kitchen["state"] == "fed"
 
-    def bench(self, stage: Stage, options: BenchOptions) -> None:
+    def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
         """Click -> ledger -> rule -> feeder -> data plane -> the command at the device's MQTT topic."""
         url = stage.outputs["apiUrl"] + "click"
         with device_listener(stage) as arrived:
@@ -84,7 +83,8 @@ class CatFeederScenario(Scenario):
                 expect(clicked.status == 202, f"POST /click {n} should answer 202", clicked)
                 arrived.get(timeout=60)
 
-            print(f"  click -> ledger -> MQTT at the device     {percentiles(latencies(options.events, flow))}")
+            latency = measure("click -> ledger -> MQTT at the device", options.events, flow)
+        return {"flows": {"click": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         """Clicks at once, in both shapes, with unknown feeders and broken bodies mixed in: every

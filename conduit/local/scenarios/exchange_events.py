@@ -13,8 +13,7 @@ from conduit.local.scenario import (
     SoakOptions,
     Stage,
     expect,
-    latencies,
-    percentiles,
+    measure,
     say,
 )
 from conduit.local.traffic import call_api, observe_topic, received, wait_until
@@ -49,7 +48,7 @@ class ExchangeEventsScenario(Scenario):
         say("(alerts are also archived in S3 by the rule's s3 action on AWS; the emulator does not run that action)")
         return all(p.status == 202 for p in posted) and bad.status == 400 and len(raised) == 1
 
-    def bench(self, stage: Stage, options: BenchOptions) -> None:
+    def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
         emulator, outputs = stage.emulator, stage.outputs
         url, dynamodb = outputs["apiUrl"] + "event", emulator.client("dynamodb")
 
@@ -60,7 +59,8 @@ class ExchangeEventsScenario(Scenario):
                                               ExpressionAttributeValues={":i": {"S": f"bench-{n}"}})["Count"], 60,
                        f"event {n} archived", interval=0.01)
 
-        print(f"  POST /event -> IoT rule -> archive        {percentiles(latencies(options.events, flow))}")
+        latency = measure("POST /event -> IoT rule -> archive", options.events, flow)
+        return {"flows": {"sell event": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_events(stage, options)]

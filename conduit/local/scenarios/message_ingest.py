@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conduit.local.emulator import Emulator
+from conduit.local.ingest_bench import ingest_figures
 from conduit.local.scenario import (
     Account,
     BenchOptions,
@@ -16,8 +16,7 @@ from conduit.local.scenario import (
     SoakOptions,
     Stage,
     expect,
-    latencies,
-    percentiles,
+    measure,
     say,
 )
 from conduit.local.traffic import HttpResult, call_api, csv_file, wait_until
@@ -80,17 +79,6 @@ def _object(flow: MessageIngestFlow, key: str) -> bytes | None:
         return None
 
 
-def _audit_length(emulator: Emulator) -> int:
-    with open(emulator.audit_log) as log:
-        return sum(1 for _ in log)
-
-
-def _audit_counts(emulator: Emulator, start_line: int) -> Counter[str]:
-    with open(emulator.audit_log) as log:
-        lines = log.read().splitlines()[start_line:]
-    return Counter(json.loads(line)["action"] for line in lines if line.strip())
-
-
 class MessageIngestScenario(Scenario):
     system_name = "message-ingest"
 
@@ -144,7 +132,7 @@ class MessageIngestScenario(Scenario):
             say(f"{label} -> {result.status} {detail[:80]}", time.perf_counter() - started)
         return sent == accounted
 
-    def bench(self, stage: Stage, options: BenchOptions) -> None:
+    def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
         emulator, table = stage.emulator, stage.outputs["table"]
         flow = MessageIngestFlow(emulator, stage.outputs)
 
@@ -156,7 +144,7 @@ class MessageIngestScenario(Scenario):
             wait_until(lambda: "Item" in flow.dynamodb.get_item(TableName=table, Key=key), 60,
                        f"reading {n}", interval=0.01)
 
-        print(f"  CSV row in S3 -> item in DynamoDB        {percentiles(latencies(options.events, one_row))}")
+        row = measure("CSV row in S3 -> item in DynamoDB", options.events, one_row)
 
         def post(n: int) -> None:
             result = flow.api("POST", "/message", {"timestamp": 1136073600 + n, "location": "bench-api",
@@ -164,22 +152,9 @@ class MessageIngestScenario(Scenario):
                                                    "remote_dest": "b", "remote_avg": 2})
             expect(result.status == 201, f"POST /message {n} should answer 201", result)
 
-        print(f"  POST /message (SigV4) -> 201             {percentiles(latencies(options.events, post))}")
-
-        rows = options.rows
-        before_items, before_audit = flow.stored(), _audit_length(emulator)
-        started = time.perf_counter()
-        flow.drop_csv("bench/throughput.csv", csv_file(rows, first_timestamp=1167609600, location="bulk"))
-        wait_until(lambda: flow.stored() >= before_items + rows, 600, f"{rows} stored readings", interval=0.2)
-        elapsed = time.perf_counter() - started
-        calls = _audit_counts(emulator, before_audit)
-        print(f"  CSV ingest of {rows} rows                 {rows / elapsed:7.0f} rows/s ({elapsed:.1f} s)")
-        print("  AWS API calls by the roles per 1,000 rows:")
-        for action, count in sorted(calls.items()):
-            print(f"    {action:28s} {count * 1000 / rows:8.1f}")
-        print("    (floor set by service limits: sqs:SendMessage 100 with batches of 10; DynamoDB 40 BatchWriteItem\n"
-              "     with batches of 25. The store function writes with conditional PutItem, one per reading, so a\n"
-              "     redelivered message never overwrites: 1,000 per 1,000 rows, by design.)")
+        api = measure("POST /message (SigV4) -> 201", options.events, post)
+        return {"flows": {"CSV row": row.figures(), "POST /message": api.figures()},
+                "ingest": ingest_figures(emulator, stage.outputs, options.rows)}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_ingest(stage, options), soak_api(stage, options)]

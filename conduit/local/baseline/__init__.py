@@ -1,0 +1,1 @@
+"""Designs the bench measures Conduit against, deployed onto the emulator only by the bench."""
