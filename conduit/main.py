@@ -7,10 +7,12 @@ Pulumi.yaml upward), or the one `-C/--cwd DIR` names.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from conduit.check import PolicyConfigError, as_json, judge, load_policy_config, render
+from conduit.cost import model as cost
 from conduit.diagram import mermaid
 from conduit.flash import FlashError, flash
 from conduit.local import emulator as emulators
@@ -20,12 +22,12 @@ from conduit.local.deployment import NotDeployedError
 from conduit.local.emulator import EmulatorError
 from conduit.local.scenario import ScenarioError
 from conduit.preview import preview_json, preview_text
-from conduit.project import ProjectError, find_project_dir, load_project
+from conduit.project import ProjectError, find_project_dir, load_project, load_stack
 from conduit.replay import ReplayError, replay
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, ProgramError, run_stack
 from infra import lambda_archives
 
-USER_ERRORS = (ProjectError, ProgramError, PolicyConfigError, FlashError, ReplayError, NotDeployedError,
+USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, FlashError, ReplayError, NotDeployedError,
                EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
 
 
@@ -59,6 +61,19 @@ def _flash(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     print(replay(args.stack, args.since, args.until, args.project_dir, state_dir=args.state_dir))
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    if args.events_per_day < 0:
+        raise cost.CostError(f"--events-per-day must be 0 or more, not {args.events_per_day}")
+    config = load_stack(load_project(args.project_dir), args.stack)
+    region = config.values.get("aws:region")
+    if not region:
+        raise cost.CostError(f"Pulumi.{args.stack}.yaml sets no aws:region, so the stack's prices are unknown")
+    document = cost.estimate(cost.load(cost.PROFILE), cost.load(cost.PRICES), args.stack, region,
+                             args.events_per_day, args.price_region)
+    print(json.dumps(document, indent=2) if args.json else cost.render(document))
     return 0
 
 
@@ -113,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay_command.add_argument("--since", required=True, help="ISO 8601 time, e.g. 2026-11-22T10:00:00Z")
     replay_command.add_argument("--until", help="ISO 8601 time (default: now)")
     replay_command.set_defaults(func=_replay)
+
+    cost_command = commands.add_parser("cost", parents=[stack, project, output],
+                                       help="$ per million and per day of each flow, and the Kinesis break-even")
+    cost_command.add_argument("--events-per-day", type=int, required=True, metavar="N",
+                              help="events a day for each flow (rows for ingest, uploads, clicks...)")
+    cost_command.add_argument("--price-region", metavar="REGION",
+                              help="price with this region of the table instead of the stack's aws:region")
+    cost_command.set_defaults(func=_cost)
 
     package = commands.add_parser("package", help="build every Lambda archive and print size and sha256")
     package.add_argument("--out", type=Path, default=Path("build") / "package")

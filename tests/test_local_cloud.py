@@ -32,6 +32,7 @@ from conduit.local.permissions import report, unused_permissions
 from conduit.local.scenarios import SCENARIOS
 from conduit.local.scenarios.message_ingest import MessageIngestFlow
 from conduit.local.traffic import call_api, csv_file, observe_topic, received, wait_until
+from conduit.local.usage import load_profile, measure_profile, stale_flows
 from conduit.project import load_project, load_stack
 from conduit.replay import replay
 from infra.aws_connection import connection_from_config
@@ -527,6 +528,13 @@ def test_every_system_scenario_runs_its_demo(deployment, scenario, capsys):
     stage = scenario.stage(deployment, REPO)
     assert stage is not None, f"the local stack does not deploy {scenario.system_name}"
     assert scenario.demo(stage), capsys.readouterr().out
+
+
+def test_the_committed_usage_profile_is_what_the_program_does_now(deployment):
+    """The profile `conduit cost` prices (conduit/cost/usage-profile.json) is measured again, small:
+    a flow whose calls per event changed fails here until the profile is measured anew."""
+    measured = measure_profile(deployment, REPO, scale=0.25)
+    assert stale_flows(measured, load_profile()) == {}, "re-measure: conduit local profile --stack local --write"
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

@@ -1,4 +1,4 @@
-"""`conduit local up|start|status|env|down|demo|bench|soak|compare`: the same program, deployed onto the emulator."""
+"""`conduit local up|start|status|env|down|demo|bench|profile|soak|compare`: the program on the emulator."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from conduit.local.demo import run_demo
 from conduit.local.deployment import LocalDeployment, deploy, require_deployment
 from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
+from conduit.local.usage import run_profile
 
 SECRET_OUTPUTS = {"privateKey"}
 
@@ -102,6 +103,10 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows), args.json)
 
 
+def _profile(args: argparse.Namespace) -> int:
+    return run_profile(args.stack, args.project_dir, args.state_dir, args.scale, args.write)
+
+
 def _soak(args: argparse.Namespace) -> int:
     return run_soak(args.stack, args.project_dir, args.state_dir, SoakOptions(args.scale))
 
@@ -141,6 +146,11 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     bench.add_argument("--rows", type=int, default=2000)
     bench.add_argument("--json", action="store_true", help="one JSON document on stdout, the report on stderr")
     bench.set_defaults(func=_bench)
+    profile = sub.add_parser("profile", parents=both,
+                             help="measure each flow's priced usage per event (the profile conduit cost prices)")
+    profile.add_argument("--scale", type=float, default=1.0, help="multiply each flow's event count")
+    profile.add_argument("--write", action="store_true", help="write conduit/cost/usage-profile.json")
+    profile.set_defaults(func=_profile)
     soak = sub.add_parser("soak", parents=both, help="every flow at once, hostile input mixed in; exit 1 on any loss")
     soak.add_argument("--scale", type=int, default=100, help="roughly how many items each flow sends")
     soak.set_defaults(func=_soak)

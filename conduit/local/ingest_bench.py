@@ -15,6 +15,7 @@ import math
 import time
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,8 +240,6 @@ def emulator_ceiling(emulator: Emulator, requests: int = 200, threads: int = 8) 
     """What the emulator itself can serve, from the bench host with `threads` callers: SendMessageBatch
     of 10 and conditional PutItem calls per second. A design that needs N such calls per row cannot go
     faster here than the ceiling / N, however it is written; on AWS the ceiling is far higher."""
-    from concurrent.futures import ThreadPoolExecutor
-
     sqs, dynamodb = emulator.client("sqs"), emulator.client("dynamodb")
     name = f"bench-ceiling-{int(time.time())}"
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,26 @@ class Account:
             f"\n      {p}" for p in self.problems)
 
 
+@dataclass
+class ClientUsage:
+    """What the client side of a flow spends: priced dimensions (an API request, an S3 PUT, a device's
+    MQTT messages), and the topics devices publish on (their rules are counted from the wiring)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    device_topics: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UsageFlow:
+    """One priced flow: `run(stage, units)` sends that many units (events, rows, clicks), waits until
+    each has reached its destination, and returns what the client spent."""
+
+    name: str
+    unit: str
+    units: int
+    run: Callable[[Stage, int], ClientUsage]
+
+
 class Scenario:
     """Drives one system: `demo` shows it working and says whether it did; `bench` prints figures."""
 
@@ -126,6 +147,10 @@ class Scenario:
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         """Drive the system hard, hostile input mixed in, then account for everything sent."""
+        raise NotImplementedError
+
+    def usage_flows(self) -> list[UsageFlow]:
+        """The system's priced flows, for the usage profile `conduit cost` prices."""
         raise NotImplementedError
 
 

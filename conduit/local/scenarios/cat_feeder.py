@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,9 +21,11 @@ from conduit.flash import local_identity, micropython, write_bundle
 from conduit.local.scenario import (
     Account,
     BenchOptions,
+    ClientUsage,
     Scenario,
     SoakOptions,
     Stage,
+    UsageFlow,
     expect,
     measure,
     say,
@@ -117,10 +120,14 @@ class CatFeederScenario(Scenario):
                     "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
         return [Account("cat feeder (clicks)", len(bodies), outcomes, problems)]
 
+    def usage_flows(self) -> list[UsageFlow]:
+        return [UsageFlow("click", "click", 10, usage_clicks)]
+
 
 @contextlib.contextmanager
-def device_listener(stage: Stage) -> Iterator[queue.Queue[bytes]]:
-    """The kitchen feeder's identity subscribed to its action topic over mutual TLS."""
+def device_listener(stage: Stage, answer: bool = False) -> Iterator[queue.Queue[bytes]]:
+    """The kitchen feeder's identity subscribed to its action topic over mutual TLS. With `answer`,
+    it reports like the firmware: `feeding` then `fed`, each naming the command it serves (QoS 1)."""
     device = stage.outputs["devices"][FEEDER]
     arrived: queue.Queue[bytes] = queue.Queue()
     with tempfile.TemporaryDirectory(prefix="conduit-device-") as scratch:
@@ -132,7 +139,17 @@ def device_listener(stage: Stage) -> Iterator[queue.Queue[bytes]]:
         context = ssl.create_default_context(cafile=str(ca))
         context.load_cert_chain(str(cert), str(key))
         client.tls_set_context(context)
-        client.on_message = lambda _c, _u, message: arrived.put(message.payload)
+
+        def on_message(_client: Any, _userdata: Any, message: Any) -> None:
+            arrived.put(message.payload)
+            if answer:
+                command = json.loads(message.payload)
+                for state in ("feeding", "fed"):
+                    client.publish(device["stateTopic"], json.dumps({
+                        "state": state, "event": command["event"], "bowls": ["left"], "queued": 0,
+                        "command": command["reportedTime"], "uptime_s": 1}), qos=1)
+
+        client.on_message = on_message
         client.connect("localhost", stage.emulator.mqtt_port)
         client.subscribe(device["actionTopic"], qos=1)
         client.loop_start()
@@ -142,3 +159,26 @@ def device_listener(stage: Stage) -> Iterator[queue.Queue[bytes]]:
         finally:
             client.loop_stop()
             client.disconnect()
+
+
+def usage_clicks(stage: Stage, clicks: int) -> ClientUsage:
+    """Clicks served by a device that answers like the firmware; done when GET /feeders' projection
+    shows each confirmed. The device's side is priced as IoT Core meters it: the command delivered
+    to it, its PUBACK (a 5 KB message under MQTT 3.1.1) and its two reports."""
+    emulator, outputs = stage.emulator, stage.outputs
+    feeders = outputs["feedersTable"]
+    dynamodb = emulator.client("dynamodb")
+    with device_listener(stage, answer=True) as arrived:
+        for n in range(clicks):
+            at = int(time.time() * 1000)
+            clicked = call_api(emulator, outputs["apiUrl"] + "click", "POST", {
+                "feeder": FEEDER, "devicePayload": {"clickType": "SINGLE"},
+                "deviceEvent": {"buttonClicked": {"reportedTime": at}}})
+            expect(clicked.status == 202, f"POST /click {n} should answer 202", clicked)
+            arrived.get(timeout=60)
+            wait_until(lambda a=at: int(dynamodb.get_item(TableName=feeders, Key={"feeder": {"S": FEEDER}})
+                                        .get("Item", {}).get("confirmedCommandAt", {}).get("N", 0)) >= a,
+                       60, f"click {n} confirmed", interval=0.02)
+    state_topic = outputs["devices"][FEEDER]["stateTopic"]
+    return ClientUsage(Counter({"apiGateway.httpRequests": clicks, "iot.messages": 4 * clicks}),
+                       device_topics=[state_topic] * (2 * clicks))

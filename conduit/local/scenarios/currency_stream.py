@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 from conduit.local.scenario import (
     Account,
     BenchOptions,
+    ClientUsage,
     Scenario,
     SoakOptions,
     Stage,
+    UsageFlow,
     expect,
     measure,
     say,
@@ -65,6 +68,21 @@ class CurrencyStreamScenario(Scenario):
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_rates(stage, options)]
+
+    def usage_flows(self) -> list[UsageFlow]:
+        return [UsageFlow("currency update", "update", 20, usage_updates)]
+
+
+def usage_updates(stage: Stage, updates: int) -> ClientUsage:
+    emulator, outputs = stage.emulator, stage.outputs
+    url, dynamodb = outputs["apiUrl"] + "currency", emulator.client("dynamodb")
+    for n in range(updates):
+        rate = f"{n + 1}.5"
+        posted = call_api(emulator, url, "POST", {"symbol": "USG", "rate": rate})
+        expect(posted.status == 200, f"POST /currency {n} should answer 200", posted)
+        wait_until(lambda r=rate: dynamodb.get_item(TableName=outputs["viewTable"], Key={"symbol": {"S": "USG"}})
+                   .get("Item", {}).get("rate", {}).get("N") == r, 60, f"rate {n} in the view", interval=0.02)
+    return ClientUsage(Counter({"apiGateway.httpRequests": updates}))
 
 
 def soak_rates(stage: Stage, options: SoakOptions) -> Account:

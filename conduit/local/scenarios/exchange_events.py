@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from conduit.local.ingest_bench import durations
 from conduit.local.scenario import (
     Account,
     BenchOptions,
+    ClientUsage,
     Scenario,
     SoakOptions,
     Stage,
+    UsageFlow,
     expect,
     measure,
     say,
@@ -64,6 +68,30 @@ class ExchangeEventsScenario(Scenario):
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_events(stage, options)]
+
+    def usage_flows(self) -> list[UsageFlow]:
+        return [UsageFlow("sell event", "event", 20, lambda stage, n: usage_events(stage, n, "sell")),
+                UsageFlow("buy event", "event", 20, lambda stage, n: usage_events(stage, n, "buy"))]
+
+
+def usage_events(stage: Stage, events: int, kind: str) -> ClientUsage:
+    """Events archived; a buy (under the price threshold, each from its own account, so no alert) also
+    goes through the fraud checker."""
+    emulator, outputs = stage.emulator, stage.outputs
+    url, dynamodb, tag = outputs["apiUrl"] + "event", emulator.client("dynamodb"), time.time_ns() % 10**9
+    fraud, since_ms = f"conduit-{stage.stack}-exchange-events-fraud", int(time.time() * 1000)
+    for n in range(events):
+        event_id = f"usage-{kind}-{tag}-{n}"
+        posted = call_api(emulator, url, "POST", {"type": kind, "price": 500, "id": event_id,
+                                                  "account": f"usage-{tag}-{n}"})
+        expect(posted.status == 202, f"POST /event {n} should answer 202", posted)
+        wait_until(lambda i=event_id: dynamodb.query(TableName=outputs["archiveTable"],
+                                                     KeyConditionExpression="id = :i",
+                                                     ExpressionAttributeValues={":i": {"S": i}})["Count"],
+                   60, f"event {n} archived", interval=0.02)
+        if kind == "buy":  # one event at a time: a burst would price the cold starts of extra containers
+            wait_until(lambda k=n: len(durations(emulator, fraud, since_ms)) > k, 60, f"buy {n} checked", 0.02)
+    return ClientUsage(Counter({"apiGateway.httpRequests": events}))
 
 
 def soak_events(stage: Stage, options: SoakOptions) -> Account:

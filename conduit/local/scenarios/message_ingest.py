@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,9 +13,11 @@ from conduit.local.ingest_bench import ingest_figures
 from conduit.local.scenario import (
     Account,
     BenchOptions,
+    ClientUsage,
     Scenario,
     SoakOptions,
     Stage,
+    UsageFlow,
     expect,
     measure,
     say,
@@ -158,6 +161,34 @@ class MessageIngestScenario(Scenario):
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_ingest(stage, options), soak_api(stage, options)]
+
+    def usage_flows(self) -> list[UsageFlow]:
+        return [UsageFlow("CSV row", "row", 300, usage_csv_rows),
+                UsageFlow("POST /message", "request", 20, usage_posts)]
+
+
+ROWS_PER_FILE = 100  # the profile's files: an S3 PUT and GET are shared by this many rows
+
+
+def usage_csv_rows(stage: Stage, rows: int) -> ClientUsage:
+    flow = MessageIngestFlow(stage.emulator, stage.outputs)
+    before, tag, sent, files = flow.stored(), time.time_ns() % 10**9, 0, 0
+    while sent < rows:
+        count = min(ROWS_PER_FILE, rows - sent)
+        flow.drop_csv(f"usage/{tag}-{files}.csv",
+                      csv_file(count, first_timestamp=1325376000, location=f"u{tag}-{files}"))
+        sent, files = sent + count, files + 1
+    wait_until(lambda: flow.stored() >= before + rows, 300, f"{rows} profiled rows stored", interval=0.2)
+    return ClientUsage(Counter({"s3.putRequests": files}))
+
+
+def usage_posts(stage: Stage, requests: int) -> ClientUsage:
+    flow, tag = MessageIngestFlow(stage.emulator, stage.outputs), time.time_ns() % 10**9
+    for n in range(requests):
+        result = flow.api("POST", "/message", {"timestamp": 1356998400 + n, "location": f"u{tag}", "source": "s",
+                                               "local_dest": "a", "local_avg": 1, "remote_dest": "b", "remote_avg": 2})
+        expect(result.status == 201, f"POST /message {n} should answer 201", result)
+    return ClientUsage(Counter({"apiGateway.httpRequests": requests}))
 
 
 def _reading_row(n: int, location: str, remote_avg: str = "2.5") -> str:

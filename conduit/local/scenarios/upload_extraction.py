@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from conduit.local.scenario import Account, BenchOptions, Scenario, SoakOptions, Stage, measure, say
+from conduit.local.scenario import (
+    Account,
+    BenchOptions,
+    ClientUsage,
+    Scenario,
+    SoakOptions,
+    Stage,
+    UsageFlow,
+    measure,
+    say,
+)
 from conduit.local.traffic import call_api, wait_until
 
 
@@ -58,6 +69,22 @@ class UploadExtractionScenario(Scenario):
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_uploads(stage, options)]
+
+    def usage_flows(self) -> list[UsageFlow]:
+        return [UsageFlow("upload", "upload", 20, usage_uploads)]
+
+
+def usage_uploads(stage: Stage, uploads: int) -> ClientUsage:
+    """Short text documents of two terms, each uploaded, extracted and indexed."""
+    s3, dynamodb, outputs = stage.emulator.client("s3"), stage.emulator.client("dynamodb"), stage.outputs
+    tag = time.time_ns() % 10**9
+    for n in range(uploads):
+        term = f"usage{tag}x{n}"
+        s3.put_object(Bucket=outputs["bucket"], Key=f"uploads/usage-{tag}-{n}.txt", Body=f"report {term}".encode())
+        wait_until(lambda t=term: dynamodb.query(TableName=outputs["indexTable"], KeyConditionExpression="pk = :t",
+                                                 ExpressionAttributeValues={":t": {"S": f"term#{t}"}})["Count"],
+                   60, f"upload {n} indexed", interval=0.02)
+    return ClientUsage(Counter({"s3.putRequests": uploads}))
 
 
 def soak_uploads(stage: Stage, options: SoakOptions) -> Account:

@@ -1,0 +1,120 @@
+"""`conduit cost`: the arithmetic against hand-computed cases, the Kinesis break-even, the command,
+and the README's table kept true to what the command prints."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conduit.cost import model as cost
+from conduit.local.usage import stale_flows, topic_matches
+from tests.conftest import REPO
+
+PRICES = {"regions": {"us-east-1": {"source": "test", "retrieved": "2026-11-23", "prices": {
+    "lambda.requests": {"usd": 0.20, "per": 1_000_000}, "lambda.gbSeconds": {"usd": 0.0000133334, "per": 1},
+    "dynamodb.writeRequestUnits": {"usd": 0.625, "per": 1_000_000}, "s3.putRequests": {"usd": 0.005, "per": 1000},
+    "iot.messages": {"usd": 1.00, "per": 1_000_000}, "iot.rulesTriggered": {"usd": 0.15, "per": 1_000_000},
+    "iot.actionsExecuted": {"usd": 0.15, "per": 1_000_000}},
+    "kinesis": {"onDemandStreamHour": 0.04, "onDemandIngestPerGb": 0.08, "onDemandRetrievalPerGb": 0.04,
+                "provisionedShardHour": 0.015, "provisionedPutPayloadUnitsPerMillion": 0.014}}}}
+PROFILE = {"measured": "2026-11-23", "note": "test", "flows": {
+    "CSV row": {"system": "message-ingest", "unit": "row", "usage": {
+        "lambda.requests": 0.12, "lambda.gbSeconds": 0.0025, "dynamodb.writeRequestUnits": 1.0,
+        "s3.putRequests": 0.01}},
+    "sell event": {"system": "exchange-events", "unit": "event", "usage": {
+        "lambda.requests": 1.0, "iot.messages": 1.0, "iot.rulesTriggered": 1.0, "iot.actionsExecuted": 1.0}}}}
+
+
+def test_a_flow_costs_the_sum_of_its_usage_at_list_prices():
+    estimate = cost.estimate(PROFILE, PRICES, "dev", "us-east-1", 250_000)
+    row = next(f for f in estimate["flows"] if f["flow"] == "CSV row")
+    # By hand, per million rows: requests 0.12 x 0.20 = 0.024; GB-s 2,500 x 0.0000133334 = 0.0333335;
+    # writes 1.0 x 0.625 = 0.625; PUTs 10,000 x 0.005 / 1,000 = 0.05. Total 0.7323335.
+    assert row["usdPerMillion"] == 0.73
+    assert row["items"] == {"dynamodb.writeRequestUnits": 0.625, "s3.putRequests": 0.05,
+                            "lambda.gbSeconds": 0.0333, "lambda.requests": 0.024}
+    assert row["usdPerDay"] == round(0.7323335 / 4, 2)  # a quarter of a million rows a day
+    assert estimate["freeTier"] == "ignored" and estimate["priceRegion"] == "us-east-1"
+
+
+def test_the_kinesis_break_even_is_where_the_stream_s_fixed_cost_is_paid_back():
+    # IoT per event: 1.0 + 0.15 + 0.15 = 1.30 $/million. On demand: 0.96 $/day fixed, and per 1 KB event
+    # (0.08 + 0.04) $/GB x 1024 / 2**30 GB = 0.000000114441 $; break-even 0.96 / (1.3e-6 - 1.14441e-7).
+    even = cost.estimate(PROFILE, PRICES, "dev", "us-east-1", 1)["kinesisBreakEvenEventsPerDay"]
+    assert even["onDemand"] == round(0.96 / (1.3e-6 - 0.12 * 1024 / 2**30))
+    # One shard: 0.36 $/day fixed, 0.014 $ per million PUT payload units: 0.36 / (1.3e-6 - 0.014e-6).
+    assert even["provisioned"] == round(0.36 / (1.3e-6 - 0.014e-6)) == 279938
+
+
+def test_kinesis_never_wins_when_iot_costs_less_per_event():
+    assert cost.kinesis_break_even(0.0, PRICES["regions"]["us-east-1"]["kinesis"]) == {
+        "onDemand": None, "provisioned": None}
+
+
+def test_a_region_or_a_price_the_table_lacks_is_refused_with_what_it_has():
+    with pytest.raises(cost.CostError, match=r"no prices for eu-west-1; it has \['us-east-1'\]"):
+        cost.estimate(PROFILE, PRICES, "dev", "eu-west-1", 1)
+    odd = {**PROFILE, "flows": {"x": {"system": "s", "unit": "u", "usage": {"sns.publishes": 1.0}}}}
+    with pytest.raises(cost.CostError, match=r"no price for sns\.publishes"):
+        cost.estimate(odd, PRICES, "dev", "us-east-1", 1)
+
+
+def test_every_dimension_the_committed_profile_uses_has_a_price():
+    profile, prices = cost.load(cost.PROFILE), cost.load(cost.PRICES)
+    for region in prices["regions"]:
+        cost.estimate(profile, prices, "dev", region, 1)
+    assert {"CSV row", "POST /message", "upload", "currency update", "sell event", "buy event", "click"} == set(
+        profile["flows"])
+
+
+def conduit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conduit.main", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_conduit_cost_json_has_the_documented_shape():
+    result = conduit("cost", "--stack", "dev", "--events-per-day", "1000000", "--price-region", "us-east-1", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {"stack", "eventsPerDay", "flows", "kinesisBreakEvenEventsPerDay"} <= set(document)
+    assert document["stack"] == "dev" and document["eventsPerDay"] == 1_000_000 and document["region"] == "eu-west-1"
+    for flow in document["flows"]:
+        assert {"flow", "usdPerMillion", "usdPerDay", "items"} <= set(flow)
+        assert flow["usdPerDay"] == pytest.approx(flow["usdPerMillion"], abs=0.01)
+    assert set(document["kinesisBreakEvenEventsPerDay"]) == {"onDemand", "provisioned"}
+
+
+def test_conduit_cost_says_when_the_stack_s_region_has_no_prices():
+    result = conduit("cost", "--stack", "dev", "--events-per-day", "1000")
+    assert result.returncode == 2
+    assert "no prices for eu-west-1" in result.stderr and "--price-region" in result.stderr
+
+
+def test_the_readme_cost_table_is_what_conduit_cost_prints():
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- (conduit cost [^>]+) -->\n```text\n(.*?)\n```", readme, re.S)
+    assert block, "the README has no cost table"
+    result = conduit(*block.group(1).split()[1:])
+    assert result.returncode == 0, result.stderr
+    assert block.group(2) == result.stdout.rstrip("\n"), f"the README's cost table drifted: run {block.group(1)}"
+
+
+@pytest.mark.parametrize(("topic_filter", "topic", "matches"), [
+    ("event/+", "event/buy", True), ("event/buy", "event/sell", False), ("cat-feeder/+/states",
+                                                                        "cat-feeder/kitchen/states", True),
+    ("alert/#", "alert/fraud/x", True), ("event/+", "event/buy/x", False)])
+def test_topic_filters_select_topics_as_iot_rules_do(topic_filter, topic, matches):
+    assert topic_matches(topic_filter, topic) is matches
+
+
+def test_a_changed_flow_makes_the_profile_stale_and_says_how():
+    committed = {"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.0}},
+                           "gone": {"unit": "event", "calls": {}}}}
+    measured = {"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.0, "dynamodb:PutItem": 1.0}}}}
+    assert stale_flows(measured, committed) == {
+        "sell event": "dynamodb:PutItem: 0 -> 1.0 per event", "gone": "no longer measured"}
+    assert stale_flows({"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.04}}}},
+                       {"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.0}}}}) == {}
