@@ -121,9 +121,39 @@ def test_contracts_between_cloud_code_and_handlers_are_written_once():
                           ('"AWS IoT 1-Click"', "handlers/cat_feeder/contract.py"),
                           ('"alert/fraud"', "handlers/exchange_events/contract.py"),
                           ('"expiresAt"', "handlers/exchange_events/contract.py"),
+                          ('"Feeder State Reported"', "handlers/cat_feeder/contract.py"),
                           ("cat-feeder/{feeder}/action", "handlers/cat_feeder/contract.py")):
         found = sorted(str(p.relative_to(REPO)) for p in sources if literal in p.read_text())
         assert found == [home], f"{literal} is written in {found}"
     for component in ("cat_feeder", "exchange_events", "upload_extraction", "message_ingest"):
         text = (REPO / "infra" / f"{component}.py").read_text()
         assert f"from handlers.{component}.contract import" in text, component
+
+
+def _handler_modules() -> list[Path]:
+    return [p for p in (REPO / "handlers").rglob("*.py") if "shared" not in p.parts]
+
+
+def test_every_lambda_entry_point_carries_the_logging_context_and_the_tracer():
+    """`handler` functions are the functions' entry points: each is wrapped by `@entry_point(...)`."""
+    entry_points = 0
+    for path in _handler_modules():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name == "handler":
+                entry_points += 1
+                decorators = [ast.unparse(d) for d in node.decorator_list]
+                assert decorators and decorators[0].startswith("entry_point("), f"{path}: {decorators}"
+    assert entry_points >= 16, entry_points
+
+
+def test_apis_declare_their_bodies_and_parameters_as_types():
+    """Every API is made by `typed_api` (Powertools parses and validates what routes declare); no
+    route reads its body or query string by hand."""
+    apis = 0
+    for path in _handler_modules():
+        text = path.read_text()
+        for by_hand in ("APIGatewayHttpResolver(", "get_query_string_value", "current_event.json_body",
+                        "decoded_body", "model_validate("):
+            assert by_hand not in text or "@app." not in text, f"{path} reads a request by hand: {by_hand}"
+        apis += "app = typed_api(" in text
+    assert apis == 6, apis

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.shared.aws import setting, table
+from handlers.shared.http import typed_api
+from handlers.shared.numbers import plain_numbers
 from handlers.shared.observability import entry_point
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-app = APIGatewayHttpResolver(serializer=lambda obj: json.dumps(obj, default=_plain, separators=(",", ":")))
+app = typed_api()
 
 
 def view(feeder: str, item: dict[str, Any] | None) -> dict[str, Any]:
     """One feeder as the owner reads it; a feeder never heard from has nulls."""
-    item = item or {}
+    item = plain_numbers(item or {})
     command_at, confirmed_at = item.get("commandAt"), item.get("confirmedCommandAt")
     return {"feeder": feeder, "state": (item.get("lastState") or {}).get("state"),
             "report": item.get("lastState"), "reportedAt": item.get("reportedAt"),
@@ -51,7 +44,7 @@ def list_feeders() -> dict[str, Any]:
 
 
 @app.get("/feeders/<feeder>")
-def get_feeder(feeder: str) -> dict[str, Any]:
+def get_feeder(feeder: Annotated[str, Path(description="a feeder of conduit:catFeeder.feeders")]) -> dict[str, Any]:
     if feeder not in _feeders():
         raise NotFoundError(f"no feeder {feeder[:40]!r}; this stack has {_feeders()}")
     return view(feeder, table(setting("FEEDERS_TABLE")).get_item(Key={"feeder": feeder}).get("Item"))

@@ -18,12 +18,14 @@ Millis = Annotated[int, Field(ge=0, le=2**53 - 1)]  # a JSON number every client
 
 class Click(BaseModel):
     """`{"feeder": "kitchen", "clickType": "SINGLE"}`, or the original button event
-    `{"devicePayload": {"clickType": ...}, "deviceEvent": {"buttonClicked": {"reportedTime": ...}}}`
-    with a `feeder` added."""
+    `{"devicePayload": {"clickType": ...}, "deviceEvent": {"buttonClicked": {"reportedTime": ...}}}`,
+    which may name no feeder: its `placementInfo.placementName`, or the stack's default, decides
+    (`feeder_for`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    feeder: FeederName
+    feeder: FeederName | None  # required in the plain shape; None only from a button event without one
+    placement: Annotated[str, StringConstraints(max_length=64)] | None = None
     click_type: ClickType = Field(alias="clickType")
     reported_time: Millis = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime")
 
@@ -33,14 +35,26 @@ class Click(BaseModel):
         if isinstance(data, dict) and ("devicePayload" in data or "deviceEvent" in data):
             payload, event = data.get("devicePayload") or {}, data.get("deviceEvent") or {}
             clicked = event.get("buttonClicked") or {} if isinstance(event, dict) else {}
+            placement = data.get("placementInfo") or {}
             for where, part in (("devicePayload", payload), ("deviceEvent", event),
-                                ("deviceEvent.buttonClicked", clicked)):
+                                ("deviceEvent.buttonClicked", clicked), ("placementInfo", placement)):
                 if not isinstance(part, dict):
                     raise ValueError(f"{where} must be an object, not {type(part).__name__}")
             reported = clicked.get("reportedTime")
-            flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType")}
+            name = placement.get("placementName")
+            flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType"),
+                    "placement": name if isinstance(name, str) else None}
             return {**flat, **({"reportedTime": reported} if reported is not None else {})}
+        if isinstance(data, dict) and "feeder" in data and data["feeder"] is None:
+            raise ValueError("feeder must name a feeder; only the original button event may leave it out")
         return data
+
+    def feeder_for(self, feeders: list[str], default: str) -> str:
+        """The feeder this click is for: its own, else its placement's when that is a known feeder,
+        else the stack's default feeder (`conduit:catFeeder.defaultFeeder`)."""
+        if self.feeder is not None:
+            return self.feeder
+        return self.placement if self.placement in feeders else default
 
 
 class ClickDetail(BaseModel):
@@ -54,8 +68,8 @@ class ClickDetail(BaseModel):
     reported_time: Millis = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime")
 
     @classmethod
-    def of(cls, click: Click) -> ClickDetail:
-        return cls(click_type=click.click_type, feeder=click.feeder, reported_time=click.reported_time)
+    def of(cls, click: Click, feeder: str) -> ClickDetail:
+        return cls(click_type=click.click_type, feeder=feeder, reported_time=click.reported_time)
 
 
 class ClickEvent(EventBridgeModel):

@@ -3,23 +3,32 @@
 
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import AfterValidator
 
 from handlers.currency_stream.models import CurrencyRate
 from handlers.shared.aws import setting, table
-from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
 
 MAX_BODY = 10_000
-app = APIGatewayHttpResolver()
-answer_validation_errors(app)
+app = typed_api(max_chars=MAX_BODY, parse_float=Decimal)
+
+
+def _three_letters(symbol: str) -> str:
+    if not (len(symbol) == 3 and symbol.isascii() and symbol.isupper()):
+        raise ValueError(f"{symbol[:20]!r} is not three upper-case letters")
+    return symbol
+
+
+Symbol = Annotated[str, Path(description="three upper-case letters"), AfterValidator(_three_letters)]
 
 
 def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
@@ -40,17 +49,14 @@ def put_rate(rates: Any, rate: CurrencyRate) -> dict[str, Any]:
 
 
 @app.post("/currency")
-def post_currency() -> Response:
-    rate = CurrencyRate.model_validate(json_body(app, MAX_BODY, parse_float=Decimal))
+def post_currency(rate: Annotated[CurrencyRate, Body()]) -> Response[dict[str, Any]]:
     item = put_rate(table(setting("RATES_TABLE")), rate)
     body = {"symbol": item["symbol"], "rate": str(item["rate"]), "version": int(item["version"])}
-    return Response(200, "application/json", json.dumps(body))
+    return Response(200, "application/json", body)
 
 
 @app.delete("/currency/<symbol>")
-def delete_currency(symbol: str) -> Response:
-    if not (len(symbol) == 3 and symbol.isascii() and symbol.isupper()):
-        raise BadRequestError(f"symbol {symbol!r} is not three upper-case letters")
+def delete_currency(symbol: Symbol) -> Response[str]:
     old = table(setting("RATES_TABLE")).delete_item(Key={"symbol": symbol}, ReturnValues="ALL_OLD")
     if "Attributes" not in old:
         raise NotFoundError(f"no rate for {symbol}")

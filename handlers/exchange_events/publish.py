@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.exchange_events.contract import event_topic
 from handlers.exchange_events.models import ExchangeEvent
 from handlers.shared.aws import setting
-from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.http import typed_api
 from handlers.shared.iot import publish_json
 from handlers.shared.numbers import unstorable_numbers
 from handlers.shared.observability import entry_point
 
 MAX_BODY = 16_384
-app = APIGatewayHttpResolver()
-answer_validation_errors(app)
+app = typed_api(max_chars=MAX_BODY, parse_float=Decimal)
 
 
-def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
+def accept(event: ExchangeEvent, allowed_types: set[str]) -> dict[str, Any]:
     """The message to publish: the event as sent, an id if it had none, and the server's time."""
-    event = ExchangeEvent.model_validate(body)
-    unstorable = unstorable_numbers(body)
+    unstorable = unstorable_numbers(event.model_dump(mode="python"))
     if unstorable:
         raise BadRequestError(f"the archive cannot store every number of this event: {'; '.join(unstorable[:5])}")
     if event.type not in allowed_types:
@@ -42,12 +40,11 @@ def accept(body: Any, allowed_types: set[str]) -> dict[str, Any]:
 
 
 @app.post("/event")
-def post_event() -> Response:
-    body = json_body(app, MAX_BODY, parse_float=Decimal)
-    message = accept(body, set(setting("EVENT_TYPES").split(",")))
+def post_event(event: Annotated[ExchangeEvent, Body()]) -> Response[dict[str, Any]]:
+    message = accept(event, set(setting("EVENT_TYPES").split(",")))
     topic = event_topic(message["type"])
     publish_json(topic, message)
-    return Response(202, "application/json", json.dumps({"id": message["id"], "topic": topic}))
+    return Response(202, "application/json", {"id": message["id"], "topic": topic})
 
 
 @entry_point(correlation_paths.API_GATEWAY_HTTP)

@@ -5,48 +5,46 @@ from __future__ import annotations
 import base64
 import json
 import re
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import AfterValidator
 
-from handlers.message_ingest.models import Measurements, Reading, from_original_item, time_key_problem
+from handlers.message_ingest.models import Change, PostedReading, time_key_problem
 from handlers.shared.aws import setting, table
-from handlers.shared.http import answer_validation_errors, json_body
+from handlers.shared.http import typed_api
+from handlers.shared.numbers import plain_numbers
 from handlers.shared.observability import entry_point
 
 MAX_PAGE = 100
 # 204s carry an explicit empty body: some gateways (the local emulator among them) fail on a null one.
 NO_CONTENT = Response(204, body="")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-LIMIT = re.compile(r"[0-9]{1,3}")
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_number, separators=(",", ":"))
+    return json.dumps(plain_numbers(obj), separators=(",", ":"))
 
 
-app = APIGatewayHttpResolver(serializer=_dumps)
-answer_validation_errors(app, _dumps)
+app = typed_api(serializer=_dumps)
 
 
-def _date(date: str) -> str:
+def _day(date: str) -> str:
     if not DATE.fullmatch(date):
-        raise BadRequestError(f"date {date[:40]!r} is not YYYY-MM-DD")
+        raise ValueError(f"date {date[:40]!r} is not YYYY-MM-DD")
     return date
 
 
-def _key(date: str) -> dict[str, str]:
-    date = _date(date)
-    time = app.current_event.get_query_string_value("time")
+Day = Annotated[str, Path(description="YYYY-MM-DD, UTC"), AfterValidator(_day)]
+TimeKey = Annotated[str | None, Query(description="HH:MM:SS.ffffff@location, as the API returned it")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
+NextToken = Annotated[str | None, Query(alias="next", description="the `next` of the previous page")]
+
+
+def _key(date: str, time: str | None) -> dict[str, str]:
     if not time:
         raise BadRequestError("query parameter 'time' is required, e.g. ?time=10:55:09.385333@location-03")
     problem = time_key_problem(time)
@@ -76,70 +74,55 @@ def _start_key(token: str, date: str | None) -> dict[str, str]:
     return key
 
 
-def _page_args(date: str | None = None) -> dict[str, Any]:
-    raw_limit = app.current_event.get_query_string_value("limit", str(MAX_PAGE))
-    if not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}, not {raw_limit[:20]!r}")
-    args: dict[str, Any] = {"Limit": int(raw_limit)}
-    token = app.current_event.get_query_string_value("next")
+def _page_args(limit: int, token: str | None, date: str | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {"Limit": limit}
     if token:
         args["ExclusiveStartKey"] = _start_key(token, date)
     return args
 
 
 def _page(result: dict[str, Any]) -> dict[str, Any]:
-    page: dict[str, Any] = {"items": result.get("Items", [])}
+    page: dict[str, Any] = {"items": plain_numbers(result.get("Items", []))}
     if "LastEvaluatedKey" in result:
         page["next"] = base64.urlsafe_b64encode(json.dumps(result["LastEvaluatedKey"]).encode()).decode()
     return page
 
 
 @app.get("/message")
-def list_messages() -> dict[str, Any]:
-    return _page(_messages().scan(**_page_args()))
+def list_messages(limit: Limit = MAX_PAGE, next_token: NextToken = None) -> dict[str, Any]:
+    return _page(_messages().scan(**_page_args(limit, next_token)))
 
 
 @app.get("/message/<date>")
-def get_messages(date: str) -> dict[str, Any]:
-    if app.current_event.get_query_string_value("time") is None:
+def get_messages(date: Day, time: TimeKey = None, limit: Limit = MAX_PAGE,
+                 next_token: NextToken = None) -> dict[str, Any]:
+    if time is None:
         return _page(_messages().query(
             KeyConditionExpression="#date = :date", ExpressionAttributeNames={"#date": "date"},
-            ExpressionAttributeValues={":date": _date(date)}, **_page_args(date),
+            ExpressionAttributeValues={":date": date}, **_page_args(limit, next_token, date),
         ))
-    key = _key(date)
+    key = _key(date, time)
     item = _messages().get_item(Key=key).get("Item")
     if item is None:
         raise NotFoundError(f"no message at {key['date']} {key['time']}")
-    return item
+    return plain_numbers(item)
 
 
 @app.post("/message")
-def create_message() -> Response:
-    body = json_body(app)
-    if isinstance(body, dict) and set(body) == {"Item"}:  # the original project's clients send this
-        try:
-            body = from_original_item(body["Item"])
-        except ValueError as exc:
-            raise BadRequestError(str(exc)) from None
-    reading = Reading.model_validate(body)
+def create_message(reading: Annotated[PostedReading, Body()]) -> Response[dict[str, Any]]:
     messages = _messages()
     try:
         messages.put_item(Item=reading.item(), ConditionExpression="attribute_not_exists(#date)",
                           ExpressionAttributeNames={"#date": "date"})
     except messages.meta.client.exceptions.ConditionalCheckFailedException:
-        return Response(409, "application/json", _dumps({"message": "a message with this key exists; use PUT",
-                                                         **reading.key()}))
-    return Response(201, "application/json", _dumps(reading.key()))
+        return Response(409, "application/json", {"message": "a message with this key exists; use PUT",
+                                                  **reading.key()})
+    return Response(201, "application/json", reading.key())
 
 
 @app.put("/message/<date>")
-def replace_message(date: str) -> Response:
-    key = _key(date)
-    body = json_body(app)
-    if isinstance(body, dict) and ({"UpdateExpression", "ExpressionAttributeValues"} & set(body)):
-        raise BadRequestError("raw DynamoDB expressions are not accepted: send the new values as JSON fields, "
-                              '{"source", "local_dest", "local_avg", "remote_dest", "remote_avg"}')
-    change = Measurements.model_validate(body)
+def replace_message(date: Day, change: Annotated[Change, Body()], time: TimeKey = None) -> Response[str]:
+    key = _key(date, time)
     values = change.model_dump()
     messages = _messages()
     try:
@@ -156,8 +139,8 @@ def replace_message(date: str) -> Response:
 
 
 @app.delete("/message/<date>")
-def delete_message(date: str) -> Response:
-    key = _key(date)
+def delete_message(date: Day, time: TimeKey = None) -> Response[str]:
+    key = _key(date, time)
     if "Attributes" not in _messages().delete_item(Key=key, ReturnValues="ALL_OLD"):
         raise NotFoundError(f"no message at {key['date']} {key['time']}")
     return NO_CONTENT

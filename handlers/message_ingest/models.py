@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints, model_validator
 
 from handlers.shared.numbers import StorableDecimal
 
@@ -101,3 +101,26 @@ def from_original_item(item: object) -> dict[str, object]:
             raise ValueError("Item needs a timestamp, or a date (YYYY-MM-DD) and a time (HH:MM:SS[.ffffff])") from exc
         reading["timestamp"] = Decimal(int(moment.timestamp())) + Decimal(moment.microsecond) / 1_000_000
     return reading
+
+
+class PostedReading(Reading):
+    """A `POST /message` body: a reading, or the original project's `{"Item": {...}}`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_original(cls, data: object) -> object:
+        if isinstance(data, dict) and set(data) == {"Item"}:
+            return from_original_item(data["Item"])
+        return data
+
+
+class Change(Measurements):
+    """A `PUT /message/{date}?time=...` body: the new measurements as JSON fields."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_raw_expressions(cls, data: object) -> object:
+        if isinstance(data, dict) and ({"UpdateExpression", "ExpressionAttributeValues"} & set(data)):
+            raise ValueError("raw DynamoDB expressions are not accepted: send the new values as JSON fields, "
+                             '{"source", "local_dest", "local_avg", "remote_dest", "remote_avg"}')
+        return data

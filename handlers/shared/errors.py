@@ -16,5 +16,6 @@ def describe_errors(errors: list[Any]) -> str:
     parts = []
     for item in errors:
         where = ".".join(str(p) for p in item["loc"]) or "body"
-        parts.append(f"{where}: {item['msg']}")
+        message = str(item["msg"]).removeprefix("Value error, ")  # our own validators' words, as written
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)

@@ -1,21 +1,24 @@
-"""The edge of every HTTP API: a bounded JSON body or a 400 that says why, and validation errors as 400s.
+"""The edge of every HTTP API: typed routes, a bounded JSON body, and every caller mistake a 400.
 
-Every API reads its body here, so the limits hold for all of them: the size (`MAX_BODY_CHARS`),
-the nesting depth (`MAX_DEPTH`: a body nested thousands deep would exhaust Python's recursion)
-and Python's own limit on integer digits, each a caller's mistake answered with a 400.
+Every API is made by `typed_api`: routes declare their bodies and parameters as types, and
+Powertools parses them with `bounded_json`, so the limits hold for all of them before any model
+runs: the size (`MAX_BODY_CHARS`), the nesting depth (`MAX_DEPTH`: a body nested thousands deep
+would exhaust Python's recursion) and Python's own limit on integer digits.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from handlers.shared.errors import describe
+from handlers.shared.errors import describe, describe_errors
 
 MAX_BODY_CHARS = 65_536
 MAX_DEPTH = 32
@@ -43,28 +46,59 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def json_body(app: APIGatewayHttpResolver, max_chars: int = MAX_BODY_CHARS,
-              parse_float: Callable[[str], Any] | None = None) -> Any:
-    """The request body as JSON; too long, too deep, not text or not JSON is answered with a 400."""
-    try:
-        raw = app.current_event.decoded_body or ""
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("body is not UTF-8 text") from None
-    if len(raw) > max_chars:
-        raise BadRequestError(f"body is {len(raw)} characters; at most {max_chars} are accepted")
-    if nesting_depth(raw) > MAX_DEPTH:
-        raise BadRequestError(f"body nests deeper than {MAX_DEPTH} levels")
-    try:
-        return json.loads(raw, parse_float=parse_float)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer beyond Python's 4,300-digit limit
-        raise BadRequestError(f"body is not JSON this API can read: {exc}") from None
+def bounded_json(max_chars: int = MAX_BODY_CHARS,
+                 parse_float: Callable[[str], Any] | None = None) -> Callable[[str], Any]:
+    """The JSON reader Powertools parses every typed body with: too long, too deep or not JSON is
+    answered with a 400 before any model sees it."""
+
+    def read(raw: str) -> Any:
+        if len(raw) > max_chars:
+            raise BadRequestError(f"body is {len(raw)} characters; at most {max_chars} are accepted")
+        if nesting_depth(raw) > MAX_DEPTH:
+            raise BadRequestError(f"body nests deeper than {MAX_DEPTH} levels")
+        try:
+            return json.loads(raw, parse_float=parse_float)
+        except json.JSONDecodeError as exc:
+            raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
+        except (ValueError, RecursionError) as exc:  # e.g. an integer beyond Python's 4,300-digit limit
+            raise BadRequestError(f"body is not JSON this API can read: {exc}") from None
+
+    return read
+
+
+def typed_api(serializer: Callable[[Any], str] = json.dumps, max_chars: int = MAX_BODY_CHARS,
+              parse_float: Callable[[str], Any] | None = None) -> APIGatewayHttpResolver:
+    """An HTTP API whose routes declare their bodies, query and path parameters as types: Powertools
+    parses and validates them (through `bounded_json`), and every failure is one 400 shape."""
+    app = APIGatewayHttpResolver(serializer=serializer, enable_validation=True,
+                                 json_body_deserializer=bounded_json(max_chars, parse_float))
+    answer_validation_errors(app, serializer)
+    return app
+
+
+def _where(location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A field's place as the caller wrote it: `feeder`, not Powertools' `body.feeder`."""
+    return location[1:] if location and location[0] in ("body", "query", "path") else location
 
 
 def answer_validation_errors(app: APIGatewayHttpResolver, dumps: Callable[[Any], str] = json.dumps) -> None:
-    """A body that fails its pydantic model gets a 400 naming every faulty field, never a 500."""
+    """Whatever fails its declared type gets a 400 naming every faulty field, never a 500 or a 422."""
+
+    def bad_request(message: str) -> Response:
+        return Response(400, "application/json", dumps({"message": message}))
 
     @app.exception_handler(ValidationError)
-    def invalid_body(error: ValidationError) -> Response:
-        return Response(400, "application/json", dumps({"message": f"invalid body: {describe(error)}"}))
+    def invalid_model(error: ValidationError) -> Response:
+        return bad_request(f"invalid body: {describe(error)}")
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        parts: dict[str, list[Any]] = {}
+        for e in error.errors():
+            location = tuple(e.get("loc", ())) or ("body",)
+            parts.setdefault(str(location[0]), []).append({**e, "loc": _where(location)})
+        return bad_request("; ".join(f"invalid {where}: {describe_errors(errors)}" for where, errors in parts.items()))
+
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])
+    def unreadable(_error: Exception) -> Response:
+        return bad_request("body is not UTF-8 text")

@@ -45,3 +45,14 @@ def unstorable_numbers(value: Any, path: str = "") -> list[str]:
     except ValueError as exc:
         return [f"{path or 'body'}: {exc}"]
     return []
+
+
+def plain_numbers(value: Any) -> Any:
+    """A DynamoDB item as JSON wants it: its Decimals as ints (when whole) or floats, recursively."""
+    if isinstance(value, dict):
+        return {k: plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain_numbers(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

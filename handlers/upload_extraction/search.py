@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from boto3.dynamodb.conditions import Key
+from pydantic import AfterValidator
 
 from handlers.shared.aws import client, setting, table
+from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
 from handlers.upload_extraction.index import terms_of
 
 MAX_QUERY_TERMS = 10
-app = APIGatewayHttpResolver()
+MAX_QUERY_CHARS = 1000
+app = typed_api()
 
 
 def _postings(documents: Any, term: str) -> set[str]:
@@ -77,11 +80,18 @@ def as_result(item: dict[str, Any]) -> dict[str, Any] | None:
             "preview": preview if isinstance(preview, str) else ""}
 
 
+def _bounded(query: str) -> str:
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"is longer than {MAX_QUERY_CHARS} characters")
+    return query
+
+
+SearchQuery = Annotated[str, Query(description="words a document must all contain"), AfterValidator(_bounded)]
+
+
 @app.get("/search")
-def search_route() -> dict[str, Any]:
-    query = app.current_event.get_query_string_value("q", "")
-    if len(query) > 1000:
-        raise BadRequestError("q is longer than 1000 characters")
+def search_route(q: SearchQuery = "") -> dict[str, Any]:
+    query = q
     name = setting("TABLE_NAME")
     results = search(table(name), name, query)
     return {"query": query, "count": len(results), "results": results}
