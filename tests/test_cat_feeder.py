@@ -192,3 +192,11 @@ def test_every_feeder_has_a_thing_a_certificate_and_both_attachments(stack):
     assert len(of_type(document, "aws:iot/policyAttachment:PolicyAttachment")) == 2
     assert len(of_type(document, "aws:iot/thingPrincipalAttachment:ThingPrincipalAttachment")) == 2
     assert declared(stack)["outputs"]["catFeeder"] == "[secret]", "the device keys must not print in previews"
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"])
+def test_a_json_click_is_read_as_json_whatever_content_type_the_client_declares(ledger, content_type):
+    """`curl -d` declares a form; the originals' clients declared nothing: the body is JSON all the same."""
+    event = http_event("POST", "/click", {"feeder": "kitchen", "clickType": "SINGLE"})
+    event["headers"] = {**event.get("headers", {}), "content-type": content_type}
+    assert click.handler(event, LAMBDA_CONTEXT)["statusCode"] == 202

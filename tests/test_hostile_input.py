@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.cat_feeder import click
+from handlers.cat_feeder import click, feeders
 from handlers.currency_stream import api as currency
 from handlers.exchange_events import publish as exchange
 from handlers.message_ingest import api as messages
@@ -69,6 +69,9 @@ def world() -> Iterator[None]:
                                          {"AttributeName": "sk", "KeyType": "RANGE"}],
                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                                     {"AttributeName": "sk", "AttributeType": "S"}])
+        dynamodb.create_table(TableName="feeders", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "feeder", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "feeder", "AttributeType": "S"}])
         for name in ("rates", "view"):
             dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                                   KeySchema=[{"AttributeName": "symbol", "KeyType": "HASH"}],
@@ -92,7 +95,7 @@ json_values = st.recursive(
     max_leaves=20)
 FIELDS = ["type", "price", "id", "account", "symbol", "rate", "feeder", "clickType", "timestamp", "location",
           "source", "local_dest", "local_avg", "remote_dest", "remote_avg", "devicePayload", "deviceEvent",
-          "buttonClicked", "reportedTime", "Item"]
+          "buttonClicked", "reportedTime", "Item", "placementInfo", "placementName", "state", "command"]
 # Objects with the field names the APIs know, holding anything: where the interesting mistakes are.
 near_misses = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)
 raw_texts = st.one_of(
@@ -172,6 +175,29 @@ def test_post_event_never_answers_5xx(world, body):
 def test_post_click_never_answers_5xx(world, body, raw):
     assert_not_a_server_error(call(click, "POST", "/click", body), f"POST /click {body[:80]!r}")
     assert_not_a_server_error(call(click, "POST", "/click", base64_body=raw), f"POST /click bytes {raw!r}")
+
+
+@given(name=st.text(max_size=300).filter(lambda s: not set(s) & set("/?#%")))
+def test_get_feeder_never_answers_5xx(world, name):
+    os.environ["FEEDERS_TABLE"] = "feeders"
+    assert_not_a_server_error(call(feeders, "GET", f"/feeders/{name or 'x'}"), f"GET /feeders/{name[:40]!r}")
+
+
+CONTENT_TYPES = st.sampled_from(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                 "multipart/form-data; boundary=x", "application/json; charset=latin-1",
+                                 "application/xml", "", "application/json"])
+
+
+@given(body=bodies, content_type=CONTENT_TYPES,
+       route=st.sampled_from([(messages, "/message"), (currency, "/currency"), (exchange, "/event"),
+                              (click, "/click")]))
+def test_a_body_of_any_declared_content_type_never_gets_a_5xx(world, body, content_type, route):
+    """Powertools parses bodies by their content type (JSON, forms, multipart): each must end in a 4xx."""
+    handler, path = route
+    event = http_event("POST", path, raw_body=body)
+    event["headers"] = {**event.get("headers", {}), "content-type": content_type}
+    status = handler.handler(event, LAMBDA_CONTEXT)["statusCode"]
+    assert_not_a_server_error(status, f"POST {path} as {content_type!r}: {body[:60]!r}")
 
 
 @given(q=query_values)

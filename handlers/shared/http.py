@@ -66,12 +66,23 @@ def bounded_json(max_chars: int = MAX_BODY_CHARS,
     return read
 
 
+class JsonApi(APIGatewayHttpResolver):
+    """An API whose bodies are JSON whatever content type the client declares, as they always were
+    here (`curl -d` declares a form; the originals' clients declared nothing). Left to itself,
+    Powertools would parse forms and multipart bodies, and a multipart type without a boundary
+    would end in a 500."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+        return super().resolve({**event, "headers": {**headers, "content-type": "application/json"}}, context)
+
+
 def typed_api(serializer: Callable[[Any], str] = json.dumps, max_chars: int = MAX_BODY_CHARS,
               parse_float: Callable[[str], Any] | None = None) -> APIGatewayHttpResolver:
     """An HTTP API whose routes declare their bodies, query and path parameters as types: Powertools
     parses and validates them (through `bounded_json`), and every failure is one 400 shape."""
-    app = APIGatewayHttpResolver(serializer=serializer, enable_validation=True,
-                                 json_body_deserializer=bounded_json(max_chars, parse_float))
+    app = JsonApi(serializer=serializer, enable_validation=True,
+                  json_body_deserializer=bounded_json(max_chars, parse_float))
     answer_validation_errors(app, serializer)
     return app
 
