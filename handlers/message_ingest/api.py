@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from handlers.message_ingest.models import Change, PostedReading, time_key_problem
 from handlers.shared.aws import setting, table
@@ -23,6 +23,7 @@ MAX_PAGE = 100
 # 204s carry an explicit empty body: some gateways (the local emulator among them) fail on a null one.
 NO_CONTENT = Response(204, body="")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 
 
 def _dumps(obj: Any) -> str:
@@ -40,7 +41,15 @@ def _day(date: str) -> str:
 
 Day = Annotated[str, Path(description="YYYY-MM-DD, UTC"), AfterValidator(_day)]
 TimeKey = Annotated[str | None, Query(description="HH:MM:SS.ffffff@location, as the API returned it")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
+
+
+def _limit(text: object) -> object:
+    if not (isinstance(text, str) and LIMIT.fullmatch(text) and 1 <= int(text) <= MAX_PAGE):
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_PAGE}, not {str(text)[:20]!r}")
+    return text
+
+
+Limit = Annotated[int, BeforeValidator(_limit), Query(description=f"items per page, 1 to {MAX_PAGE}")]
 NextToken = Annotated[str | None, Query(alias="next", description="the `next` of the previous page")]
 
 
