@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from conduit.mqtt_topics import topic_matches
 from conduit_policies.documents import as_list, statements_of
 
 # type -> (what it is, Mermaid shape, node id prefix)
@@ -70,17 +71,6 @@ class Diagram:
         return top or "shared"
 
 
-def _matches(topic_filter: str, topic: str) -> bool:
-    """MQTT matching: `+` one level, `#` the rest."""
-    levels, names = topic_filter.split("/"), topic.split("/")
-    for n, level in enumerate(levels):
-        if level == "#":
-            return True
-        if n >= len(names) or level not in ("+", names[n]):
-            return False
-    return len(levels) == len(names)
-
-
 def _calls(d: Diagram) -> None:
     """What functions call, from their role policies: a statement's resources that are nodes."""
     by_arn = {}
@@ -111,7 +101,7 @@ def _calls(d: Diagram) -> None:
                 topic = resource.split(":topic/", 1)[1] if ":iot:" in resource and ":topic/" in resource else None
                 for function in functions:
                     if topic is not None:
-                        rules = [rule for rule, f in filters.items() if _matches(f, topic)]
+                        rules = [rule for rule, f in filters.items() if topic_matches(f, topic)]
                         targets = [d.mqtt(filters[rule], rule) for rule in rules] or [d.mqtt(topic, function)]
                     else:
                         target = by_arn.get(resource) or by_arn.get(resource.split("/stream/")[0].rstrip("/*"))

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from conduit.cost import model as cost
-from conduit.local.usage import stale_flows, topic_matches
+from conduit.local.usage import stale_flows
+from conduit.mqtt_topics import topic_matches
 from tests.conftest import REPO
 
 PRICES = {"regions": {"us-east-1": {"source": "test", "retrieved": "2026-11-23", "prices": {

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conduit.local.audit import audit_entries, audit_length, function_name, role_name
 from conduit.local.emulator import Emulator
-from conduit.local.traffic import csv_file, wait_until
+from conduit.local.traffic import csv_file, queue_depth, stored_items, wait_until
 
 BASELINE_CODE = Path(__file__).parent / "baseline" / "seed_001_ingest.py"
 
@@ -40,10 +41,6 @@ class IngestDesign:
     memory_mb: int
 
 
-def _name(arn: str) -> str:
-    return arn.split(":function:", 1)[1].split(":", 1)[0]
-
-
 def stack_design(emulator: Emulator, outputs: dict[str, Any]) -> IngestDesign:
     """The deployed stack's ingest, found through its wiring: the queue's mapping and the bucket's notification."""
     lam, sqs, s3 = emulator.client("lambda"), emulator.client("sqs"), emulator.client("s3")
@@ -53,10 +50,10 @@ def stack_design(emulator: Emulator, outputs: dict[str, Any]) -> IngestDesign:
                  if m["EventSourceArn"] == queue_arn]
     notification = s3.get_bucket_notification_configuration(Bucket=outputs["bucket"])
     [ingest] = [c["LambdaFunctionArn"] for c in notification.get("LambdaFunctionConfigurations", [])]
-    store = _name(mapping["FunctionArn"])
+    store = function_name(mapping["FunctionArn"])
     memory = lam.get_function_configuration(FunctionName=store)["MemorySize"]
-    return IngestDesign("conduit", outputs["bucket"], outputs["queueUrl"], outputs["table"], _name(ingest), store,
-                        mapping["UUID"], memory)
+    return IngestDesign("conduit", outputs["bucket"], outputs["queueUrl"], outputs["table"], function_name(ingest),
+                        store, mapping["UUID"], memory)
 
 
 def deploy_seed_001(emulator: Emulator, memory_mb: int) -> IngestDesign:
@@ -106,23 +103,6 @@ def deploy_seed_001(emulator: Emulator, memory_mb: int) -> IngestDesign:
     return IngestDesign("seed 001", name, queue_url, name, f"{name}-ingest", f"{name}-store", mapping, memory_mb)
 
 
-def _depth(emulator: Emulator, design: IngestDesign) -> int:
-    attributes = emulator.client("sqs").get_queue_attributes(
-        QueueUrl=design.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return sum(int(v) for v in attributes.values())
-
-
-def _stored(emulator: Emulator, design: IngestDesign) -> int:
-    dynamodb, total, start = emulator.client("dynamodb"), 0, None
-    while True:
-        page = dynamodb.scan(TableName=design.table, Select="COUNT", **({"ExclusiveStartKey": start} if start else {}))
-        total += page["Count"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return total
-
-
 def _set_mapping(emulator: Emulator, design: IngestDesign, enabled: bool) -> None:
     lam = emulator.client("lambda")
     lam.update_event_source_mapping(UUID=design.mapping, Enabled=enabled)
@@ -155,15 +135,8 @@ def role_calls(emulator: Emulator, functions: list[str], start_line: int) -> Cou
     """API calls the functions' roles made since line `start_line` of the audit log, by IAM action."""
     lam = emulator.client("lambda")
     roles = {lam.get_function_configuration(FunctionName=f)["Role"].rsplit("/", 1)[1] for f in functions}
-    with open(emulator.audit_log) as log:
-        lines = log.read().splitlines()[start_line:]
-    entries = [json.loads(line) for line in lines if line.strip()]
-    return Counter(e["action"] for e in entries if e["principal"].split(":assumed-role/", 1)[-1].split("/")[0] in roles)
-
-
-def audit_length(emulator: Emulator) -> int:
-    with open(emulator.audit_log) as log:
-        return sum(1 for _ in log)
+    entries = audit_entries(emulator.audit_log, start_line)
+    return Counter(e["action"] for e in entries if role_name(e["principal"]) in roles)
 
 
 def busy_seconds(invocations: list[tuple[float, float]], window: tuple[float, float]) -> float:
@@ -187,25 +160,30 @@ def _write_units(emulator: Emulator, design: IngestDesign) -> int:
 def measure(emulator: Emulator, design: IngestDesign, rows: int, first_timestamp: int) -> dict[str, Any]:
     """The queueing stage with the store's mapping off (so the queue keeps every row), then, mapping on,
     end to end with a second file of new rows."""
-    wait_until(lambda: _depth(emulator, design) == 0, 120, f"the {design.label} queue empty before measuring")
+    def depth() -> int:
+        return queue_depth(emulator, design.queue_url)
+
+    def stored() -> int:
+        return stored_items(emulator, design.table)
+
+    wait_until(lambda: depth() == 0, 120, f"the {design.label} queue empty before measuring")
     _set_mapping(emulator, design, False)
     s3 = emulator.client("s3")
-    stored_before = _stored(emulator, design)
+    stored_before = stored()
     started = time.perf_counter()
     s3.put_object(Bucket=design.bucket, Key="bench/queueing.csv",
                   Body=csv_file(rows, first_timestamp=first_timestamp, location=f"{design.label[:4]}-queue"))
-    wait_until(lambda: _depth(emulator, design) >= rows, 600, f"{rows} rows on the {design.label} queue", 0.02)
+    wait_until(lambda: depth() >= rows, 600, f"{rows} rows on the {design.label} queue", 0.02)
     queue_seconds = time.perf_counter() - started
     _set_mapping(emulator, design, True)
-    wait_until(lambda: _stored(emulator, design) >= stored_before + rows, 600, "the queueing file drained", 0.2)
+    wait_until(lambda: stored() >= stored_before + rows, 600, "the queueing file drained", 0.2)
 
-    stored_before, audit_start = _stored(emulator, design), audit_length(emulator)
+    stored_before, audit_start = stored(), audit_length(emulator.audit_log)
     since_ms = int(time.time() * 1000) - 1000
     started, window_start = time.perf_counter(), time.time()
     s3.put_object(Bucket=design.bucket, Key="bench/end-to-end.csv",
                   Body=csv_file(rows, first_timestamp=first_timestamp + rows, location=f"{design.label[:4]}-e2e"))
-    wait_until(lambda: _stored(emulator, design) >= stored_before + rows, 600, f"{rows} {design.label} rows stored",
-               0.05)
+    wait_until(lambda: stored() >= stored_before + rows, 600, f"{rows} {design.label} rows stored", 0.05)
     seconds, window = time.perf_counter() - started, (window_start, time.time())
     time.sleep(0.5)  # the last REPORT line is written just after the last item
     ingest, store = durations(emulator, design.ingest_function, since_ms), durations(emulator, design.store_function,

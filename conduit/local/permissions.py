@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conduit.local.audit import audit_entries, role_name
+
 
 @dataclass(frozen=True)
 class UnusedPermission:
@@ -61,12 +63,10 @@ def _as_list(value: Any) -> list[str]:
 
 def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedPermission]:
     """Every (role, action, resource) a role policy allows that no audited call used."""
-    calls = [json.loads(line) for line in audit_path.read_text().splitlines() if line.strip()]
     used: dict[str, list[tuple[str, str]]] = {}
-    for call in calls:
+    for call in audit_entries(audit_path):
         if call["allowed"]:
-            role = call["principal"].split(":assumed-role/", 1)[1].split("/", 1)[0]
-            used.setdefault(role, []).append((call["action"], call["resource"]))
+            used.setdefault(role_name(call["principal"]), []).append((call["action"], call["resource"]))
     failure_queues = {r["inputs"]["destinationConfig"]["onFailure"]["destination"] for r in record["resources"]
                       if r["type"] == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"}
     failure_queues |= {((r["inputs"].get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")

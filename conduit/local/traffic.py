@@ -48,6 +48,23 @@ def canonical_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=encoded))
 
 
+def stored_items(emulator: Emulator, table: str) -> int:
+    """How many items a table holds, every page counted."""
+    dynamodb, total, start = emulator.client("dynamodb"), 0, None
+    while True:
+        page = dynamodb.scan(TableName=table, Select="COUNT", **({"ExclusiveStartKey": start} if start else {}))
+        total, start = total + page["Count"], page.get("LastEvaluatedKey")
+        if not start:
+            return total
+
+
+def queue_depth(emulator: Emulator, url: str) -> int:
+    """Messages in a queue, visible or in flight."""
+    attributes = emulator.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return sum(int(v) for v in attributes["Attributes"].values())
+
+
 def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None, signed: bool = True) -> HttpResult:
     """An HTTP API call, SigV4-signed as the account's root unless `signed` is False."""
     url = canonical_url(url)

@@ -28,11 +28,14 @@ from typing import Any
 
 from conduit.cost.model import PROFILE
 from conduit.local import emulator as emulators
+from conduit.local.audit import audit_entries, audit_length, function_name, role_name
 from conduit.local.deployment import LocalDeployment, deploy
 from conduit.local.emulator import Emulator
-from conduit.local.ingest_bench import audit_length, durations
+from conduit.local.ingest_bench import durations
 from conduit.local.scenario import Stage, UsageFlow
 from conduit.local.scenarios import SCENARIOS
+from conduit.local.traffic import stored_items
+from conduit.mqtt_topics import topic_matches
 
 # Each role call is priced as one request of its service's dimension; writes and reads are
 # request units of items under 1 KB / 4 KB (the program's items are), reads counted as strongly
@@ -57,16 +60,6 @@ EXCLUDED = ("CloudWatch Logs ingestion and storage", "X-Ray traces", "EventBridg
             "DynamoDB storage and stream reads (free for Lambda triggers)", "S3 storage", "data transfer",
             "SQS empty long polls while idle", "SQS requests of SNS deliveries into a queue",
             "KMS requests the services make with the program's keys", "the free tier")
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    want, got = topic_filter.split("/"), topic.split("/")
-    for n, level in enumerate(want):
-        if level == "#":
-            return True
-        if n >= len(got) or (level != "+" and level != got[n]):
-            return False
-    return len(want) == len(got)
 
 
 # What a topic rule's action does on the rule role's behalf, priced like the call it makes (the
@@ -108,33 +101,13 @@ def _functions(emulator: Emulator) -> dict[str, int]:
 
 def _queue_triggered(emulator: Emulator) -> set[str]:
     mappings = emulator.client("lambda").list_event_source_mappings()["EventSourceMappings"]
-    return {m["FunctionArn"].split(":function:", 1)[1].split(":")[0] for m in mappings
-            if m["EventSourceArn"].startswith("arn:aws:sqs:")}
-
-
-def _table_sizes(emulator: Emulator, tables: list[str]) -> dict[str, int]:
-    dynamodb, sizes = emulator.client("dynamodb"), {}
-    for table in tables:
-        total, start = 0, None
-        while True:
-            page = dynamodb.scan(TableName=table, Select="COUNT", **({"ExclusiveStartKey": start} if start else {}))
-            total, start = total + page["Count"], page.get("LastEvaluatedKey")
-            if not start:
-                break
-        sizes[table] = total
-    return sizes
-
-
-def _audit(emulator: Emulator, start_line: int) -> list[dict[str, Any]]:
-    with open(emulator.audit_log) as log:
-        lines = log.read().splitlines()[start_line:]
-    return [json.loads(line) for line in lines if line.strip()]
+    return {function_name(m["FunctionArn"]) for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")}
 
 
 def _settle(emulator: Emulator, functions: list[str], since_ms: int, quiet_seconds: float = 2.0) -> None:
     """Wait until nothing more happens: no role call and no invocation for `quiet_seconds`."""
     def activity() -> tuple[int, int]:
-        return audit_length(emulator), sum(len(durations(emulator, f, since_ms)) for f in functions)
+        return audit_length(emulator.audit_log), sum(len(durations(emulator, f, since_ms)) for f in functions)
 
     last, quiet_since, deadline = activity(), time.monotonic(), time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -152,17 +125,17 @@ def measure_flow(stage: Stage, flow: UsageFlow, units: int | None = None) -> dic
     functions = _functions(emulator)
     _settle(emulator, list(functions), int(time.time() * 1000) - 5000, quiet_seconds=1.0)  # earlier traffic done
     tables = emulator.client("dynamodb").list_tables()["TableNames"]
-    sizes_before, audit_start = _table_sizes(emulator, tables), audit_length(emulator)
+    sizes_before, audit_start = {t: stored_items(emulator, t) for t in tables}, audit_length(emulator.audit_log)
     since_ms = int(time.time() * 1000) - 500
     client = flow.run(stage, units)
     _settle(emulator, list(functions), since_ms)
     rule_roles = _rule_roles(stage.deployment)
-    audited = [e for e in _audit(emulator, audit_start)
-               if e["allowed"] and e["principal"].split(":assumed-role/", 1)[-1].split("/")[0] not in rule_roles]
+    audited = [e for e in audit_entries(emulator.audit_log, audit_start)
+               if e["allowed"] and role_name(e["principal"]) not in rule_roles]
     calls = Counter(e["action"] for e in audited)
     published = [e["resource"].split(":topic/", 1)[1] for e in audited
                  if e["action"] == "iot:Publish" and ":topic/" in e["resource"]]
-    sizes_after = _table_sizes(emulator, tables)
+    sizes_after = {t: stored_items(emulator, t) for t in tables}
     usage: Counter[str] = Counter(client.counts)
     invocations: dict[str, float] = {}
     queue_triggered = _queue_triggered(emulator)

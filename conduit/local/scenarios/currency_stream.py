@@ -53,15 +53,9 @@ class CurrencyStreamScenario(Scenario):
     def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
         """POST /currency -> stream -> SNS -> queue -> view: done when the view table holds the rate
         (read directly, not through GET /currency and its function)."""
-        emulator, outputs = stage.emulator, stage.outputs
-        url, dynamodb = outputs["apiUrl"] + "currency", emulator.client("dynamodb")
 
         def flow(n: int) -> None:
-            rate = f"{n + 1}.25"
-            posted = call_api(emulator, url, "POST", {"symbol": "BEN", "rate": rate})
-            expect(posted.status == 200, f"POST /currency {n} should answer 200", posted)
-            wait_until(lambda: dynamodb.get_item(TableName=outputs["viewTable"], Key={"symbol": {"S": "BEN"}})
-                       .get("Item", {}).get("rate", {}).get("N") == rate, 60, f"rate {n} in the view", interval=0.01)
+            post_and_view(stage, "BEN", f"{n + 1}.25", interval=0.01)
 
         latency = measure("POST /currency -> stream -> SNS -> view", options.events, flow)
         return {"flows": {"currency": latency.figures()}}
@@ -73,15 +67,19 @@ class CurrencyStreamScenario(Scenario):
         return [UsageFlow("currency update", "update", 20, usage_updates)]
 
 
-def usage_updates(stage: Stage, updates: int) -> ClientUsage:
+def post_and_view(stage: Stage, symbol: str, rate: str, interval: float) -> None:
+    """POST /currency, then wait until the view table (read directly) holds the rate."""
     emulator, outputs = stage.emulator, stage.outputs
-    url, dynamodb = outputs["apiUrl"] + "currency", emulator.client("dynamodb")
+    posted = call_api(emulator, outputs["apiUrl"] + "currency", "POST", {"symbol": symbol, "rate": rate})
+    expect(posted.status == 200, f"POST /currency {symbol} {rate} should answer 200", posted)
+    dynamodb = emulator.client("dynamodb")
+    wait_until(lambda: dynamodb.get_item(TableName=outputs["viewTable"], Key={"symbol": {"S": symbol}})
+               .get("Item", {}).get("rate", {}).get("N") == rate, 60, f"{symbol} {rate} in the view", interval=interval)
+
+
+def usage_updates(stage: Stage, updates: int) -> ClientUsage:
     for n in range(updates):
-        rate = f"{n + 1}.5"
-        posted = call_api(emulator, url, "POST", {"symbol": "USG", "rate": rate})
-        expect(posted.status == 200, f"POST /currency {n} should answer 200", posted)
-        wait_until(lambda r=rate: dynamodb.get_item(TableName=outputs["viewTable"], Key={"symbol": {"S": "USG"}})
-                   .get("Item", {}).get("rate", {}).get("N") == r, 60, f"rate {n} in the view", interval=0.02)
+        post_and_view(stage, "USG", f"{n + 1}.5", interval=0.02)
     return ClientUsage(Counter({"apiGateway.httpRequests": updates}))
 
 

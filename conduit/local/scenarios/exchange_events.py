@@ -20,7 +20,7 @@ from conduit.local.scenario import (
     measure,
     say,
 )
-from conduit.local.traffic import call_api, observe_topic, received, wait_until
+from conduit.local.traffic import call_api, observe_topic, received, stored_items, wait_until
 
 
 class ExchangeEventsScenario(Scenario):
@@ -38,10 +38,8 @@ class ExchangeEventsScenario(Scenario):
         say("POSTed a small buy, a sell and a large buy -> " + ", ".join(str(p.status) for p in posted))
         bad = call_api(emulator, url, "POST", {"type": "buy/#"})
         say(f"POST with type 'buy/#' -> {bad.status} {bad.body.get('message', '')[:80]}")
-        table = emulator.client("dynamodb")
-
         def archived() -> int:
-            return table.scan(TableName=outputs["archiveTable"], Select="COUNT")["Count"]
+            return stored_items(emulator, outputs["archiveTable"])
 
         wait_until(lambda: archived() >= 3, 30, "archive")
         say(f"{archived()} events archived in {outputs['archiveTable']}", time.perf_counter() - started)
@@ -53,15 +51,8 @@ class ExchangeEventsScenario(Scenario):
         return all(p.status == 202 for p in posted) and bad.status == 400 and len(raised) == 1
 
     def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
-        emulator, outputs = stage.emulator, stage.outputs
-        url, dynamodb = outputs["apiUrl"] + "event", emulator.client("dynamodb")
-
         def flow(n: int) -> None:
-            posted = call_api(emulator, url, "POST", {"type": "sell", "price": n, "id": f"bench-{n}"})
-            expect(posted.status == 202, f"POST /event {n} should answer 202", posted)
-            wait_until(lambda: dynamodb.query(TableName=outputs["archiveTable"], KeyConditionExpression="id = :i",
-                                              ExpressionAttributeValues={":i": {"S": f"bench-{n}"}})["Count"], 60,
-                       f"event {n} archived", interval=0.01)
+            post_and_archive(stage, {"type": "sell", "price": n, "id": f"bench-{n}"}, interval=0.01)
 
         latency = measure("POST /event -> IoT rule -> archive", options.events, flow)
         return {"flows": {"sell event": latency.figures()}}
@@ -74,23 +65,26 @@ class ExchangeEventsScenario(Scenario):
                 UsageFlow("buy event", "event", 20, lambda stage, n: usage_events(stage, n, "buy"))]
 
 
+def post_and_archive(stage: Stage, event: dict[str, Any], interval: float) -> None:
+    """POST /event, then wait until the archive holds it (read from the table, not through an API)."""
+    posted = call_api(stage.emulator, stage.outputs["apiUrl"] + "event", "POST", event)
+    expect(posted.status == 202, f"POST /event {event['id']} should answer 202", posted)
+    dynamodb = stage.emulator.client("dynamodb")
+    wait_until(lambda: dynamodb.query(TableName=stage.outputs["archiveTable"], KeyConditionExpression="id = :i",
+                                      ExpressionAttributeValues={":i": {"S": event["id"]}})["Count"],
+               60, f"event {event['id']} archived", interval=interval)
+
+
 def usage_events(stage: Stage, events: int, kind: str) -> ClientUsage:
     """Events archived; a buy (under the price threshold, each from its own account, so no alert) also
     goes through the fraud checker."""
-    emulator, outputs = stage.emulator, stage.outputs
-    url, dynamodb, tag = outputs["apiUrl"] + "event", emulator.client("dynamodb"), time.time_ns() % 10**9
+    tag = time.time_ns() % 10**9
     fraud, since_ms = f"conduit-{stage.stack}-exchange-events-fraud", int(time.time() * 1000)
     for n in range(events):
-        event_id = f"usage-{kind}-{tag}-{n}"
-        posted = call_api(emulator, url, "POST", {"type": kind, "price": 500, "id": event_id,
-                                                  "account": f"usage-{tag}-{n}"})
-        expect(posted.status == 202, f"POST /event {n} should answer 202", posted)
-        wait_until(lambda i=event_id: dynamodb.query(TableName=outputs["archiveTable"],
-                                                     KeyConditionExpression="id = :i",
-                                                     ExpressionAttributeValues={":i": {"S": i}})["Count"],
-                   60, f"event {n} archived", interval=0.02)
+        post_and_archive(stage, {"type": kind, "price": 500, "id": f"usage-{kind}-{tag}-{n}",
+                                 "account": f"usage-{tag}-{n}"}, interval=0.02)
         if kind == "buy":  # one event at a time: a burst would price the cold starts of extra containers
-            wait_until(lambda k=n: len(durations(emulator, fraud, since_ms)) > k, 60, f"buy {n} checked", 0.02)
+            wait_until(lambda k=n: len(durations(stage.emulator, fraud, since_ms)) > k, 60, f"buy {n} checked", 0.02)
     return ClientUsage(Counter({"apiGateway.httpRequests": events}))
 
 

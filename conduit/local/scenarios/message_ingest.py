@@ -22,7 +22,7 @@ from conduit.local.scenario import (
     measure,
     say,
 )
-from conduit.local.traffic import HttpResult, call_api, csv_file, wait_until
+from conduit.local.traffic import HttpResult, call_api, csv_file, queue_depth, stored_items, wait_until
 from handlers.message_ingest.models import Reading
 
 BAD_ROWS = [
@@ -44,14 +44,7 @@ class MessageIngestFlow:
         self.s3.put_object(Bucket=self.outputs["bucket"], Key=key, Body=body)
 
     def stored(self) -> int:
-        total, start = 0, None
-        while True:
-            page = self.dynamodb.scan(TableName=self.outputs["table"], Select="COUNT",
-                                      **({"ExclusiveStartKey": start} if start else {}))
-            total += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return total
+        return stored_items(self.emulator, self.outputs["table"])
 
     def quarantine(self, key: str) -> dict[str, Any] | None:
         try:
@@ -60,16 +53,11 @@ class MessageIngestFlow:
             return None
         return json.loads(body.read())
 
-    def _depth(self, url: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-        return sum(int(v) for v in attributes["Attributes"].values())
-
     def dead_lettered(self) -> int:
-        return self._depth(self.outputs["deadLetterQueueUrl"])
+        return queue_depth(self.emulator, self.outputs["deadLetterQueueUrl"])
 
     def in_flight(self) -> int:
-        return self._depth(self.outputs["queueUrl"])
+        return queue_depth(self.emulator, self.outputs["queueUrl"])
 
     def api(self, method: str, path: str, body: Any = None, signed: bool = True) -> HttpResult:
         return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed)

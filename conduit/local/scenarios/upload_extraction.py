@@ -54,15 +54,9 @@ class UploadExtractionScenario(Scenario):
     def bench(self, stage: Stage, options: BenchOptions) -> dict[str, Any]:
         """Upload -> extracted -> indexed: done when the term's posting is in the index table (read
         directly; polling GET /search would add a Lambda invocation to every poll)."""
-        emulator, outputs = stage.emulator, stage.outputs
-        s3, dynamodb = emulator.client("s3"), emulator.client("dynamodb")
 
         def flow(n: int) -> None:
-            term = f"benchterm{n}x"
-            s3.put_object(Bucket=outputs["bucket"], Key=f"uploads/bench-{n}.txt", Body=f"report {term}".encode())
-            wait_until(lambda: dynamodb.query(TableName=outputs["indexTable"], KeyConditionExpression="pk = :t",
-                                              ExpressionAttributeValues={":t": {"S": f"term#{term}"}})["Count"],
-                       60, f"document {n} indexed", interval=0.01)
+            upload_and_index(stage, f"uploads/bench-{n}.txt", f"benchterm{n}x", interval=0.01)
 
         latency = measure("upload -> extracted -> indexed", options.events, flow)
         return {"flows": {"upload": latency.figures()}}
@@ -74,16 +68,20 @@ class UploadExtractionScenario(Scenario):
         return [UsageFlow("upload", "upload", 20, usage_uploads)]
 
 
+def upload_and_index(stage: Stage, key: str, term: str, interval: float) -> None:
+    """Upload a two-term text, then wait until the index table (read directly) has the term's posting."""
+    s3, dynamodb, outputs = stage.emulator.client("s3"), stage.emulator.client("dynamodb"), stage.outputs
+    s3.put_object(Bucket=outputs["bucket"], Key=key, Body=f"report {term}".encode())
+    wait_until(lambda: dynamodb.query(TableName=outputs["indexTable"], KeyConditionExpression="pk = :t",
+                                      ExpressionAttributeValues={":t": {"S": f"term#{term}"}})["Count"],
+               60, f"{key} indexed", interval=interval)
+
+
 def usage_uploads(stage: Stage, uploads: int) -> ClientUsage:
     """Short text documents of two terms, each uploaded, extracted and indexed."""
-    s3, dynamodb, outputs = stage.emulator.client("s3"), stage.emulator.client("dynamodb"), stage.outputs
     tag = time.time_ns() % 10**9
     for n in range(uploads):
-        term = f"usage{tag}x{n}"
-        s3.put_object(Bucket=outputs["bucket"], Key=f"uploads/usage-{tag}-{n}.txt", Body=f"report {term}".encode())
-        wait_until(lambda t=term: dynamodb.query(TableName=outputs["indexTable"], KeyConditionExpression="pk = :t",
-                                                 ExpressionAttributeValues={":t": {"S": f"term#{t}"}})["Count"],
-                   60, f"upload {n} indexed", interval=0.02)
+        upload_and_index(stage, f"uploads/usage-{tag}-{n}.txt", f"usage{tag}x{n}", interval=0.02)
     return ClientUsage(Counter({"s3.putRequests": uploads}))
 
 
