@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
-from handlers.shared.aws import setting, table
+from handlers.shared.aws import every_item, setting, table
 from handlers.shared.http import typed_api
 from handlers.shared.numbers import plain_numbers
 from handlers.shared.observability import entry_point
@@ -33,13 +33,7 @@ def _feeders() -> list[str]:
 @app.get("/feeders")
 def list_feeders() -> dict[str, Any]:
     """Every configured feeder; the projection holds one small item per feeder, so a scan is the read."""
-    feeders, items, page = table(setting("FEEDERS_TABLE")), {}, {}
-    while True:
-        response = feeders.scan(**page)
-        items.update({item["feeder"]: item for item in response.get("Items", [])})
-        if "LastEvaluatedKey" not in response:
-            break
-        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+    items = {item["feeder"]: item for item in every_item(table(setting("FEEDERS_TABLE")).scan)}
     return {"feeders": [view(feeder, items.get(feeder)) for feeder in _feeders()]}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
-from handlers.cat_feeder.models import ClickDetail, ClickEvent, FeederReport, LedgerEvent
+from handlers.cat_feeder.models import ClickDetail, ClickEvent, FeederReport, LedgerEvent, StateEvent
 from handlers.shared.aws import setting, table
 from handlers.shared.observability import entry_point, logger
 
@@ -49,7 +49,7 @@ def record_report(feeders: Any, report: FeederReport) -> list[str]:
     return applied
 
 
-def apply(feeders: Any, event: ClickEvent | Any) -> list[str]:
+def apply(feeders: Any, event: ClickEvent | StateEvent) -> list[str]:
     """What the event advanced: any of "command", "state", "confirmation"; [] when it was stale."""
     if isinstance(event, ClickEvent):
         return record_command(feeders, event.detail)

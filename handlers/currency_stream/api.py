@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import AfterValidator
 
 from handlers.currency_stream.models import CurrencyRate
-from handlers.shared.aws import setting, table
+from handlers.shared.aws import every_item, setting, table
 from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
 
@@ -65,13 +65,7 @@ def delete_currency(symbol: Symbol) -> Response[str]:
 
 @app.get("/currency")
 def get_view() -> dict[str, Any]:
-    view, items, args = table(setting("VIEW_TABLE")), [], {}
-    while True:
-        page = view.scan(**args)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            break
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = list(every_item(table(setting("VIEW_TABLE")).scan))
     return {"rates": {i["symbol"]: str(i["rate"]) for i in sorted(items, key=lambda i: i["symbol"])
                       if not i.get("deleted")}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -25,3 +26,13 @@ def setting(name: str) -> str:
         return os.environ[name]
     except KeyError:
         raise RuntimeError(f"environment variable {name} is not set; the function's component must set it") from None
+
+
+def every_item(read: Callable[..., dict[str, Any]], **args: Any) -> Iterator[dict[str, Any]]:
+    """Every item a paged DynamoDB read (a table's `scan` or `query`) returns, page after page."""
+    while True:
+        page = read(**args)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from boto3.dynamodb.conditions import Key
 from pydantic import AfterValidator
 
-from handlers.shared.aws import client, setting, table
+from handlers.shared.aws import client, every_item, setting, table
 from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
 from handlers.upload_extraction.index import terms_of
@@ -22,14 +22,7 @@ app = typed_api()
 
 
 def _postings(documents: Any, term: str) -> set[str]:
-    keys: set[str] = set()
-    args: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"term#{term}")}
-    while True:
-        page = documents.query(**args)
-        keys.update(item["sk"] for item in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return keys
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return {item["sk"] for item in every_item(documents.query, KeyConditionExpression=Key("pk").eq(f"term#{term}"))}
 
 
 def search(documents: Any, table_name: str, query: str) -> list[dict[str, Any]]:
