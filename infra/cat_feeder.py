@@ -55,6 +55,7 @@ class CatFeeder(pulumi.ComponentResource):
         defaults = args.defaults
         common = defaults.function("cat_feeder")
         feeders = [f.name for f in args.settings.feeders]
+        feeder_names = ",".join(feeders)  # the FEEDERS setting every function of the system checks against
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
 
@@ -71,13 +72,13 @@ class CatFeeder(pulumi.ComponentResource):
 
         clicks = Function(f"{name}-click", FunctionArgs(
             handler="handlers.cat_feeder.click.handler", description="POST /click: puts clicks on the ledger",
-            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders),
+            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names,
                                                           "DEFAULT_FEEDER": args.settings.fallback_feeder},
             statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
         feeder = Function(f"{name}-feed", FunctionArgs(
             handler="handlers.cat_feeder.feed.handler",
             description="Publishes the feed command to the clicked feeder's action topic",
-            environment={"FEEDERS": ",".join(feeders)},
+            environment={"FEEDERS": feeder_names},
             statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
                         Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])],
             **common), opts=child)
@@ -93,7 +94,7 @@ class CatFeeder(pulumi.ComponentResource):
         reporter = Function(f"{name}-report", FunctionArgs(
             handler="handlers.cat_feeder.report.handler",
             description="Puts each feeder's state report on the ledger as its own detail type",
-            environment={"BUS_NAME": bus.name, "FEEDERS": ",".join(feeders)},
+            environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names},
             statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
         TopicRule(f"{name}-states", TopicRuleArgs(
             sql=f"SELECT *, topic({FEEDER_LEVEL}) AS feeder, timestamp() AS reportedAt FROM '{STATES}'",
@@ -113,7 +114,7 @@ class CatFeeder(pulumi.ComponentResource):
             rule=ledger_rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         reader = Function(f"{name}-feeders", FunctionArgs(
             handler="handlers.cat_feeder.feeders.handler", description="GET /feeders: the projection, read",
-            invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, "FEEDERS": ",".join(feeders)},
+            invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, "FEEDERS": feeder_names},
             statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn])], **common), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,

@@ -7,6 +7,7 @@ Arithmetic only; the usage comes from `conduit local profile`, the prices from `
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def kinesis_break_even(iot_usd_per_event: float, kinesis: dict[str, float], even
     gb_per_event = event_kb * 1024 / GB
     on_demand_fixed = kinesis["onDemandStreamHour"] * HOURS_PER_DAY
     on_demand_per_event = gb_per_event * (kinesis["onDemandIngestPerGb"] + kinesis["onDemandRetrievalPerGb"])
-    payload_units = max(1, -(-int(event_kb) // 25))  # a PUT payload unit is 25 KB
+    payload_units = max(1, math.ceil(event_kb / 25))  # a PUT payload unit is 25 KB
     provisioned_fixed = kinesis["provisionedShardHour"] * HOURS_PER_DAY
     provisioned_per_event = payload_units * kinesis["provisionedPutPayloadUnitsPerMillion"] / 1_000_000
 

@@ -190,7 +190,6 @@ def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, que
     report = IngestReport(bucket, key)
     sender = BatchSender(sqs, queue_url)
     batch: list[str] = []
-    queued = 0
     try:
         for line, outcome in validate_rows(lines):
             if isinstance(outcome, Rejection):
@@ -200,14 +199,13 @@ def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, que
             batch.append(message.model_dump_json())
             if len(batch) == SQS_BATCH_LIMIT:
                 sender.send(batch)
-                queued += len(batch)
+                report.sent += len(batch)
                 batch = []
         if batch:
             sender.send(batch)
-            queued += len(batch)
+            report.sent += len(batch)
     finally:
-        sender.finish()
-    report.sent = queued
+        sender.finish()  # a batch that fails raises here, and the report is never returned
     return report
 
 
