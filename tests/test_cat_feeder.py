@@ -57,9 +57,11 @@ def test_the_originals_button_event_without_a_feeder_feeds_its_placement_or_the_
     assert post(placed)[1]["feeder"] == "hallway", "a placement named after a known feeder"
     unknown = {**ORIGINAL, "placementInfo": {"placementName": "garage"}}
     assert post(unknown)[1]["feeder"] == "kitchen"
+    odd = {**ORIGINAL, "placementInfo": "hallway"}  # not the 1-Click shape: ignored, as before
+    assert post(odd)[1]["feeder"] == "kitchen"
     details = [json.loads(m["Body"])["detail"]["feeder"]
                for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
-    assert sorted(details) == ["hallway", "kitchen", "kitchen"]
+    assert sorted(details) == ["hallway", "kitchen", "kitchen", "kitchen"]
 
 
 @pytest.mark.parametrize(("body", "message"), [

@@ -25,7 +25,7 @@ class Click(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     feeder: FeederName | None  # required in the plain shape; None only from a button event without one
-    placement: Annotated[str, StringConstraints(max_length=64)] | None = None
+    placement: str | None = None  # a known feeder's name, or ignored for the default
     click_type: ClickType = Field(alias="clickType")
     reported_time: Millis = Field(default_factory=lambda: int(time.time() * 1000), alias="reportedTime")
 
@@ -35,13 +35,13 @@ class Click(BaseModel):
         if isinstance(data, dict) and ("devicePayload" in data or "deviceEvent" in data):
             payload, event = data.get("devicePayload") or {}, data.get("deviceEvent") or {}
             clicked = event.get("buttonClicked") or {} if isinstance(event, dict) else {}
-            placement = data.get("placementInfo") or {}
             for where, part in (("devicePayload", payload), ("deviceEvent", event),
-                                ("deviceEvent.buttonClicked", clicked), ("placementInfo", placement)):
+                                ("deviceEvent.buttonClicked", clicked)):
                 if not isinstance(part, dict):
                     raise ValueError(f"{where} must be an object, not {type(part).__name__}")
             reported = clicked.get("reportedTime")
-            name = placement.get("placementName")
+            placement = data.get("placementInfo")
+            name = placement.get("placementName") if isinstance(placement, dict) else None
             flat = {"feeder": data.get("feeder"), "clickType": payload.get("clickType"),
                     "placement": name if isinstance(name, str) else None}
             return {**flat, **({"reportedTime": reported} if reported is not None else {})}
