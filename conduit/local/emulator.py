@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import ipaddress
 import json
 import os
@@ -29,6 +30,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 STATE_DIR_VARIABLE = "CONDUIT_LOCAL_DIR"
+
+
+@functools.cache
+def _client(emulator: Emulator, service: str) -> Any:
+    # boto3 clients are thread-safe; an emulator started anew is another key (its pid differs).
+    return emulator.session().client(service, endpoint_url=emulator.endpoint, verify=emulator.tls_cert)
 
 
 def state_dir(project_dir: Path) -> Path:
@@ -86,7 +93,9 @@ class Emulator:
         return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=self.region)
 
     def client(self, service: str) -> Any:
-        return self.session().client(service, endpoint_url=self.endpoint, verify=self.tls_cert)
+        """A client of this emulator process, made once per service: making one (a session, a TLS
+        context, a connection) costs far more than a call, and scenarios poll in tight loops."""
+        return _client(self, service)
 
     def ready(self) -> bool:
         context = ssl.create_default_context(cafile=self.tls_cert)
