@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
@@ -96,9 +97,16 @@ def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | No
 
 def judge(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> Verdict:
     """Run every policy of the pack against a recorded program run."""
-    os.environ.update({"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"], "PULUMI_DRY_RUN": "true"})
+    # What the CLI tells a policy pack of its stack, for this judgement only: a caller's later
+    # program runs (which inherit this environment) must not think they are previews of it.
+    with mock.patch.dict(os.environ, {"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"],
+                                      "PULUMI_DRY_RUN": "true"}):
+        return _judge(document, config or {})
+
+
+def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
     servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
-    _configure(servicer, config or {})
+    _configure(servicer, config)
     levels = {v: k for k, v in ENFORCEMENT.items()}
     violations: list[Violation] = []
     unjudged.drain()

@@ -14,7 +14,9 @@ import functools
 import hashlib
 import importlib
 import inspect
+import keyword
 import re
+import sys
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,24 +44,44 @@ def _digest(*parts: str, length: int = 10) -> str:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """A Pulumi name as the Python SDKs name its file: `vpcEndpoint` -> `vpc_endpoint`,
+    `graphQLApi` -> `graph_ql_api`, `iPSet` -> `ip_set`."""
+    name = re.sub(r"^([a-z])([A-Z]+)(?=[A-Z][a-z]|\d|$)", lambda m: m[1] + m[2].lower(), name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _import(name: str) -> Any:
+    try:
+        return sys.modules.get(name) or importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 def _module(token: str) -> tuple[Any, str] | None:
-    """(Python module, member name) of a type or function token such as `aws:ec2/getAmi:getAmi`."""
+    """(Python module, member name) of a type or function token such as `aws:ec2/getAmi:getAmi`.
+
+    The file that defines the member (`pulumi_aws.ec2.get_ami`) comes first: the program already
+    imported it on its own thread, and a real import is thread-safe. The package (`pulumi_aws.ec2`)
+    is a lazy module, which on Python < 3.12.3 another thread can show half-loaded; the mock
+    monitor answers on executor threads while the program loads packages, so a class looked up
+    there could be missing and its outputs silently never made.
+    """
     try:
         package, module, member = token.split(":")
     except ValueError:
         return None
-    module = module.split("/")[0]
-    names = [f"pulumi_{package.replace('-', '_')}"]
-    if module and module != "index":
-        names.insert(0, f"{names[0]}.{module.replace('-', '_')}")
-    for name in names:
-        try:
-            return importlib.import_module(name), member
-        except ImportError:
-            continue
+    folder, _, file = module.partition("/")
+    root = f"pulumi_{package.replace('-', '_')}"
+    folder = f"{folder}_" if keyword.iskeyword(folder) else folder.replace("-", "_")
+    where = root if folder in ("", "index") else f"{root}.{folder}"
+    # A resource class keeps its name; a data source is `get_ami` (`getRegion2` is `get_region`).
+    members = (member, _snake(member), _snake(re.sub(r"\d+$", "", member)))
+    for name in ([f"{where}.{_snake(file)}"] if file else []) + [where, root]:
+        found = _import(name)
+        for candidate in members if found is not None else ():
+            if getattr(found, candidate, None) is not None:
+                return found, candidate
     return None
 
 
@@ -88,10 +110,7 @@ def result_class(token: str) -> type | None:
     located = _module(token)
     if located is None:
         return None
-    module, member = located
-    function = getattr(module, _snake(member), None) or getattr(module, _snake(re.sub(r"\d+$", "", member)), None)
-    if function is None:
-        return None
+    function = getattr(*located)
     annotation = inspect.signature(function).return_annotation
     return annotation if inspect.isclass(annotation) else None
 

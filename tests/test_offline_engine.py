@@ -177,3 +177,34 @@ def test_provider_components_and_other_providers_get_plausible_outputs(tmp_path)
     [group] = [r for r in document["resources"] if r["name"] == "db"]
     assert len(group["inputs"]["subnetIds"]) == 2
     assert document["outputs"]["first"] and document["outputs"]["length"] > 0
+
+
+def test_classes_are_found_while_another_thread_is_still_loading_their_package(monkeypatch):
+    """The mock monitor answers on executor threads while the program loads provider packages
+    (lazy modules, which Python 3.11 shows half-loaded to other threads): a class must be found
+    through the file that defines it, or its computed outputs are silently never made."""
+    import types
+
+    import pulumi_aws.ec2.instance as instance_file
+
+    from conduit.plausible import resource_class, resource_outputs, result_class
+
+    half_loaded = types.ModuleType("pulumi_aws.ec2")  # what another thread mid-load shows: no members yet
+    monkeypatch.setitem(sys.modules, "pulumi_aws.ec2", half_loaded)
+    assert resource_class("aws:ec2/instance:Instance") is instance_file.Instance
+    assert resource_outputs("aws:ec2/instance:Instance", "web", {"ami": "ami-1"})["publicIp"] == "203.0.113.10"
+    assert result_class("aws:ec2/getAmi:getAmi").__name__.endswith("GetAmiResult")
+
+
+@pytest.mark.parametrize(("token", "file"), [
+    ("aws:lambda/function:Function", "pulumi_aws.lambda_.function"),
+    ("aws:appsync/graphQLApi:GraphQLApi", "pulumi_aws.appsync.graph_ql_api"),
+    ("aws:guardduty/iPSet:IPSet", "pulumi_aws.guardduty.ip_set"),
+    ("aws:glue/mLTransform:MLTransform", "pulumi_aws.glue.ml_transform"),
+    ("aws:cloud9/environmentEC2:EnvironmentEC2", "pulumi_aws.cloud9.environment_ec2"),
+    ("random:index/randomPassword:RandomPassword", "pulumi_random.random_password"),
+])
+def test_a_type_token_names_the_file_its_sdk_defines_it_in(token, file):
+    from conduit.plausible import resource_class
+
+    assert resource_class(token).__module__ == file
