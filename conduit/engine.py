@@ -9,9 +9,11 @@ parent, which the SDK's own mock monitor does not keep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import runpy
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,9 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
+from pulumi.stack_reference import StackReferenceOutputDetails
 
+from conduit.plausible import stack_output
 from conduit.project import Project, StackConfig
 
 # How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
@@ -92,11 +96,58 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         ))
         return response
 
+    def ReadResource(self, request: Any) -> Any:
+        """As the engine answers a read: with the id the provider read, which the SDK's mock monitor
+        leaves out (so a preview saw `Vpc.get(name, id).id` as unknown)."""
+        response = super().ReadResource(request)
+        response.id = self.resources[response.urn].id or request.id
+        return response
+
+    def Invoke(self, request: Any) -> Any:
+        """A resource a provider's component handed back (conduit.offline.built_by_provider) is
+        answered when the program rehydrates it, as the engine answers from its state."""
+        if request.tok == "pulumi:pulumi:getResource":
+            pulumi_mocks._ensure_event_loop()
+            urn = str(rpc.deserialize_properties(request.args).get("urn", ""))
+            if urn not in self.resources and urn.count("::") == 3:
+                type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
+                resource_id, state = self.mocks.new_resource(
+                    pulumi_mocks.MockResourceArgs(type_, name, {}, "", "", custom=True))
+                self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        return super().Invoke(request)
+
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self._stack_urn:
             pulumi_mocks._ensure_event_loop()
             self.run.outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _output_of(outputs: dict[str, Any] | None, name: str) -> Any:
+    return outputs[name] if outputs and name in outputs else stack_output(name)
+
+
+@contextlib.contextmanager
+def referenced_stacks_answer_by_name() -> Iterator[None]:
+    """Another stack's outputs cannot be read offline, and `get_output` would give None (a
+    `require_output` raises): each output a program asks for gets a plausible value by its name
+    instead, as a program expects it to exist. Only for this run; the SDK is restored after."""
+    cls = pulumi.StackReference
+    saved = {name: cls.__dict__[name] for name in ("get_output", "require_output", "get_output_details")}
+
+    def get_output(self: pulumi.StackReference, name: pulumi.Input[str]) -> pulumi.Output[Any]:
+        return pulumi.Output.all(pulumi.Output.from_input(name), self.outputs).apply(lambda p: _output_of(p[1], p[0]))
+
+    async def get_output_details(self: pulumi.StackReference, name: str) -> StackReferenceOutputDetails:
+        return StackReferenceOutputDetails(value=_output_of(await self.outputs.future(), name))
+
+    cls.get_output = cls.require_output = get_output  # type: ignore[method-assign]
+    cls.get_output_details = get_output_details  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(cls, name, method)
 
 
 def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False) -> ProgramRun:
@@ -113,9 +164,10 @@ def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks,
     previous_dir, previous_path = os.getcwd(), list(sys.path)
     os.chdir(program_dir)
     try:
-        loop.run_until_complete(pulumi.runtime.stack.run_in_stack(
-            lambda: runpy.run_path(str(project.main), run_name="__main__")
-        ))
+        with referenced_stacks_answer_by_name():
+            loop.run_until_complete(pulumi.runtime.stack.run_in_stack(
+                lambda: runpy.run_path(str(project.main), run_name="__main__")
+            ))
     finally:
         os.chdir(previous_dir)
         sys.path[:] = previous_path

@@ -11,9 +11,22 @@ import json
 import uuid
 from typing import Any
 
+import pulumi
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from conduit.plausible import ACCOUNT, REGION, ZONES, invoke_result, resource_outputs
+from conduit.plausible import (
+    ACCOUNT,
+    REGION,
+    ZONES,
+    invoke_result,
+    resource_id,
+    resource_outputs,
+    resource_state,
+    resources_in_outputs,
+)
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 def _service(type_token: str) -> str:
@@ -86,7 +99,7 @@ def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = AC
         case "aws:apigatewayv2/stage:Stage":
             state.update(invokeUrl=f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/")
             return f"{args.name}-id", state
-    return f"{args.name}-id", state
+    return resource_id(args.typ, args.name), state
 
 
 def fake_call(args: MockCallArgs, region: str = REGION, account: str = ACCOUNT) -> dict[str, Any]:
@@ -137,6 +150,21 @@ def policy_document_from_args(args: dict[str, Any]) -> dict[str, Any]:
     return {"Version": args.get("version", "2012-10-17"), "Statement": statements}
 
 
+def built_by_provider(component: str, name: str) -> dict[str, Any]:
+    """References to the resources a provider's component hands back (awsx's `load_balancer`), so a
+    program can read `lb.load_balancer.dns_name`; the monitor answers each when it is rehydrated."""
+    def reference(child: str, child_name: str) -> dict[str, Any]:
+        urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), f"{component}${child}", child_name])
+        return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "type": child, "name": child_name,
+                "id": resource_id(child, child_name)}
+
+    made: dict[str, Any] = {}
+    for output, child, many in resources_in_outputs(component):
+        base = f"{name}-{output}"
+        made[output] = [reference(child, f"{base}-{n}") for n in (1, 2)] if many else reference(child, base)
+    return made
+
+
 class OfflineEngineError(RuntimeError):
     """The offline engine could not answer for a resource or data source; the message names it."""
 
@@ -152,10 +180,22 @@ class FakeCloud(Mocks):
         self.preview = preview
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            # Read in preview too; its outputs are made by name as the program asks (conduit.engine).
+            return args.resource_id or args.name, {"name": args.inputs.get("name") or args.name, "outputs": {},
+                                                   "secretOutputNames": []}
+        if args.custom is None:
+            # A read (`Vpc.get(name, id)`), done in a preview too: the provider answers with the whole state.
+            read = MockResourceArgs(args.typ, args.name, {"name": args.resource_id, **dict(args.inputs)},
+                                    args.provider, args.resource_id, custom=True)
+            return args.resource_id, {**resource_state(args.typ, args.name, args.resource_id or ""),
+                                      **fake_outputs(read)[1]}
         if not args.custom:
             # A provider's component (awsx.ec2.Vpc) is built by the provider: its outputs are made up
-            # like any resource's. The program's own components (unknown to any provider) get none.
-            return "", {} if self.preview else resource_outputs(args.typ, args.name, args.inputs)
+            # like any resource's, and the resources it hands back are references in either mode.
+            # The program's own components (unknown to any provider) get none.
+            made = {} if self.preview else resource_outputs(args.typ, args.name, args.inputs)
+            return "", {**made, **built_by_provider(args.typ, args.name)}
         if self.preview:
             return None, dict(args.inputs)
         try:

@@ -171,8 +171,10 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{context.get('kind', 'resource')}/{label}"
     if name == "id" and context.get("kind") in KIND_ID_PREFIXES:
         return f"{KIND_ID_PREFIXES[context['kind']]}{digest}"
-    if name in ID_PREFIXES:
-        return f"{ID_PREFIXES[name]}{digest}" if ID_PREFIXES[name] else ACCOUNT
+    # `subnetId`, `privateSubnetId`, `defaultVpcId`: the prefix of the kind the name ends with.
+    for key, prefix in ID_PREFIXES.items():
+        if lower.endswith(key.lower()):
+            return f"{prefix}{digest}" if prefix else ACCOUNT
     if lower in ("accountid", "owner", "ownerid"):
         return ACCOUNT
     if lower in ("region", "awsregion"):
@@ -226,12 +228,71 @@ def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[s
             if k not in inputs and k not in settable and not _holds_resources(hint)}
 
 
-def _holds_resources(hint: Any) -> bool:
-    """Outputs that are resources themselves (a component's children) travel as references: leave them."""
+def resource_id(token: str, name: str) -> str:
+    """An id as AWS shapes it for the kind (`sg-...`, `subnet-...`), else one derived from the name."""
+    prefix = KIND_ID_PREFIXES.get(token.rsplit(":", 1)[-1].lower())
+    return f"{prefix}{_digest(name, 'id')}" if prefix else f"{name}-id"
+
+
+def resource_state(token: str, name: str, resource_id: str) -> dict[str, Any]:
+    """The whole state a provider reads back for an existing resource (`Vpc.get(name, id)`):
+    every property, inputs included, since the program set none of them."""
+    cls = resource_class(token)
+    if cls is None:
+        return {}
+    service = token.split(":")[1].split("/")[0] if ":" in token else "service"
+    context = {"name": resource_id or name, "service": service, "kind": token.rsplit(":", 1)[-1].lower()}
+    return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items() if not _holds_resources(hint)}
+
+
+def stack_output(name: str) -> Any:
+    """A plausible value for output `name` of a referenced stack, which no offline run can read:
+    a list for plural names (`subnetIds`, `privateSubnets`), else a string shaped by the name."""
+    plural = name.lower().endswith(("ids", "arns", "names", "subnets", "zones", "urls", "endpoints", "addresses"))
+    return value_for(name, list[str] if plural else str, {"name": name, "service": "stack", "kind": "output"})
+
+
+def _resource_in(hint: Any) -> tuple[type | None, bool]:
+    """(resource class, is it a list) an output holds, or (None, False) for any other value."""
     hint = _unwrap(hint)
     args = typing.get_args(hint)
-    inner = _unwrap(args[0]) if args and typing.get_origin(hint) in (list, Sequence, typing.Sequence) else hint
-    return inspect.isclass(inner) and issubclass(inner, pulumi.Resource)
+    many = bool(args) and typing.get_origin(hint) in (list, Sequence, typing.Sequence)
+    inner = _unwrap(args[0]) if many else hint
+    return (inner, many) if inspect.isclass(inner) and issubclass(inner, pulumi.Resource) else (None, False)
+
+
+def _holds_resources(hint: Any) -> bool:
+    """Outputs that are resources themselves (a component's children) travel as references."""
+    return _resource_in(hint)[0] is not None
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.removesuffix("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def resource_token(cls: type) -> str | None:
+    """The type token of a provider SDK's resource class (`pulumi_aws.lb.load_balancer.LoadBalancer`
+    -> `aws:lb/loadBalancer:LoadBalancer`), checked by looking it up again."""
+    root, *folders, file = cls.__module__.split(".")
+    if not root.startswith("pulumi_"):
+        return None
+    module = "/".join([folders[0].removesuffix("_") if folders else "index", _camel(file)])
+    token = f"{root.removeprefix('pulumi_').replace('_', '-')}:{module}:{cls.__name__}"
+    return token if resource_class(token) is cls else None
+
+
+def resources_in_outputs(token: str) -> list[tuple[str, str, bool]]:
+    """(output, type token, is it a list) of each output of a provider's component that hands back
+    resources it built (awsx's `loadBalancer`, `privateSubnets`)."""
+    cls = resource_class(token)
+    found = []
+    for name, hint in (_outputs_of(cls) if cls else {}).items():
+        inner, many = _resource_in(hint)
+        child = resource_token(inner) if inner is not None else None
+        if child:
+            found.append((name, child, many))
+    return found
 
 
 def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -208,3 +208,58 @@ def test_a_type_token_names_the_file_its_sdk_defines_it_in(token, file):
     from conduit.plausible import resource_class
 
     assert resource_class(token).__module__ == file
+
+
+def test_referenced_stacks_and_existing_resources_answer_what_the_program_asks(tmp_path):
+    """A StackReference's outputs cannot be read offline (get_output gave None, require_output a
+    crash): each asked-for output gets a value shaped by its name. A read (`Vpc.get`) gets the whole
+    state a provider reads back, its own id kept."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        network = pulumi.StackReference("acme/network/prod")
+        subnets = network.require_output("privateSubnetIds")
+        existing = aws.ec2.Vpc.get("existing", "vpc-0123456789")
+        logs = aws.s3.Bucket.get("logs", "acme-logs")
+        sg = aws.ec2.SecurityGroup("sg", vpc_id=network.get_output("vpcId"), description="web")
+        aws.ec2.Instance("web", ami="ami-1", instance_type="t3.micro", subnet_id=subnets.apply(lambda ids: ids[0]),
+                         vpc_security_group_ids=[sg.id])
+        pulumi.export("cidr", existing.cidr_block)
+        pulumi.export("existing", existing.id)
+        pulumi.export("logs", logs.arn)
+    """)
+    for mode in ("preview", "unknowns"):
+        document = run_stack(project, "t", mode=mode)
+        inputs = {r["name"]: r["inputs"] for r in document["resources"]}
+        assert inputs["sg"]["vpcId"].startswith("vpc-") and inputs["web"]["subnetId"].startswith("subnet-"), mode
+        assert document["outputs"]["existing"] == "vpc-0123456789" and document["outputs"]["cidr"], mode
+        assert document["outputs"]["logs"] == "arn:aws:s3:::acme-logs", mode
+    assert inputs["web"]["vpcSecurityGroupIds"] == [rpc_unknown()], "in a preview a new group's id is unknown"
+    ids = {r["id"] for r in run_stack(project, "t")["resources"] if r["name"] == "sg"}
+    assert all(i.startswith("sg-") for i in ids), "an id shaped as AWS shapes the kind's"
+
+
+def rpc_unknown() -> str:
+    from pulumi.runtime import rpc
+
+    return rpc.UNKNOWN
+
+
+def test_resources_a_providers_component_hands_back_can_be_read(tmp_path):
+    """awsx builds its children in the provider and hands them back as resources: a program reads
+    `lb.load_balancer.dns_name` and `vpc.private_subnets[0].id`, which were None offline."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws, pulumi_awsx as awsx
+        lb = awsx.lb.ApplicationLoadBalancer("lb")
+        vpc = awsx.ec2.Vpc("vpc")
+        aws.ec2.SecurityGroup("db", vpc_id=vpc.vpc.id, description="db")
+        pulumi.export("url", pulumi.Output.concat("http://", lb.load_balancer.dns_name))
+        pulumi.export("first", vpc.private_subnets.apply(lambda subnets: subnets[0].id))
+    """)
+    document = run_stack(project, "t")
+    assert document["outputs"]["url"].startswith("http://") and document["outputs"]["url"].endswith(".amazonaws.com")
+    assert document["outputs"]["first"].startswith("subnet-")
+    [group] = [r for r in document["resources"] if r["name"] == "db"]
+    assert group["inputs"]["vpcId"].startswith("vpc-")
+    preview = run_stack(project, "t", mode="unknowns")
+    assert preview["outputs"]["url"] == rpc_unknown(), "in a preview the load balancer's DNS name is not known yet"
+    assert [r for r in preview["resources"] if r["name"] == "db"]
