@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         where = _where(exc, project)
         message = f"the program raised {type(exc).__name__}: {exc}" + (f"\n  at {where}" if where else "")
+        if isinstance(exc, ModuleNotFoundError):
+            message += (f"\n  {exc.name} is not installed for {sys.executable}: install the program's requirements "
+                        "there, or name the program's virtualenv in Pulumi.yaml (runtime.options.virtualenv)")
         args.out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
         return 3
     reveal = args.mode == "local"

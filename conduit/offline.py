@@ -17,6 +17,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from conduit.plausible import (
     ACCOUNT,
+    PROVIDER_FILLED,
     REGION,
     ZONES,
     invoke_result,
@@ -200,7 +201,9 @@ class FakeCloud(Mocks):
             return None, dict(args.inputs)
         try:
             resource_id, state = fake_outputs(args)
-            return resource_id, {**resource_outputs(args.typ, args.name, args.inputs), **state}
+            made = resource_outputs(args.typ, args.name, args.inputs)
+            # What the provider fills in around what was set (Kubernetes' metadata) keeps its merge.
+            return resource_id, {**made, **state, **{k: made[k] for k in PROVIDER_FILLED if k in made}}
         except Exception as exc:
             raise OfflineEngineError(f"could not make the outputs of {args.typ} '{args.name}': {exc}") from exc
 

@@ -26,7 +26,9 @@ import pulumi
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 ZONES = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
-MAX_DEPTH = 3
+MAX_DEPTH = 5
+# Outputs a provider fills in around what the program set: made values merged under the inputs.
+PROVIDER_FILLED = ("metadata",)
 
 # The id of a resource (or data source) of these kinds, as AWS shapes it.
 KIND_ID_PREFIXES = {"ami": "ami-", "vpc": "vpc-", "subnet": "subnet-", "securitygroup": "sg-", "instance": "i-",
@@ -157,7 +159,7 @@ def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) 
     if origin in (dict, Mapping, typing.Mapping) or hint is dict:
         return {}
     if inspect.isclass(hint) and hint not in (str, Any) and depth < MAX_DEPTH and _outputs_of(hint):
-        return {k: value_for(k, v, context, depth + 1) for k, v in _outputs_of(hint).items()}
+        return {k: value_for(k, v, context, depth + 1) for k, v in _outputs_of(hint).items() if not _holds_resources(v)}
     return _string_for(name, context)
 
 
@@ -205,9 +207,15 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
 
 
 def _input_names(cls: type) -> set[str]:
-    """Pulumi names of the inputs a resource takes (its `<Name>Args` class)."""
-    args = getattr(importlib.import_module(cls.__module__), f"{cls.__name__}Args", None)
-    return set(_outputs_of(args)) if inspect.isclass(args) else set()
+    """Pulumi names of the inputs a resource takes: its `<Name>Args` class where the file defines
+    one (pulumi_kubernetes' `ServiceArgs` is the object's shape, status included, so the
+    constructor's own parameters decide there)."""
+    args = getattr(sys.modules.get(cls.__module__), f"{cls.__name__}Args", None)
+    if inspect.isclass(args) and args.__module__ == cls.__module__:
+        return set(_outputs_of(args))
+    init = getattr(cls, "_internal_init", None)
+    skip = {"__self__", "resource_name", "opts", "__props__", "self"}
+    return {_camel(n) for n in inspect.signature(init).parameters if n not in skip} if init else set()
 
 
 def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,8 +232,14 @@ def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[s
     physical = str(inputs.get("name") or name)
     context = {"name": physical, "service": service, "kind": kind}
     settable = _input_names(cls)
-    return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items()
+    made = {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items()
             if k not in inputs and k not in settable and not _holds_resources(hint)}
+    if token.startswith("kubernetes:") and "metadata" in _outputs_of(cls):  # one of PROVIDER_FILLED
+        # Kubernetes names an object (and fills in its namespace, uid) whether or not metadata was set.
+        given = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+        made["metadata"] = {**value_for("metadata", _outputs_of(cls)["metadata"], context), "namespace": "default",
+                            "name": f"{name}-{_digest(name, 'metadata')[:8]}", **given}
+    return made
 
 
 def resource_id(token: str, name: str) -> str:

@@ -263,3 +263,35 @@ def test_resources_a_providers_component_hands_back_can_be_read(tmp_path):
     preview = run_stack(project, "t", mode="unknowns")
     assert preview["outputs"]["url"] == rpc_unknown(), "in a preview the load balancer's DNS name is not known yet"
     assert [r for r in preview["resources"] if r["name"] == "db"]
+
+
+def test_an_eks_cluster_with_kubernetes_workloads_runs_and_reads_deep_status(tmp_path):
+    """EKS's node group nests security groups (resources) inside an output type; a Service's
+    status is four levels deep; Kubernetes names every object whether or not metadata was set,
+    and its `ServiceArgs` is the object's shape (status included), not the constructor's inputs."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_awsx as awsx, pulumi_eks as eks, pulumi_kubernetes as k8s
+        vpc = awsx.ec2.Vpc("vpc")
+        cluster = eks.Cluster("eks", vpc_id=vpc.vpc_id, private_subnet_ids=vpc.private_subnet_ids)
+        provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig)
+        labels = {"app": "web"}
+        web = k8s.apps.v1.Deployment("web", metadata={"labels": labels}, spec={
+            "selector": {"match_labels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
+            opts=pulumi.ResourceOptions(provider=provider))
+        service = k8s.core.v1.Service("web", spec={"type": "LoadBalancer", "selector": labels, "ports": [{"port": 80}]},
+                                      opts=pulumi.ResourceOptions(provider=provider))
+        pulumi.export("host", service.status.load_balancer.ingress[0].hostname)
+        pulumi.export("name", web.metadata.name)
+        pulumi.export("labels", web.metadata.labels)
+    """)
+    outputs = run_stack(project, "t")["outputs"]
+    assert outputs["host"] and outputs["name"].startswith("web-") and outputs["labels"] == {"app": "web"}
+    assert run_stack(project, "t", mode="unknowns")["resources"]
+
+
+def test_a_program_importing_a_package_not_installed_says_where_to_install_it(tmp_path):
+    project = program(tmp_path, "import pulumi_not_a_provider\n")
+    result = conduit("check", "--stack", "t", "-C", str(project))
+    assert result.returncode == 2 and "pulumi_not_a_provider is not installed for" in result.stderr
+    assert "runtime.options.virtualenv" in result.stderr
