@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.stack_reference import StackReferenceOutputDetails
 
-from conduit.plausible import stack_output
+from conduit.plausible import value_named
 from conduit.project import Project, StackConfig
 
 # How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
@@ -124,16 +125,30 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def _output_of(outputs: dict[str, Any] | None, name: str) -> Any:
-    return outputs[name] if outputs and name in outputs else stack_output(name)
+    return outputs[name] if outputs and name in outputs else value_named(name)
+
+
+def _entry(value: Any, key: Any) -> Any:
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict) and isinstance(key, str) and key not in value:
+        return value_named(key)
+    return value[key]
 
 
 @contextlib.contextmanager
-def referenced_stacks_answer_by_name() -> Iterator[None]:
-    """Another stack's outputs cannot be read offline, and `get_output` would give None (a
-    `require_output` raises): each output a program asks for gets a plausible value by its name
-    instead, as a program expects it to exist. Only for this run; the SDK is restored after."""
-    cls = pulumi.StackReference
-    saved = {name: cls.__dict__[name] for name in ("get_output", "require_output", "get_output_details")}
+def answers_by_name() -> Iterator[None]:
+    """What a provider would know and no offline run can, answered by name for this run only:
+
+    - another stack's outputs (`get_output` gave None, `require_output` raised): each output a
+      program asks for gets a value shaped by its name;
+    - a key of a map the provider fills (`api.uris["GRAPHQL"]`, made empty offline) gets one too,
+      where the SDK's `Output[...]` lookup would have raised KeyError.
+    """
+    reference, output = pulumi.StackReference, pulumi.Output
+    saved = [(reference, name, reference.__dict__[name]) for name in ("get_output", "require_output",
+                                                                          "get_output_details")]
+    saved.append((output, "__getitem__", output.__dict__["__getitem__"]))
 
     def get_output(self: pulumi.StackReference, name: pulumi.Input[str]) -> pulumi.Output[Any]:
         return pulumi.Output.all(pulumi.Output.from_input(name), self.outputs).apply(lambda p: _output_of(p[1], p[0]))
@@ -141,12 +156,16 @@ def referenced_stacks_answer_by_name() -> Iterator[None]:
     async def get_output_details(self: pulumi.StackReference, name: str) -> StackReferenceOutputDetails:
         return StackReferenceOutputDetails(value=_output_of(await self.outputs.future(), name))
 
-    cls.get_output = cls.require_output = get_output  # type: ignore[method-assign]
-    cls.get_output_details = get_output_details  # type: ignore[method-assign]
+    def getitem(self: pulumi.Output[Any], key: Any) -> pulumi.Output[Any]:
+        return self.apply(lambda value: _entry(value, key), True)
+
+    reference.get_output = reference.require_output = get_output  # type: ignore[method-assign]
+    reference.get_output_details = get_output_details  # type: ignore[method-assign]
+    output.__getitem__ = getitem  # type: ignore[method-assign]
     try:
         yield
     finally:
-        for name, method in saved.items():
+        for cls, name, method in saved:
             setattr(cls, name, method)
 
 
@@ -164,7 +183,7 @@ def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks,
     previous_dir, previous_path = os.getcwd(), list(sys.path)
     os.chdir(program_dir)
     try:
-        with referenced_stacks_answer_by_name():
+        with answers_by_name():
             loop.run_until_complete(pulumi.runtime.stack.run_in_stack(
                 lambda: runpy.run_path(str(project.main), run_name="__main__")
             ))

@@ -18,14 +18,16 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from conduit.plausible import (
     ACCOUNT,
     PROVIDER_FILLED,
-    REGION,
-    ZONES,
     invoke_result,
+    partition,
     resource_id,
     resource_outputs,
     resource_state,
     resources_in_outputs,
+    zone_ids,
+    zones,
 )
+from conduit.plausible import region as stack_region
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
@@ -35,8 +37,11 @@ def _service(type_token: str) -> str:
     return module.replace("_", "") if package == "aws" else package
 
 
-def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = ACCOUNT) -> tuple[str, dict[str, Any]]:
+def fake_outputs(
+    args: MockResourceArgs, region: str | None = None, account: str = ACCOUNT
+) -> tuple[str, dict[str, Any]]:
     """An id and output state for a resource, derived from its type, name and inputs."""
+    region = region or stack_region()
     inputs = dict(args.inputs)
     physical = inputs.get("name") or inputs.get("bucket") or inputs.get("layerName") or f"{args.name}-fake"
     service = _service(args.typ)
@@ -103,21 +108,24 @@ def fake_outputs(args: MockResourceArgs, region: str = REGION, account: str = AC
     return resource_id(args.typ, args.name), state
 
 
-def fake_call(args: MockCallArgs, region: str = REGION, account: str = ACCOUNT) -> dict[str, Any]:
+def fake_call(args: MockCallArgs, region: str | None = None, account: str = ACCOUNT) -> dict[str, Any]:
     """Answers to the data-source calls programs commonly make."""
+    region = region or stack_region()
     match args.token:
         case "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": account, "arn": f"arn:aws:iam::{account}:root", "userId": account, "id": account}
         case "aws:index/getRegion:getRegion" | "aws:index/getRegion:getRegion2":
             return {"name": region, "region": region, "id": region}
         case "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            name = partition(region)
+            return {"partition": name, "dnsSuffix": "amazonaws.com.cn" if name == "aws-cn" else "amazonaws.com",
+                    "id": name}
         case "aws:iot/getEndpoint:getEndpoint":
             return {"endpointAddress": f"offline-ats.iot.{region}.amazonaws.com", "id": "endpoint"}
         case "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(policy_document_from_args(args.args)), "id": "policy"}
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": list(ZONES), "zoneIds": [f"euw1-az{n}" for n in (1, 2, 3)], "id": region}
+            return {"names": zones(region), "zoneIds": zone_ids(region), "id": region}
         case "aws:ec2/getAmi:getAmi" | "aws:ec2/getAmiIds:getAmiIds":
             image = "ami-" + hashlib.sha256(json.dumps(args.args, sort_keys=True).encode()).hexdigest()[:17]
             return {"id": image, "imageId": image, "ids": [image], "name": "fake-image", "architecture": "x86_64"}

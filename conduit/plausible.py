@@ -14,6 +14,7 @@ import functools
 import hashlib
 import importlib
 import inspect
+import json
 import keyword
 import re
 import sys
@@ -25,8 +26,11 @@ import pulumi
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-ZONES = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
 MAX_DEPTH = 5
+# Services whose ARNs name no region (and, for S3, no account either).
+GLOBAL_SERVICES = {"iam", "s3", "cloudfront", "route53", "organizations", "waf", "globalaccelerator"}
+COMPASS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c", "northeast": "ne",
+           "southeast": "se", "northwest": "nw", "southwest": "sw"}
 # Outputs a provider fills in around what the program set: made values merged under the inputs.
 PROVIDER_FILLED = ("metadata",)
 
@@ -39,6 +43,36 @@ ID_PREFIXES = {"vpcId": "vpc-", "subnetId": "subnet-", "securityGroupId": "sg-",
                "instanceId": "i-", "internetGatewayId": "igw-", "natGatewayId": "nat-", "routeTableId": "rtb-",
                "networkInterfaceId": "eni-", "allocationId": "eipalloc-", "volumeId": "vol-",
                "snapshotId": "snap-", "keyPairId": "key-", "launchTemplateId": "lt-", "ownerId": ""}
+
+
+def region() -> str:
+    """The stack's `aws:region`, as the provider would use it (eu-west-1 when none is set)."""
+    try:
+        return pulumi.Config("aws").get("region") or REGION
+    except Exception:  # no program running: the default
+        return REGION
+
+
+def zones(where: str | None = None) -> list[str]:
+    return [f"{where or region()}{letter}" for letter in "abc"]
+
+
+def zone_ids(where: str | None = None) -> list[str]:
+    """`euw1-az1`, as AWS names zone ids: area, compass abbreviation, number."""
+    area, *middle, number = (where or region()).split("-")
+    return [f"{area}{''.join(COMPASS.get(m, m[:1]) for m in middle)}{number}-az{n}" for n in (1, 2, 3)]
+
+
+def partition(where: str | None = None) -> str:
+    where = where or region()
+    return "aws-us-gov" if where.startswith("us-gov-") else "aws-cn" if where.startswith("cn-") else "aws"
+
+
+def arn(service: str, resource: str) -> str:
+    """An ARN as AWS shapes it for `service`: global services name no region, S3 no account."""
+    if service == "s3":
+        return f"arn:{partition()}:s3:::{resource}"
+    return f"arn:{partition()}:{service}:{'' if service in GLOBAL_SERVICES else region()}:{ACCOUNT}:{resource}"
 
 
 def _digest(*parts: str, length: int = 10) -> str:
@@ -146,9 +180,9 @@ def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) 
     if origin in (list, Sequence, typing.Sequence) or hint in (list,):
         (item,) = typing.get_args(hint) or (Any,)
         if lower.endswith(("names", "zones")) and "zone" in lower:
-            return list(ZONES)
+            return zones()
         if lower in ("zoneids",):
-            return [f"euw1-az{n}" for n in (1, 2, 3)]
+            return zone_ids()
         if depth >= MAX_DEPTH:
             return []
         # Programs index what they read (`options[0].resource_record_name`): give a list one item
@@ -168,9 +202,9 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
     digest = _digest(label, name)
     lower = name.lower()
     if lower == "executionarn":
-        return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{label}-{digest[:6]}"
+        return arn("execute-api", f"{label}-{digest[:6]}")
     if lower == "arn" or lower.endswith("arn"):
-        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{context.get('kind', 'resource')}/{label}"
+        return arn(service, label if service == "s3" else f"{context.get('kind', 'resource')}/{label}")
     if name == "id" and context.get("kind") in KIND_ID_PREFIXES:
         return f"{KIND_ID_PREFIXES[context['kind']]}{digest}"
     # `subnetId`, `privateSubnetId`, `defaultVpcId`: the prefix of the kind the name ends with.
@@ -180,21 +214,27 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
     if lower in ("accountid", "owner", "ownerid"):
         return ACCOUNT
     if lower in ("region", "awsregion"):
-        return REGION
+        return region()
     if lower == "partition":
-        return "aws"
+        return partition()
     if lower in ("zoneid", "hostedzoneid"):
         return "Z" + digest.upper()
     if "availabilityzone" in lower:
-        return ZONES[0]
+        return zones()[0]
+    if lower == "endpoint" and service in ("rds", "docdb", "neptune", "redshift", "elasticache"):
+        return f"{label}.{digest[:12]}.{region()}.{service}.amazonaws.com:5432"  # host:port
     if lower.endswith("url") or lower.endswith("endpoint") or lower == "invokeurl":
-        return f"https://{label}-{digest[:6]}.{service}.{REGION}.amazonaws.com/"
+        return f"https://{label}-{digest[:6]}.{service}.{region()}.amazonaws.com/"
     if lower.endswith(("dnsname", "domainname", "fqdn", "hostname", "address")) and "ip" not in lower:
-        return f"{label}-{digest[:6]}.{service}.{REGION}.amazonaws.com"
+        return f"{label}-{digest[:6]}.{service}.{region()}.amazonaws.com"
     if lower.endswith("ip") or lower.endswith("ipaddress"):
         return "10.0.0.10" if "private" in lower else "203.0.113.10"
     if "cidr" in lower:
         return "10.0.0.0/16"
+    if lower == "secretstring":
+        # Programs parse it; the shape Secrets Manager documents for database credentials.
+        return json.dumps({"engine": "postgres", "host": f"{label}.{region()}.rds.amazonaws.com", "port": 5432,
+                           "username": "admin", "password": digest, "dbname": label})
     if lower in ("json", "policy") or lower.endswith("json"):
         return "{}"
     if lower.endswith("version") or lower == "revision":
@@ -259,9 +299,9 @@ def resource_state(token: str, name: str, resource_id: str) -> dict[str, Any]:
     return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items() if not _holds_resources(hint)}
 
 
-def stack_output(name: str) -> Any:
-    """A plausible value for output `name` of a referenced stack, which no offline run can read:
-    a list for plural names (`subnetIds`, `privateSubnets`), else a string shaped by the name."""
+def value_named(name: str) -> Any:
+    """A plausible value known only by its name (a referenced stack's output, a key of a map the
+    provider fills): a list for plural names (`subnetIds`, `privateSubnets`), else a string."""
     plural = name.lower().endswith(("ids", "arns", "names", "subnets", "zones", "urls", "endpoints", "addresses"))
     return value_for(name, list[str] if plural else str, {"name": name, "service": "stack", "kind": "output"})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,23 +16,31 @@ class ProjectError(RuntimeError):
     """The project or stack files are missing or malformed."""
 
 
+log = logging.getLogger("conduit")
+
+
 @dataclass(frozen=True)
 class Project:
     directory: Path
     name: str
     main: Path
     virtualenv: Path | None
+    # Pulumi.yaml's own `config:` values and defaults, under every stack's.
+    config: dict[str, str] = field(default_factory=dict)
 
     def python(self) -> str:
-        """The interpreter Pulumi's language host would use: the virtualenv's, when one is named."""
+        """The interpreter Pulumi's language host would use: the virtualenv's, when one is named.
+
+        A named virtualenv that does not exist yet (a fresh clone: `pulumi install` makes it) is
+        not a reason to refuse: Conduit's own Python has the SDK and the common providers.
+        """
         if self.virtualenv is None:
             return sys.executable
         candidate = self.virtualenv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
         if not candidate.exists():
-            raise ProjectError(
-                f"Pulumi.yaml names the virtualenv {self.virtualenv}, which does not exist; "
-                "create it (for this project: make install)"
-            )
+            log.warning("Pulumi.yaml names the virtualenv %s, which does not exist yet (pulumi install makes it); "
+                        "running the program with %s instead", self.virtualenv, sys.executable)
+            return sys.executable
         return str(candidate)
 
 
@@ -71,12 +80,34 @@ def load_project(directory: Path) -> Project:
         raise ProjectError(f"{path}: runtime is {runtime_name!r}; only Python programs can run offline")
     options = (runtime.get("options") or {}) if isinstance(runtime, dict) else {}
     venv = options.get("virtualenv")
+    name = str(document["name"])
     return Project(
         directory=directory.resolve(),
-        name=str(document["name"]),
+        name=name,
         main=(directory / document.get("main", ".")).resolve(),
         virtualenv=(directory / venv).resolve() if venv else None,
+        config=_project_config(name, document.get("config"), path),
     )
+
+
+def _full_key(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _project_config(project: str, section: Any, path: Path) -> dict[str, str]:
+    """Pulumi.yaml's `config:`: a plain value, `{value: ...}`, or a declared key with a `default`."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ProjectError(f"{path}: `config` must map keys to values or declarations")
+    values = {}
+    for key, entry in section.items():
+        declared = isinstance(entry, dict) and ({"type", "default", "value", "description", "secret", "items"}
+                                                >= set(entry))
+        value = (entry.get("value", entry.get("default")) if declared else entry)
+        if value is not None:
+            values[_full_key(project, str(key))] = _engine_value(value)
+    return values
 
 
 def stacks(project: Project) -> list[str]:
@@ -95,18 +126,25 @@ def _engine_value(value: Any) -> str:
 
 
 def load_stack(project: Project, stack: str) -> StackConfig:
+    """The stack's configuration over the project's. A project with no stack file at all (stack
+    files are often not committed) runs on the project's alone; one with other stacks' files but
+    not this one is a mistyped stack name, refused with the names it has."""
     path = project.directory / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        known = ", ".join(stacks(project)) or "none"
-        raise ProjectError(f"no stack file {path.name} in {project.directory} (stacks: {known})")
+        known = stacks(project)
+        if known:
+            raise ProjectError(f"no stack file {path.name} in {project.directory} (stacks: {', '.join(known)})")
+        log.warning("no stack files in %s: stack '%s' runs on the configuration of Pulumi.yaml only",
+                    project.directory, stack)
+        return StackConfig(stack, dict(project.config), [])
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ProjectError(f"{path.name} is not valid YAML: {exc}") from exc
-    values: dict[str, str] = {}
+    values: dict[str, str] = dict(project.config)
     secrets: list[str] = []
     for key, value in (document.get("config") or {}).items():
-        full_key = key if ":" in key else f"{project.name}:{key}"
+        full_key = _full_key(project.name, key)
         if isinstance(value, dict) and set(value) == {"secure"}:
             # Encrypted values need the CLI's secrets provider; offline runs see a placeholder.
             values[full_key], secrets = "offline-secret-placeholder", [*secrets, full_key]

@@ -295,3 +295,86 @@ def test_a_program_importing_a_package_not_installed_says_where_to_install_it(tm
     result = conduit("check", "--stack", "t", "-C", str(project))
     assert result.returncode == 2 and "pulumi_not_a_provider is not installed for" in result.stderr
     assert "runtime.options.virtualenv" in result.stderr
+
+
+def test_a_key_of_a_map_the_provider_fills_is_there(tmp_path):
+    """`api.uris["GRAPHQL"]` raised KeyError offline: the provider fills the map, the engine made it empty."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        api = aws.appsync.GraphQLApi("api", authentication_type="API_KEY", name="tenants")
+        pulumi.export("endpoint", api.uris["GRAPHQL"])
+        pulumi.export("mine", pulumi.Output.from_input({"a": "b"})["a"])
+    """)
+    outputs = run_stack(project, "t")["outputs"]
+    assert outputs["endpoint"] and outputs["mine"] == "b"
+    assert run_stack(project, "t", mode="unknowns")["outputs"]["endpoint"] == rpc_unknown()
+
+
+def test_values_are_shaped_for_the_stacks_region_and_the_service(tmp_path):
+    """Zones, ARNs and endpoints of the stack's own region (and partition); IAM ARNs name no
+    region; a secret's string parses as the JSON programs read; a database endpoint is host:port."""
+    project = program(tmp_path, """
+        import json, pulumi, pulumi_aws as aws
+        creds = json.loads(aws.secretsmanager.get_secret_version(secret_id="db").secret_string)
+        zones = aws.get_availability_zones()
+        db = aws.rds.Instance("db", engine="postgres", instance_class="db.t3.micro", allocated_storage=20,
+                              username=creds["username"], password=creds["password"], storage_encrypted=True,
+                              availability_zone=zones.names[0])
+        pulumi.export("role", aws.iam.get_role(name="deployer").arn)
+        pulumi.export("zone_id", zones.zone_ids[0])
+        pulumi.export("endpoint", db.endpoint)
+        pulumi.export("partition", aws.get_partition().partition)
+    """)
+    (project / "Pulumi.gov.yaml").write_text("config:\n  aws:region: us-gov-west-1\n")
+    document = run_stack(project, "t")
+    [db] = [r for r in document["resources"] if r["name"] == "db"]
+    assert db["inputs"]["availabilityZone"] == "us-west-2a" and db["inputs"]["username"]
+    outputs = document["outputs"]
+    assert outputs["role"] == "arn:aws:iam::123456789012:role/deployer" and outputs["zone_id"] == "usw2-az1"
+    host, port = outputs["endpoint"].rsplit(":", 1)
+    assert host.endswith(".us-west-2.rds.amazonaws.com") and port.isdigit()
+    gov = run_stack(project, "gov")["outputs"]
+    assert gov["partition"] == "aws-us-gov" and gov["role"].startswith("arn:aws-us-gov:iam::")
+
+
+def test_a_fresh_clone_of_a_public_program_runs_as_it_is(tmp_path):
+    """Public programs name a virtualenv that `pulumi install` has not made yet, commit no stack
+    file, and declare their settings with defaults in Pulumi.yaml: all three must just run."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "Pulumi.yaml").write_text(textwrap.dedent("""
+        name: site
+        runtime:
+          name: python
+          options:
+            virtualenv: venv
+        config:
+          aws:region: us-east-2
+          indexDocument:
+            type: string
+            default: index.html
+          tags:
+            value: {team: web}
+    """))
+    (folder / "__main__.py").write_text(textwrap.dedent("""
+        import pulumi, pulumi_aws as aws
+        config = pulumi.Config()
+        bucket = aws.s3.BucketV2("site", tags=config.require_object("tags"))
+        aws.s3.BucketWebsiteConfigurationV2("web", bucket=bucket.id,
+                                            index_document={"suffix": config.require("indexDocument")})
+        pulumi.export("region", aws.get_region().name)
+    """))
+    result = conduit("preview", "--stack", "dev", "-C", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "venv" in result.stderr and "no stack files" in result.stderr
+    document = json.loads(result.stdout)
+    web = next(r for r in document["resources"] if r["name"] == "web")
+    assert web["inputs"]["indexDocument"] == {"suffix": "index.html"}
+    assert next(r for r in document["resources"] if r["name"] == "site")["inputs"]["tags"] == {"team": "web"}
+    assert document["outputs"]["region"] == "us-east-2"
+    (folder / "Pulumi.prod.yaml").write_text("config:\n  site:indexDocument: home.html\n")
+    typo = conduit("preview", "--stack", "prd", "-C", str(folder))
+    assert typo.returncode == 2 and "no stack file Pulumi.prd.yaml" in typo.stderr and "prod" in typo.stderr
+    prod = json.loads(conduit("preview", "--stack", "prod", "-C", str(folder), "--json").stdout)
+    web = next(r for r in prod["resources"] if r["name"] == "web")
+    assert web["inputs"]["indexDocument"] == {"suffix": "home.html"}
