@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi.dynamic
 from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -25,7 +26,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.stack_reference import StackReferenceOutputDetails
 
-from conduit.plausible import value_named
+from conduit.plausible import DYNAMIC_OUTPUTS, value_named
 from conduit.project import Project, StackConfig
 
 # How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
@@ -143,12 +144,19 @@ def answers_by_name() -> Iterator[None]:
     - another stack's outputs (`get_output` gave None, `require_output` raised): each output a
       program asks for gets a value shaped by its name;
     - a key of a map the provider fills (`api.uris["GRAPHQL"]`, made empty offline) gets one too,
-      where the SDK's `Output[...]` lookup would have raised KeyError.
+      where the SDK's `Output[...]` lookup would have raised KeyError;
+    - the outputs a dynamic resource declares are noted, for conduit.offline to make by name.
     """
-    reference, output = pulumi.StackReference, pulumi.Output
+    reference, output, dynamic = pulumi.StackReference, pulumi.Output, pulumi.dynamic.Resource
     saved = [(reference, name, reference.__dict__[name]) for name in ("get_output", "require_output",
                                                                           "get_output_details")]
-    saved.append((output, "__getitem__", output.__dict__["__getitem__"]))
+    saved += [(output, "__getitem__", output.__dict__["__getitem__"]), (dynamic, "__init__", dynamic.__init__)]
+    dynamic_init = dynamic.__init__
+
+    def declare(self: pulumi.dynamic.Resource, provider: Any, name: str, props: Any, *rest: Any, **kw: Any) -> None:
+        type_ = f"pulumi-python:{self._resource_type_name}"
+        DYNAMIC_OUTPUTS[(type_, name)] = [k for k, v in dict(props).items() if v is None]
+        dynamic_init(self, provider, name, props, *rest, **kw)
 
     def get_output(self: pulumi.StackReference, name: pulumi.Input[str]) -> pulumi.Output[Any]:
         return pulumi.Output.all(pulumi.Output.from_input(name), self.outputs).apply(lambda p: _output_of(p[1], p[0]))
@@ -162,6 +170,7 @@ def answers_by_name() -> Iterator[None]:
     reference.get_output = reference.require_output = get_output  # type: ignore[method-assign]
     reference.get_output_details = get_output_details  # type: ignore[method-assign]
     output.__getitem__ = getitem  # type: ignore[method-assign]
+    dynamic.__init__ = declare  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -17,6 +17,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from conduit.plausible import (
     ACCOUNT,
+    DYNAMIC_OUTPUTS,
     PROVIDER_FILLED,
     invoke_result,
     partition,
@@ -24,6 +25,7 @@ from conduit.plausible import (
     resource_outputs,
     resource_state,
     resources_in_outputs,
+    value_named,
     zone_ids,
     zones,
 )
@@ -47,6 +49,9 @@ def fake_outputs(
     service = _service(args.typ)
     arn = f"arn:aws:{service}:{region}:{account}:{physical}"
     state: dict[str, Any] = {**inputs, "arn": arn, "name": physical}
+    if args.typ.startswith("pulumi-python:dynamic"):
+        # What the program's own provider would make: the outputs its resource declares, by name.
+        state.update({k: value_named(k) for k in DYNAMIC_OUTPUTS.get((args.typ, args.name), []) if k not in inputs})
     if args.typ.startswith("pulumi-python:dynamic") and "thingName" in inputs:
         certificate_id = hashlib.sha256(args.name.encode()).hexdigest()
         return certificate_id, {**inputs, "certificateId": certificate_id, "status": "ACTIVE",

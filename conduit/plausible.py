@@ -299,6 +299,11 @@ def resource_state(token: str, name: str, resource_id: str) -> dict[str, Any]:
     return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items() if not _holds_resources(hint)}
 
 
+# Outputs a program's own dynamic resources declare (props given as None), by (type, name): only
+# the program knows them, and only its provider's `create`, which never runs offline, makes them.
+DYNAMIC_OUTPUTS: dict[tuple[str, str], list[str]] = {}
+
+
 def value_named(name: str) -> Any:
     """A plausible value known only by its name (a referenced stack's output, a key of a map the
     provider fills): a list for plural names (`subnetIds`, `privateSubnets`), else a string."""

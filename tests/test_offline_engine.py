@@ -378,3 +378,29 @@ def test_a_fresh_clone_of_a_public_program_runs_as_it_is(tmp_path):
     prod = json.loads(conduit("preview", "--stack", "prod", "-C", str(folder), "--json").stdout)
     web = next(r for r in prod["resources"] if r["name"] == "web")
     assert web["inputs"]["indexDocument"] == {"suffix": "home.html"}
+
+
+def test_a_dynamic_resources_declared_outputs_are_there_without_running_its_provider(tmp_path):
+    """Only the program's provider `create` makes them, and it must never run offline (it would
+    reach the cloud): the outputs the resource declares (props given as None) are made by name."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+        class Provider(ResourceProvider):
+            def create(self, props):
+                raise RuntimeError("a provider's create ran offline")
+
+        class Token(Resource):
+            token: pulumi.Output[str]
+
+            def __init__(self, name, length):
+                super().__init__(Provider(), name, {"token": None, "length": length})
+
+        token = Token("token", 12)
+        aws.ssm.Parameter("secret", type="SecureString", value=token.token.apply(lambda v: v.upper()))
+        pulumi.export("length", token.length)
+    """)
+    document = run_stack(project, "t")
+    [parameter] = [r for r in document["resources"] if r["name"] == "secret"]
+    assert parameter["inputs"]["value"] and document["outputs"]["length"] == 12
