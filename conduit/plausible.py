@@ -10,19 +10,25 @@ declares each output's Pulumi name and type; a value is made for each from its n
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
-import importlib
 import inspect
 import json
-import keyword
-import re
-import sys
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+
+from conduit.provider_types import (
+    declared,
+    holds_resources,
+    resource_class,
+    resource_in,
+    resource_token,
+    result_class,
+    settable,
+    unwrap,
+)
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -79,94 +85,9 @@ def _digest(*parts: str, length: int = 10) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
 
 
-def _snake(name: str) -> str:
-    """A Pulumi name as the Python SDKs name its file: `vpcEndpoint` -> `vpc_endpoint`,
-    `graphQLApi` -> `graph_ql_api`, `iPSet` -> `ip_set`."""
-    name = re.sub(r"^([a-z])([A-Z]+)(?=[A-Z][a-z]|\d|$)", lambda m: m[1] + m[2].lower(), name)
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def _import(name: str) -> Any:
-    try:
-        return sys.modules.get(name) or importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _module(token: str) -> tuple[Any, str] | None:
-    """(Python module, member name) of a type or function token such as `aws:ec2/getAmi:getAmi`.
-
-    The file that defines the member (`pulumi_aws.ec2.get_ami`) comes first: the program already
-    imported it on its own thread, and a real import is thread-safe. The package (`pulumi_aws.ec2`)
-    is a lazy module, which on Python < 3.12.3 another thread can show half-loaded; the mock
-    monitor answers on executor threads while the program loads packages, so a class looked up
-    there could be missing and its outputs silently never made.
-    """
-    try:
-        package, module, member = token.split(":")
-    except ValueError:
-        return None
-    folder, _, file = module.partition("/")
-    root = f"pulumi_{package.replace('-', '_')}"
-    folder = f"{folder}_" if keyword.iskeyword(folder) else folder.replace("-", "_")
-    where = root if folder in ("", "index") else f"{root}.{folder}"
-    # A resource class keeps its name; a data source is `get_ami` (`getRegion2` is `get_region`).
-    members = (member, _snake(member), _snake(re.sub(r"\d+$", "", member)))
-    for name in ([f"{where}.{_snake(file)}"] if file else []) + [where, root]:
-        found = _import(name)
-        for candidate in members if found is not None else ():
-            if getattr(found, candidate, None) is not None:
-                return found, candidate
-    return None
-
-
-@functools.cache
-def _outputs_of(cls: type) -> dict[str, Any]:
-    """Pulumi name -> Python type of every property a resource or result class declares."""
-    found = {}
-    for _, prop in inspect.getmembers(cls, lambda m: isinstance(m, property)):
-        name = getattr(prop.fget, "_pulumi_name", None)
-        if not name:
-            continue
-        try:
-            hint = typing.get_type_hints(prop.fget).get("return", Any)
-        except Exception:  # a hint the SDK could not resolve: still make a value by name
-            hint = Any
-        found[name] = hint
-    return found
-
-
-def resource_class(token: str) -> type | None:
-    located = _module(token)
-    return getattr(located[0], located[1], None) if located else None
-
-
-def result_class(token: str) -> type | None:
-    located = _module(token)
-    if located is None:
-        return None
-    function = getattr(*located)
-    annotation = inspect.signature(function).return_annotation
-    return annotation if inspect.isclass(annotation) else None
-
-
-def _unwrap(hint: Any) -> Any:
-    """`Output[Optional[Sequence[str]]]` -> `Sequence[str]`."""
-    while True:
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin is pulumi.Output or (inspect.isclass(origin) and issubclass(origin, pulumi.Output)):
-            hint = args[0] if args else Any
-        elif origin is typing.Union:
-            rest = [a for a in args if a is not type(None)]
-            hint = rest[0] if rest else Any
-        else:
-            return hint
-
-
 def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) -> Any:
     """A plausible value of type `hint` for a property called `name`."""
-    hint = _unwrap(hint)
+    hint = unwrap(hint)
     origin = typing.get_origin(hint)
     lower = name.lower()
     if inspect.isclass(hint) and issubclass(hint, enum.Enum):
@@ -192,8 +113,8 @@ def value_for(name: str, hint: Any, context: Mapping[str, str], depth: int = 0) 
         return [value_for(singular, item, context, depth + 1) for _ in range(count)]
     if origin in (dict, Mapping, typing.Mapping) or hint is dict:
         return {}
-    if inspect.isclass(hint) and hint not in (str, Any) and depth < MAX_DEPTH and _outputs_of(hint):
-        return {k: value_for(k, v, context, depth + 1) for k, v in _outputs_of(hint).items() if not _holds_resources(v)}
+    if inspect.isclass(hint) and hint not in (str, Any) and depth < MAX_DEPTH and declared(hint):
+        return {k: value_for(k, v, context, depth + 1) for k, v in declared(hint).items() if not holds_resources(v)}
     return _string_for(name, context)
 
 
@@ -246,18 +167,6 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
     return f"{label}-{name}"
 
 
-def _input_names(cls: type) -> set[str]:
-    """Pulumi names of the inputs a resource takes: its `<Name>Args` class where the file defines
-    one (pulumi_kubernetes' `ServiceArgs` is the object's shape, status included, so the
-    constructor's own parameters decide there)."""
-    args = getattr(sys.modules.get(cls.__module__), f"{cls.__name__}Args", None)
-    if inspect.isclass(args) and args.__module__ == cls.__module__:
-        return set(_outputs_of(args))
-    init = getattr(cls, "_internal_init", None)
-    skip = {"__self__", "resource_name", "opts", "__props__", "self"}
-    return {_camel(n) for n in inspect.signature(init).parameters if n not in skip} if init else set()
-
-
 def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """A value for every output of resource type `token` that only the provider computes.
 
@@ -271,13 +180,13 @@ def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[s
     kind = token.rsplit(":", 1)[-1].lower()
     physical = str(inputs.get("name") or name)
     context = {"name": physical, "service": service, "kind": kind}
-    settable = _input_names(cls)
-    made = {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items()
-            if k not in inputs and k not in settable and not _holds_resources(hint)}
-    if token.startswith("kubernetes:") and "metadata" in _outputs_of(cls):  # one of PROVIDER_FILLED
+    can_set = settable(cls)
+    made = {k: value_for(k, hint, context) for k, hint in declared(cls).items()
+            if k not in inputs and k not in can_set and not holds_resources(hint)}
+    if token.startswith("kubernetes:") and "metadata" in declared(cls):  # one of PROVIDER_FILLED
         # Kubernetes names an object (and fills in its namespace, uid) whether or not metadata was set.
         given = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
-        made["metadata"] = {**value_for("metadata", _outputs_of(cls)["metadata"], context), "namespace": "default",
+        made["metadata"] = {**value_for("metadata", declared(cls)["metadata"], context), "namespace": "default",
                             "name": f"{name}-{_digest(name, 'metadata')[:8]}", **given}
     return made
 
@@ -296,7 +205,7 @@ def resource_state(token: str, name: str, resource_id: str) -> dict[str, Any]:
         return {}
     service = token.split(":")[1].split("/")[0] if ":" in token else "service"
     context = {"name": resource_id or name, "service": service, "kind": token.rsplit(":", 1)[-1].lower()}
-    return {k: value_for(k, hint, context) for k, hint in _outputs_of(cls).items() if not _holds_resources(hint)}
+    return {k: value_for(k, hint, context) for k, hint in declared(cls).items() if not holds_resources(hint)}
 
 
 # Outputs a program's own dynamic resources declare (props given as None), by (type, name): only
@@ -311,43 +220,13 @@ def value_named(name: str) -> Any:
     return value_for(name, list[str] if plural else str, {"name": name, "service": "stack", "kind": "output"})
 
 
-def _resource_in(hint: Any) -> tuple[type | None, bool]:
-    """(resource class, is it a list) an output holds, or (None, False) for any other value."""
-    hint = _unwrap(hint)
-    args = typing.get_args(hint)
-    many = bool(args) and typing.get_origin(hint) in (list, Sequence, typing.Sequence)
-    inner = _unwrap(args[0]) if many else hint
-    return (inner, many) if inspect.isclass(inner) and issubclass(inner, pulumi.Resource) else (None, False)
-
-
-def _holds_resources(hint: Any) -> bool:
-    """Outputs that are resources themselves (a component's children) travel as references."""
-    return _resource_in(hint)[0] is not None
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.removesuffix("_").split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def resource_token(cls: type) -> str | None:
-    """The type token of a provider SDK's resource class (`pulumi_aws.lb.load_balancer.LoadBalancer`
-    -> `aws:lb/loadBalancer:LoadBalancer`), checked by looking it up again."""
-    root, *folders, file = cls.__module__.split(".")
-    if not root.startswith("pulumi_"):
-        return None
-    module = "/".join([folders[0].removesuffix("_") if folders else "index", _camel(file)])
-    token = f"{root.removeprefix('pulumi_').replace('_', '-')}:{module}:{cls.__name__}"
-    return token if resource_class(token) is cls else None
-
-
 def resources_in_outputs(token: str) -> list[tuple[str, str, bool]]:
     """(output, type token, is it a list) of each output of a provider's component that hands back
     resources it built (awsx's `loadBalancer`, `privateSubnets`)."""
     cls = resource_class(token)
     found = []
-    for name, hint in (_outputs_of(cls) if cls else {}).items():
-        inner, many = _resource_in(hint)
+    for name, hint in (declared(cls) if cls else {}).items():
+        inner, many = resource_in(hint)
         child = resource_token(inner) if inner is not None else None
         if child:
             found.append((name, child, many))
@@ -362,4 +241,4 @@ def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
     label = str(args.get("name") or token.rsplit(":", 1)[-1])
     context = {"name": label, "service": token.split(":")[1].split("/")[0] if ":" in token else "service",
                "kind": token.rsplit(":", 1)[-1].removeprefix("get").lower()}
-    return {k: args[k] if k in args else value_for(k, hint, context) for k, hint in _outputs_of(cls).items()}
+    return {k: args[k] if k in args else value_for(k, hint, context) for k, hint in declared(cls).items()}
