@@ -404,3 +404,23 @@ def test_a_dynamic_resources_declared_outputs_are_there_without_running_its_prov
     document = run_stack(project, "t")
     [parameter] = [r for r in document["resources"] if r["name"] == "secret"]
     assert parameter["inputs"]["value"] and document["outputs"]["length"] == 12
+
+
+def test_one_root_stack_registers_its_outputs(tmp_path):
+    """The SDK's set_mocks made a root stack of its own, whose empty outputs raced the program's
+    on the loop: now and then a run lost every export (CI saw it once)."""
+    project = program(tmp_path, """
+        import pulumi
+        pulumi.export("answer", 42)
+    """)
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from conduit.engine import run_program
+        from conduit.offline import FakeCloud
+        from conduit.project import load_project, load_stack
+        project = load_project(Path({str(project)!r}))
+        run = run_program(project, load_stack(project, "t"), FakeCloud())
+        print(run.stacks_registered, run.outputs)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.split() == ["1", "{'answer':", "42.0}"], result.stderr
