@@ -63,7 +63,7 @@ def fake_outputs(
             arn = f"arn:aws:sqs:{region}:{account}:{physical}"
             state.update(arn=arn, url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")
             return state["url"], state
-        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucket:Bucket" | "aws:s3/bucketV2:BucketV2":
             state.update(arn=f"arn:aws:s3:::{physical}", bucket=physical)
             return physical, state
         case "aws:iam/role:Role":

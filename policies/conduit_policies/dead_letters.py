@@ -141,16 +141,17 @@ def _async_functions_have_failure_destinations(args: StackValidationArgs, report
 def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     m = Props(args.props)
     source = str(m.get("eventSourceArn") or "")
-    if not (":stream/" in source or source.startswith("arn:aws:kinesis:") or m.get("startingPosition")):
+    if not (":stream/" in source or ":kinesis:" in source or m.get("startingPosition")):
         return
     if not ((m.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn"):
         report_violation(f"stream mapping '{args.name}' has no on-failure destination: records that fail every "
                          "retry are skipped silently; set destination_config.on_failure")
     retries = m.get("maximumRetryAttempts")
     if retries is None or int(retries) < 0:
-        report_violation(f"stream mapping '{args.name}' retries without bound (maximumRetryAttempts "
-                         f"{retries!r}): one bad record blocks its shard until it expires; set a small number "
-                         "and bisect_batch_on_function_error")
+        setting = "not set" if retries is None else f"{int(retries)}"
+        report_violation(f"stream mapping '{args.name}' retries without bound (maximum_retry_attempts {setting}): "
+                         "one bad record blocks its shard until it expires; set a small number and "
+                         "bisect_batch_on_function_error")
 
 
 def _target_settings(args: ResourceValidationArgs) -> tuple[str, dict[str, Any]]:
