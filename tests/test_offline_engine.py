@@ -424,3 +424,21 @@ def test_one_root_stack_registers_its_outputs(tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
     assert result.stdout.split() == ["1", "{'answer':", "42.0}"], result.stderr
+
+
+def test_a_setting_beside_an_unknown_value_is_still_judged_in_a_preview(tmp_path):
+    """A Scheduler schedule keeps its DLQ in `target`, beside the target's ARN, which a preview does
+    not know: the missing DLQ was read as 'set' and the schedule passed silently. A queue that is
+    only a schedule's target must not count as a dead-letter queue either."""
+    project = program(tmp_path, """
+        import json, pulumi, pulumi_aws as aws
+        role = aws.iam.Role("role", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "scheduler.amazonaws.com"}}]}))
+        work = aws.sqs.Queue("work", sqs_managed_sse_enabled=True)
+        aws.scheduler.Schedule("nightly", schedule_expression="rate(1 day)", flexible_time_window={"mode": "OFF"},
+                               target={"arn": work.arn, "role_arn": role.arn})
+    """)
+    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    found = {(v.policy, v.urn.rsplit("::", 1)[1]) for v in verdict.violations if v.enforcement == "mandatory"}
+    assert ("eventbridge-target-dead-letter", "nightly") in found
+    assert ("sqs-dead-letter-queue", "work") in found

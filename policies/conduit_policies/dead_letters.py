@@ -39,11 +39,9 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 def _at(props: Props, *path: str) -> Any:
-    """A nested setting, e.g. `_at(p, "destinationConfig", "onFailure", "destination")`; JSON text is read."""
-    value: Any = props.get(path[0])
-    for key in path[1:]:
-        value = (_json(value) if isinstance(value, str) else value or {}).get(key)
-    return value
+    """A nested setting, e.g. `_at(p, "destinationConfig", "onFailure", "destination")`, read key by
+    key (an unknown beside it does not count as it); JSON text is read."""
+    return props.at(*path)
 
 
 # Where each type names a queue that receives what something else could not process.
@@ -159,7 +157,9 @@ def _target_settings(args: ResourceValidationArgs) -> tuple[str, dict[str, Any]]
     its `target`, an EventBridge target at the top."""
     props = Props(args.props)
     if args.resource_type.startswith("aws:scheduler"):
-        return "EventBridge Scheduler schedule", props.get("target") or {}
+        # Read key by key: the target's ARN is unknown in a preview, its DLQ setting is not.
+        return "EventBridge Scheduler schedule", {"deadLetterConfig": props.at("target", "deadLetterConfig"),
+                                                  "retryPolicy": props.at("target", "retryPolicy")}
     return "EventBridge target", {"deadLetterConfig": props.get("deadLetterConfig"),
                                   "retryPolicy": props.get("retryPolicy")}
 

@@ -34,6 +34,22 @@ class Props:
     def __getitem__(self, key: str) -> Any:
         return plain(self._props[key])
 
+    def at(self, *path: str) -> Any:
+        """The value at `path` (`at("target", "deadLetterConfig")`), reading only that path: a value
+        unknown elsewhere in `target` (its `arn`, in a preview) does not stop the read. A step
+        through JSON text (`redrivePolicy`) reads the text."""
+        value = self._props
+        for key in path:
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    return None
+            if not hasattr(value, "get"):
+                return None
+            value = value.get(key)
+        return None if value is None else plain(value)
+
     def __contains__(self, key: str) -> bool:
         return key in self._props
 
