@@ -9,6 +9,7 @@ declares each output's Pulumi name and type; a value is made for each from its n
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import inspect
@@ -152,6 +153,9 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
         return "10.0.0.10" if "private" in lower else "203.0.113.10"
     if "cidr" in lower:
         return "10.0.0.0/16"
+    if lower == "authorizationtoken":
+        # ECR's: base64 of `AWS:<password>`, which programs decode and split for a registry login.
+        return base64.b64encode(f"AWS:{digest}".encode()).decode()
     if lower == "secretstring":
         # Programs parse it; the shape Secrets Manager documents for database credentials.
         return json.dumps({"engine": "postgres", "host": f"{label}.{region()}.rds.amazonaws.com", "port": 5432,

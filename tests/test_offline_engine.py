@@ -442,3 +442,17 @@ def test_a_setting_beside_an_unknown_value_is_still_judged_in_a_preview(tmp_path
     found = {(v.policy, v.urn.rsplit("::", 1)[1]) for v in verdict.violations if v.enforcement == "mandatory"}
     assert ("eventbridge-target-dead-letter", "nightly") in found
     assert ("sqs-dead-letter-queue", "work") in found
+
+
+def test_an_ecr_login_decodes_as_programs_decode_it(tmp_path):
+    """Programs log in to ECR by decoding the token and splitting `AWS:<password>`."""
+    project = program(tmp_path, """
+        import base64, pulumi, pulumi_aws as aws
+        repo = aws.ecr.Repository("app")
+        def login(registry_id):
+            creds = aws.ecr.get_credentials(registry_id=registry_id)
+            user, password = base64.b64decode(creds.authorization_token).decode().split(":")
+            return user
+        pulumi.export("user", repo.registry_id.apply(login))
+    """)
+    assert run_stack(project, "t")["outputs"]["user"] == "AWS"
