@@ -56,7 +56,6 @@ class ProgramRun:
     stack: str
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
-    stacks_registered: int = 0  # one: a second root stack's outputs would race the program's
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -88,7 +87,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             self._stack_urn = response.urn
-            self.run.stacks_registered += 1
             return response
         pulumi_mocks._ensure_event_loop()
         registered = self.resources[response.urn]
@@ -121,9 +119,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
+        """The stack's outputs. set_mocks registers a root stack of its own, under the same URN, whose
+        empty outputs run on the loop beside the program's: landing last, they once erased every
+        export (CI). Only the program has outputs to give, so empty outputs never replace them."""
         if request.urn == self._stack_urn:
             pulumi_mocks._ensure_event_loop()
-            self.run.outputs = rpc.deserialize_properties(request.outputs)
+            outputs = rpc.deserialize_properties(request.outputs)
+            if outputs or not self.run.outputs:
+                self.run.outputs = outputs
         return super().RegisterResourceOutputs(request)
 
 
@@ -180,22 +183,16 @@ def answers_by_name() -> Iterator[None]:
             setattr(cls, name, method)
 
 
-_NO_STACK_YET = object()
-
-
 def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False) -> ProgramRun:
     """Run the project's program for `stack` against `mocks`; raises what the program raises."""
     run = ProgramRun(stack=stack.name)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     set_all_config(dict(stack.values), list(stack.secret_keys))
-    # set_mocks makes (and finishes) a root stack of its own unless one exists; its registration
-    # and its empty outputs would then race the program's on the loop, and whichever came last was
-    # the stack's outputs (CI once saw none). A stand-in root skips it; the language host starts
-    # from none.
-    settings.ROOT.set(_NO_STACK_YET)  # type: ignore[arg-type]
     pulumi_mocks.set_mocks(mocks, project=project.name, stack=stack.name, preview=dry_run,
                            monitor=RecordingMonitor(mocks, run))
+    # set_mocks leaves a finished root stack behind (see RegisterResourceOutputs for its outputs);
+    # the language host starts from none.
     settings.ROOT.set(None)
     program_dir = project.main if project.main.is_dir() else project.main.parent
     previous_dir, previous_path = os.getcwd(), list(sys.path)

@@ -30,13 +30,20 @@ def snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-def _import(name: str) -> Any:
+@functools.cache  # a failed import looks through every folder on sys.path: fail once per name
+def _missing(name: str) -> bool:
     try:
-        return sys.modules.get(name) or importlib.import_module(name)
+        importlib.import_module(name)
     except ImportError:
-        return None
+        return True
+    return False
 
 
+def _import(name: str) -> Any:
+    return sys.modules.get(name) or (None if _missing(name) else importlib.import_module(name))
+
+
+@functools.cache
 def _module(token: str) -> tuple[Any, str] | None:
     """(Python module, member name) of a type or function token such as `aws:ec2/getAmi:getAmi`.
 
@@ -53,6 +60,8 @@ def _module(token: str) -> tuple[Any, str] | None:
     folder, _, file = module.partition("/")
     root = f"pulumi_{package.replace('-', '_')}"
     folder = f"{folder}_" if keyword.iskeyword(folder) else folder.replace("-", "_")
+    if _import(root) is None:  # not a provider's package (the program's own component types)
+        return None
     where = root if folder in ("", "index") else f"{root}.{folder}"
     # A resource class keeps its name; a data source is `get_ami` (`getRegion2` is `get_region`).
     members = (member, snake(member), snake(re.sub(r"\d+$", "", member)))
