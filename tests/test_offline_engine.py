@@ -458,3 +458,44 @@ def test_an_ecr_login_decodes_as_programs_decode_it(tmp_path):
         pulumi.export("user", repo.registry_id.apply(login))
     """)
     assert run_stack(project, "t")["outputs"]["user"] == "AWS"
+
+
+def test_a_setting_whose_value_is_an_unknown_arn_is_set_in_a_preview(tmp_path):
+    """Each validator reads only what it needs: a log destination, an error action's queue, an
+    on-failure destination, a key or a DLQ whose ARN a preview does not know is set all the same,
+    and a format or retry policy written beside it is read. None may stay unjudged."""
+    project = program(tmp_path, """
+        import json, pulumi, pulumi_aws as aws
+        key = aws.kms.Key("key", enable_key_rotation=True)
+        dlq = aws.sqs.Queue("dlq", kms_master_key_id=key.arn)
+        logs = aws.cloudwatch.LogGroup("logs", retention_in_days=30)
+        api = aws.apigatewayv2.Api("api", protocol_type="HTTP")
+        aws.apigatewayv2.Stage("stage", api_id=api.id, name="$default", auto_deploy=True,
+                               access_log_settings={"destination_arn": logs.arn,
+                                                    "format": '{"id":"$context.requestId"}'},
+                               default_route_settings={"throttling_burst_limit": 10, "throttling_rate_limit": 5})
+        role = aws.iam.Role("role", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "iot.amazonaws.com"}}]}))
+        aws.iot.TopicRule("rule", enabled=True, sql="SELECT * FROM 'a/b'", sql_version="2016-03-23",
+                          sqs=[{"queue_url": dlq.url, "role_arn": role.arn, "use_base64": False}],
+                          error_action={"sqs": {"queue_url": dlq.url, "role_arn": role.arn, "use_base64": False}})
+        table = aws.dynamodb.Table("table", hash_key="id", attributes=[{"name": "id", "type": "S"}],
+                                   billing_mode="PAY_PER_REQUEST", stream_enabled=True, stream_view_type="NEW_IMAGE",
+                                   server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
+                                   point_in_time_recovery={"enabled": True})
+        aws.lambda_.EventSourceMapping("changes", event_source_arn=table.stream_arn, function_name="consumer",
+                                       starting_position="LATEST", maximum_retry_attempts=2,
+                                       bisect_batch_on_function_error=True,
+                                       destination_config={"on_failure": {"destination_arn": dlq.arn}})
+        bus = aws.cloudwatch.EventBus("bus")
+        rule = aws.cloudwatch.EventRule("rule-clicks", event_bus_name=bus.name, event_pattern='{"source": ["a"]}')
+        aws.cloudwatch.EventTarget("target", rule=rule.name, event_bus_name=bus.name, arn=dlq.arn,
+                                   dead_letter_config={"arn": dlq.arn},
+                                   retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 600})
+    """)
+    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    watched = {"apigateway-access-logging", "apigateway-structured-logging", "iot-rule-error-action",
+               "stream-mapping-failure-handling", "encryption-at-rest", "eventbridge-target-dead-letter",
+               "eventbridge-target-retry-policy"}
+    assert [u for u in verdict.unjudged if u["policy"] in watched] == []
+    assert [(v.policy, v.urn) for v in verdict.violations if v.policy in watched] == []

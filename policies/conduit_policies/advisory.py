@@ -17,19 +17,21 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from conduit_policies.documents import Props, only, statements_of
-from conduit_policies.unjudged import Unknown, judged, known_or_none, note
+from conduit_policies.unjudged import Unknown, is_set, judged, known_or_none, note
 
 
 def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     p = Props(args.props)
-    if args.resource_type == "aws:sqs/queue:Queue" and not (p.get("sqsManagedSseEnabled") or p.get("kmsMasterKeyId")):
+    # A key whose ARN is not known yet (a preview) is set all the same.
+    keyed = is_set(lambda: p.get("kmsMasterKeyId"))
+    if args.resource_type == "aws:sqs/queue:Queue" and not (p.get("sqsManagedSseEnabled") or keyed):
         report_violation(f"queue '{args.name}' is not encrypted at rest; set sqs_managed_sse_enabled=True")
-    elif args.resource_type == "aws:sns/topic:Topic" and not p.get("kmsMasterKeyId"):
+    elif args.resource_type == "aws:sns/topic:Topic" and not keyed:
         report_violation(f"topic '{args.name}' is not encrypted at rest; set kms_master_key_id: alias/aws/sns serves "
                          "topics only roles of the account publish to, but a topic AWS services publish to "
                          "(CloudWatch alarms, EventBridge, S3) needs a customer managed key whose policy "
                          "allows those services kms:GenerateDataKey* and kms:Decrypt")
-    elif args.resource_type == "aws:dynamodb/table:Table" and not (p.get("serverSideEncryption") or {}).get("enabled"):
+    elif args.resource_type == "aws:dynamodb/table:Table" and not p.at("serverSideEncryption", "enabled"):
         report_violation(f"table '{args.name}' uses an AWS-owned key; enable server_side_encryption for a KMS key "
                          "you can audit")
 

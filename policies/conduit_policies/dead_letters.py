@@ -138,10 +138,12 @@ def _async_functions_have_failure_destinations(args: StackValidationArgs, report
 @only("aws:lambda/eventSourceMapping:EventSourceMapping")
 def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     m = Props(args.props)
-    source = str(m.get("eventSourceArn") or "")
-    if not (":stream/" in source or ":kinesis:" in source or m.get("startingPosition")):
-        return
-    if not ((m.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn"):
+    # A stream mapping names its starting position (a literal); its source's ARN may be unknown yet.
+    if not m.get("startingPosition"):
+        source = str(m.get("eventSourceArn") or "")
+        if not (":stream/" in source or ":kinesis:" in source):
+            return
+    if not is_set(lambda: m.at("destinationConfig", "onFailure", "destinationArn")):
         report_violation(f"stream mapping '{args.name}' has no on-failure destination: records that fail every "
                          "retry are skipped silently; set destination_config.on_failure")
     retries = m.get("maximumRetryAttempts")
@@ -152,38 +154,34 @@ def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViola
                          "bisect_batch_on_function_error")
 
 
-def _target_settings(args: ResourceValidationArgs) -> tuple[str, dict[str, Any]]:
-    """(what it is, the settings that hold its DLQ and retries): a Scheduler schedule keeps them in
-    its `target`, an EventBridge target at the top."""
-    props = Props(args.props)
-    if args.resource_type.startswith("aws:scheduler"):
-        # Read key by key: the target's ARN is unknown in a preview, its DLQ setting is not.
-        return "EventBridge Scheduler schedule", {"deadLetterConfig": props.at("target", "deadLetterConfig"),
-                                                  "retryPolicy": props.at("target", "retryPolicy")}
-    return "EventBridge target", {"deadLetterConfig": props.get("deadLetterConfig"),
-                                  "retryPolicy": props.get("retryPolicy")}
+def _target_setting(args: ResourceValidationArgs, *path: str) -> Any:
+    """A target's DLQ or retry setting: a Scheduler schedule keeps them in its `target`, an
+    EventBridge target at the top. Read key by key: a target's ARN is unknown in a preview (and so
+    may be its DLQ's), the other settings are not."""
+    where = ("target", *path) if args.resource_type.startswith("aws:scheduler") else path
+    return Props(args.props).at(*where)
 
 
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     kind = "EventBridge Scheduler schedule" if args.resource_type.startswith("aws:scheduler") else "EventBridge target"
     # A DLQ whose ARN is not known yet (a preview) is set all the same: read inside is_set.
-    if not is_set(lambda: (_target_settings(args)[1].get("deadLetterConfig") or {}).get("arn")):
+    if not is_set(lambda: _target_setting(args, "deadLetterConfig", "arn")):
         report_violation(f"{kind} '{args.name}' has no dead_letter_config: events it cannot deliver are dropped; "
                          "point it at an SQS queue")
 
 
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_target_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    _, settings = _target_settings(args)
-    if not settings.get("retryPolicy"):
+    if not _target_setting(args, "retryPolicy"):
         report_violation(f"'{args.name}' uses EventBridge's default retry policy (185 attempts over 24 hours); "
                          "set retry_policy to bound maximum_retry_attempts and maximum_event_age_in_seconds")
 
 
 @only("aws:iot/topicRule:TopicRule")
 def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if not Props(args.props).get("errorAction"):
+    # An error action whose queue is not known yet (a preview) is there all the same.
+    if not is_set(lambda: Props(args.props).get("errorAction")):
         report_violation(f"IoT topic rule '{args.name}' has no error_action: a failing action loses the message "
                          "without a trace; add an error action (to SQS, for example)")
 

@@ -47,9 +47,13 @@ class StackGraph:
         return earlier.urn in self._closure[resource.urn]
 
 
-def value(resource: PolicyResource, key: str) -> Any:
-    """`resource.props[key]` as plain data; raises Unknown while any part of it is unknown."""
+def value(resource: PolicyResource, key: str, *path: str) -> Any:
+    """`resource.props[key]` (or the setting at `key.path...`, read key by key so that an unknown
+    beside it does not stop the read) as plain data; raises Unknown while what it reads is unknown."""
     try:
-        return plain(resource.props.get(key))
+        found = resource.props.get(key)
+        for step in path:
+            found = found.get(step) if hasattr(found, "get") else None
+        return plain(found)
     except UnknownValueError as exc:
-        raise Unknown(resource.urn, "." + ".".join([key, *(str(p) for p in exc.props[1:])])) from exc
+        raise Unknown(resource.urn, "." + ".".join([key, *path, *(str(p) for p in exc.props[1:])])) from exc

@@ -174,10 +174,10 @@ def _stage_logging(args: StackValidationArgs, report_violation: ReportViolation,
             continue
 
         def problem(stage: Any = stage) -> str | None:
-            settings = value(stage, "accessLogSettings") or {}
-            if not settings.get("destinationArn"):
+            # Key by key: the log group's ARN is unknown in a preview, that it is set and the format are not.
+            if not is_set(lambda stage=stage: value(stage, "accessLogSettings", "destinationArn")):
                 return None if structured else "has no access logging: set access_log_settings"
-            text = str(settings.get("format") or "").strip()
+            text = str(value(stage, "accessLogSettings", "format") or "").strip()
             if structured and not (text.startswith("{") and text.endswith("}")):
                 return "writes access logs that are not JSON: give access_log_settings a JSON format"
             return None
