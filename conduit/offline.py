@@ -50,14 +50,15 @@ def fake_outputs(
     arn = f"arn:aws:{service}:{region}:{account}:{physical}"
     state: dict[str, Any] = {**inputs, "arn": arn, "name": physical}
     if args.typ.startswith("pulumi-python:dynamic"):
+        if "thingName" in inputs:
+            certificate_id = hashlib.sha256(args.name.encode()).hexdigest()
+            return certificate_id, {**inputs, "certificateId": certificate_id, "status": "ACTIVE",
+                                    "certificateArn": f"arn:aws:iot:{region}:{account}:cert/{certificate_id}",
+                                    "certificatePem": ("-----BEGIN CERTIFICATE-----\n(offline)\n"
+                                                       "-----END CERTIFICATE-----\n"),
+                                    "privateKey": "(offline: no key is made without a cloud)"}
         # What the program's own provider would make: the outputs its resource declares, by name.
         state.update({k: value_named(k) for k in DYNAMIC_OUTPUTS.get((args.typ, args.name), []) if k not in inputs})
-    if args.typ.startswith("pulumi-python:dynamic") and "thingName" in inputs:
-        certificate_id = hashlib.sha256(args.name.encode()).hexdigest()
-        return certificate_id, {**inputs, "certificateId": certificate_id, "status": "ACTIVE",
-                                "certificateArn": f"arn:aws:iot:{region}:{account}:cert/{certificate_id}",
-                                "certificatePem": "-----BEGIN CERTIFICATE-----\n(offline)\n-----END CERTIFICATE-----\n",
-                                "privateKey": "(offline: no key is made without a cloud)"}
     match args.typ:
         case "aws:sqs/queue:Queue":
             arn = f"arn:aws:sqs:{region}:{account}:{physical}"

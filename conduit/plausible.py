@@ -171,6 +171,13 @@ def _string_for(name: str, context: Mapping[str, str]) -> str:
     return f"{label}-{name}"
 
 
+def _context(token: str, label: str) -> dict[str, str]:
+    """What a value is made for: the physical name, the service (`ec2`) and the kind (`subnet`; a data
+    source's without its `get`) of a type or function token."""
+    service = token.split(":")[1].split("/")[0] if ":" in token else "service"
+    return {"name": label, "service": service, "kind": token.rsplit(":", 1)[-1].removeprefix("get").lower()}
+
+
 def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """A value for every output of resource type `token` that only the provider computes.
 
@@ -180,10 +187,7 @@ def resource_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> dict[s
     cls = resource_class(token)
     if cls is None:
         return {}
-    service = token.split(":")[1].split("/")[0] if ":" in token else "service"
-    kind = token.rsplit(":", 1)[-1].lower()
-    physical = str(inputs.get("name") or name)
-    context = {"name": physical, "service": service, "kind": kind}
+    context = _context(token, str(inputs.get("name") or name))
     can_set = settable(cls)
     made = {k: value_for(k, hint, context) for k, hint in declared(cls).items()
             if k not in inputs and k not in can_set and not holds_resources(hint)}
@@ -207,8 +211,7 @@ def resource_state(token: str, name: str, resource_id: str) -> dict[str, Any]:
     cls = resource_class(token)
     if cls is None:
         return {}
-    service = token.split(":")[1].split("/")[0] if ":" in token else "service"
-    context = {"name": resource_id or name, "service": service, "kind": token.rsplit(":", 1)[-1].lower()}
+    context = _context(token, resource_id or name)
     return {k: value_for(k, hint, context) for k, hint in declared(cls).items() if not holds_resources(hint)}
 
 
@@ -243,6 +246,5 @@ def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
     if cls is None:
         return {}
     label = str(args.get("name") or token.rsplit(":", 1)[-1])
-    context = {"name": label, "service": token.split(":")[1].split("/")[0] if ":" in token else "service",
-               "kind": token.rsplit(":", 1)[-1].removeprefix("get").lower()}
+    context = _context(token, label)
     return {k: args[k] if k in args else value_for(k, hint, context) for k, hint in declared(cls).items()}

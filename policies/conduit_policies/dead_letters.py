@@ -38,12 +38,6 @@ def _json(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _at(props: Props, *path: str) -> Any:
-    """A nested setting, e.g. `_at(p, "destinationConfig", "onFailure", "destination")`, read key by
-    key (an unknown beside it does not count as it); JSON text is read."""
-    return props.at(*path)
-
-
 # Where each type names a queue that receives what something else could not process.
 TERMINAL_REFERENCES: dict[str, tuple[tuple[str, ...], ...]] = {
     "aws:sqs/queue:Queue": (("redrivePolicy", "deadLetterTargetArn"),),
@@ -69,7 +63,7 @@ def _terminal_queues(args: StackValidationArgs) -> tuple[set[str], set[str]]:
     for resource in args.resources:
         for path in TERMINAL_REFERENCES.get(resource.resource_type, ()):
             def read(resource: Any = resource, path: tuple[str, ...] = path) -> Any:
-                return _at(Props(resource.props), *path)
+                return Props(resource.props).at(*path)
 
             if is_set(read):
                 names.add(known_or_none(read))
@@ -104,7 +98,7 @@ def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation:
 def _async_functions_have_failure_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     policy = "lambda-async-failure-destination"
     configs = [(c, p) for c, p in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-               if is_set(lambda p=p: _at(p, "destinationConfig", "onFailure", "destination"))]
+               if is_set(lambda p=p: p.at("destinationConfig", "onFailure", "destination"))]
     covered_urns = {d.urn for c, _ in configs for d in (c.property_dependencies or {}).get("functionName", [])}
     covered_names = {known_or_none(lambda p=p: p.get("functionName")) for _, p in configs}
     reported: set[str] = set()
