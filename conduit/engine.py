@@ -13,7 +13,8 @@ import contextlib
 import os
 import runpy
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +62,21 @@ class ProgramRun:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, keeping parents, inputs and the stack's outputs."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks, run: ProgramRun):
+    def __init__(self, mocks: pulumi_mocks.Mocks, run: ProgramRun,
+                 progress: Callable[[int, int], None] | None = None):
         super().__init__(mocks)
         self.run = run
         self._stack_urn: str | None = None
+        self._progress = progress  # (resources done, resources registered so far)
+        self._counts = [0, 0]
+        self._counting = threading.Lock()
+
+    def _count(self, done: int, registered: int) -> None:
+        if self._progress is not None:
+            with self._counting:
+                self._counts[0] += done
+                self._counts[1] += registered
+                self._progress(*self._counts)
 
     def GetDeploymentInfo(self, request: Any) -> Any:
         """Resource references off, as the SDK allows: a resource passed as an input (or exported)
@@ -84,10 +96,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
+            response = super().RegisterResource(request)
             self._stack_urn = response.urn
             return response
+        self._count(0, 1)
+        response = super().RegisterResource(request)
+        self._count(1, 0)
         pulumi_mocks._ensure_event_loop()
         registered = self.resources[response.urn]
         self.run.resources.append(Registration(
@@ -183,14 +198,16 @@ def answers_by_name() -> Iterator[None]:
             setattr(cls, name, method)
 
 
-def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False) -> ProgramRun:
-    """Run the project's program for `stack` against `mocks`; raises what the program raises."""
+def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> ProgramRun:
+    """Run the project's program for `stack` against `mocks`; raises what the program raises.
+    `progress(done, registered)` hears of every resource as it is registered and as it is done."""
     run = ProgramRun(stack=stack.name)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     set_all_config(dict(stack.values), list(stack.secret_keys))
     pulumi_mocks.set_mocks(mocks, project=project.name, stack=stack.name, preview=dry_run,
-                           monitor=RecordingMonitor(mocks, run))
+                           monitor=RecordingMonitor(mocks, run, progress))
     # set_mocks leaves a finished root stack behind (see RegisterResourceOutputs for its outputs);
     # the language host starts from none.
     settings.ROOT.set(None)

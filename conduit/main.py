@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+from importlib import metadata
 from pathlib import Path
 
-from conduit.check import PolicyConfigError, as_json, judge, load_policy_config, render
+from conduit.check import (
+    PackDataError,
+    PolicyConfigError,
+    as_json,
+    judge,
+    load_policy_config,
+    render,
+    require_pack_data,
+)
 from conduit.cost import model as cost
 from conduit.diagram import mermaid
 from conduit.flash import FlashError, flash
@@ -25,10 +37,12 @@ from conduit.preview import preview_json, preview_text
 from conduit.project import ProjectError, find_project_dir, load_project, load_stack
 from conduit.replay import ReplayError, replay
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, ProgramError, run_stack
+from conduit_policies.pack import NAME as PACK_NAME
+from conduit_policies.pack import VERSION as PACK_VERSION
 from infra import lambda_archives
 
-USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, FlashError, ReplayError, NotDeployedError,
-               EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
+USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, PackDataError, FlashError, ReplayError,
+               NotDeployedError, EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -38,6 +52,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    require_pack_data()
     config = load_policy_config(args.policy_config)
     document = run_stack(args.project_dir, args.stack, mode="unknowns" if args.preview else "preview",
                          timeout_seconds=args.timeout)
@@ -78,9 +93,22 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _package(args: argparse.Namespace) -> int:
-    for archive in lambda_archives.build_all(args.out, reuse_layer=False):
+    out = args.out or args.project_dir / "build" / "package"
+    for archive in lambda_archives.build_all(out, reuse_layer=False):
         print(f"{archive.path}  {archive.size:>10,d} bytes  sha256 {archive.sha256}")
     return 0
+
+
+def version() -> str:
+    """Conduit's version and what it is made of: the SDK and provider it drives, its policy pack."""
+    def of(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (f"conduit {of('conduit')} (pulumi {of('pulumi')}, pulumi-aws {of('pulumi-aws')}, "
+            f"policy pack {PACK_NAME} {PACK_VERSION}, Python {sys.version.split()[0]})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="conduit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("preview", parents=[stack, project, output, run],
@@ -137,16 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
                               help="price with this region of the table instead of the stack's aws:region")
     cost_command.set_defaults(func=_cost)
 
-    package = commands.add_parser("package", help="build every Lambda archive and print size and sha256")
-    package.add_argument("--out", type=Path, default=Path("build") / "package")
+    package = commands.add_parser("package", parents=[project],
+                                  help="build every Lambda archive and print size and sha256")
+    package.add_argument("--out", type=Path, help="where the archives go (default: <project>/build/package)")
     package.set_defaults(func=_package)
 
     add_local_commands(commands, stack, project)
     return parser
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    """A `timeout`, a closed terminal or a CI cancel ends the command the way Ctrl-C does: through its
+    `finally` blocks, so an emulator it started (and its Lambda workers) is stopped, not orphaned."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _stop_on_signal)
     try:
         if hasattr(args, "cwd"):
             args.project_dir = find_project_dir(args.cwd or Path.cwd())
@@ -158,6 +197,22 @@ def main(argv: list[str] | None = None) -> int:
         if details and getattr(args, "verbose", False):
             print(details, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return reader_went_away()
+    except KeyboardInterrupt:
+        print(f"conduit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def reader_went_away() -> int:
+    """Output piped into `head` (or any reader that stops early): stop quietly, as a shell tool does.
+
+    Python would report the broken pipe again when it flushes stdout at exit; pointing stdout at
+    /dev/null first keeps that quiet too. 141 is the shell's status for a process ended by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":

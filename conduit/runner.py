@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from conduit.project import load_project, load_stack
 
@@ -25,16 +27,19 @@ class ProgramError(RuntimeError):
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 MODES = ("preview", "unknowns", "local")
+# The child's progress lines on stderr: `<mark><done> <registered>`.
+PROGRESS_MARK = "\x1econduit-progress "
 
 
 def run_stack(
     project_dir: Path, stack: str, mode: str = "preview", env: dict[str, str] | None = None,
-    timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
+    timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run `stack` of the project in `project_dir`; returns the recorded resources and outputs.
 
     `mode`: `preview` (every output plausible), `unknowns` (as `pulumi preview` of a new stack:
-    only inputs known) or `local` (created for real on the local cloud).
+    only inputs known) or `local` (created for real on the local cloud). `progress(done,
+    registered)` hears of each resource as the program registers it and as it is done.
     """
     project = load_project(project_dir)
     load_stack(project, stack)  # fail early, in this process, on a missing or malformed stack file
@@ -43,19 +48,41 @@ def run_stack(
         child_env = {**os.environ, **(env or {})}
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
         command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
-                   "--stack", stack, "--mode", mode, "--out", str(out)]
-        try:
-            result = subprocess.run(command, env=child_env, capture_output=True, text=True, check=False,
-                                    timeout=timeout_seconds)
-        except subprocess.TimeoutExpired as exc:
-            raise ProgramError(f"the program for stack '{stack}' did not finish within {timeout_seconds:.0f} s; it may "
-                               "wait on a value no offline engine gives, or simply need longer (--timeout)",
-                               (exc.stderr or b"")[-4000:].decode(errors="replace")
-                               if isinstance(exc.stderr, bytes) else (exc.stderr or "")) from None
+                   "--stack", stack, "--mode", mode, "--out", str(out), *(["--progress"] if progress else [])]
+        returncode, stderr = _run_child(command, child_env, timeout_seconds, progress, stack)
         if not out.exists():
-            raise ProgramError(f"the program for stack '{stack}' did not finish (exit {result.returncode})",
-                               result.stderr[-4000:])
+            raise ProgramError(f"the program for stack '{stack}' did not finish (exit {returncode})", stderr[-4000:])
         document = json.loads(out.read_text())
     if "error" in document:
-        raise ProgramError(document["error"], document.get("traceback", "") or result.stderr[-4000:])
+        raise ProgramError(document["error"], document.get("traceback", "") or stderr[-4000:])
     return document
+
+
+def _run_child(command: list[str], env: dict[str, str], timeout_seconds: float | None,
+               progress: Callable[[int, int], None] | None, stack: str) -> tuple[int, str]:
+    """Run the child to its end (or its timeout, which kills it); its exit code and stderr, with the
+    progress lines handed to `progress` as they arrive instead."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    kept: list[str] = []
+    reader = threading.Thread(target=_read_stderr, args=(process.stderr, kept, progress), daemon=True)
+    reader.start()
+    try:
+        returncode = process.wait(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        reader.join(timeout=5)
+        raise ProgramError(f"the program for stack '{stack}' did not finish within {timeout_seconds:.0f} s; it may "
+                           "wait on a value no offline engine gives, or simply need longer (--timeout)",
+                           "".join(kept)[-4000:]) from None
+    reader.join()
+    return returncode, "".join(kept)
+
+
+def _read_stderr(stream: IO[str] | None, kept: list[str], progress: Callable[[int, int], None] | None) -> None:
+    for line in stream or ():
+        if progress is not None and line.startswith(PROGRESS_MARK):
+            done, registered = line[len(PROGRESS_MARK):].split()
+            progress(int(done), int(registered))
+        else:
+            kept.append(line)

@@ -177,10 +177,40 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{key}: required but not set; add it to Pulumi.<stack>.yaml"
     if error["type"] == "extra_forbidden":
-        allowed = ", ".join(sorted(f.alias or n for n, f in StackSettings.model_fields.items()))
-        return f"{key}: unknown setting (value {error['input']!r}); known top-level settings: {allowed}"
+        where, model = _model_at(error["loc"][:-1])
+        allowed = ", ".join(sorted(f.alias or to_camel(n) for n, f in model.model_fields.items()))
+        return f"{key}: unknown setting (value {error['input']!r}); known settings {where}: {allowed}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{key} = {error['input']!r}: {message}"
+
+
+def _model_at(location: tuple[Any, ...]) -> tuple[str, type[BaseModel]]:
+    """The settings model that holds the keys at `location` (its parent's path), and where that is,
+    so an unknown key is answered with its siblings, not the top level's keys."""
+    model: type[BaseModel] = StackSettings
+    path = [NAMESPACE]
+    for part in location:
+        if isinstance(part, int):  # an item of a list (catFeeder.feeders[0]): the list's item model
+            path[-1] += f"[{part}]"
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        inner = _settings_model(field.annotation) if field else None
+        if inner is None:
+            break
+        model, path = inner, [*path, str(part)]
+    return ("at the top level" if len(path) == 1 else f"in {':'.join(path[:2])}{'.'.join(['', *path[2:]])}"), model
+
+
+def _settings_model(annotation: Any) -> type[BaseModel] | None:
+    """The settings model an annotation holds (`CatFeederSettings | None`, `list[FeederSettings]`)."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, _Settings):
+            return candidate
+        inner = getattr(candidate, "__args__", ())
+        found = next((c for c in inner if isinstance(c, type) and issubclass(c, _Settings)), None)
+        if found:
+            return found
+    return None
 
 
 def parse_settings(values: dict[str, Any]) -> StackSettings:

@@ -33,6 +33,18 @@ def test_every_fault_is_named_in_one_message():
     assert "conduit:alarmEmail = 'nobody'" in message
     assert "conduit:messageIngest.batchSize = 11" in message
     assert "conduit:logRetentionDay: unknown setting" in message
+    assert "known settings at the top level: alarmEmail, catFeeder" in message
+
+
+def test_an_unknown_nested_setting_is_answered_with_its_siblings():
+    with pytest.raises(StackSettingsError) as error:
+        parse_settings({**VALID, "messageIngest": '{"batchsize": 3}',
+                        "catFeeder": '{"feeders": [{"name": "a", "rotaton": "2"}]}'})
+    message = str(error.value)
+    assert ("conduit:messageIngest.batchsize: unknown setting (value 3); known settings in conduit:messageIngest: "
+            "apiBurstLimit, apiRateLimit, batchSize, maxBatchingWindowSeconds") in message
+    assert "known settings in conduit:catFeeder.feeders[0]: name, rotation" in message
+    assert "logRetentionDays" not in message.split("known settings in conduit:messageIngest")[1]
 
 
 def test_missing_required_setting_says_where_to_add_it():

@@ -100,6 +100,8 @@ def test_documents_are_found_by_every_term_and_reindexing_forgets_old_terms(uplo
 
 @pytest.mark.parametrize(("q", "message"), [("", "at least one word"), ("!", "at least one word"),
                                             ("x" * 1001, "longer than 1000"),
+                                            ("y" * 1000, "indexed at 100 letters or digits at most, and the "
+                                                         "longest here has 1000"),
                                             (" ".join(f"t{n}" for n in range(11)), "at most 10")])
 def test_bad_queries_get_a_400(uploads, q, message):
     status, body = query(q)

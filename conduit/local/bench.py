@@ -22,7 +22,7 @@ from typing import Any
 from conduit.local import emulator as emulators
 from conduit.local.deployment import deploy
 from conduit.local.scenario import BenchOptions
-from conduit.local.scenarios import SCENARIOS
+from conduit.local.scenarios import deployed
 
 
 def run_bench(stack: str, project_dir: Path, state_dir: Path, options: BenchOptions, as_json: bool = False) -> int:
@@ -40,18 +40,18 @@ def _bench(stack: str, project_dir: Path, state_dir: Path, options: BenchOptions
     try:
         emulators.stop(state_dir)
         started = time.perf_counter()
-        deployment = deploy(stack, project_dir, state_dir)
+        deployment = deploy(stack, project_dir, state_dir, progress=options.progress)
         total = time.perf_counter() - started
         timings = deployment.record["timings"]
         report["deploy"] = {"resources": len(deployment.resources), "seconds": round(total, 2)}
         print(f"  deploy {len(deployment.resources)} resources (emulator start {timings['emulatorSeconds']:.1f} s, "
               f"program {timings['deploySeconds']:.1f} s)   total {total:.1f} s")
         print(f"End-to-end latency per flow, {options.events} events each, one at a time (warm after the first):")
-        for scenario in SCENARIOS:
-            stage = scenario.stage(deployment, project_dir)
-            if stage is not None:
+        stages = deployed(deployment, project_dir)
+        for n, (scenario, stage) in enumerate(stages, start=1):
+            with options.progress.step(scenario.system_name, n, len(stages)):
                 figures = scenario.bench(stage, options)
-                report.setdefault("flows", {}).update(figures.pop("flows", {}))
-                report.update(figures)
+            report.setdefault("flows", {}).update(figures.pop("flows", {}))
+            report.update(figures)
     finally:
         emulators.stop(state_dir)

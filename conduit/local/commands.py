@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conduit.local import emulator as emulators
+from conduit.local import logs
 from conduit.local.bench import run_bench
 from conduit.local.compare import compare_with_pulumi
 from conduit.local.demo import run_demo
@@ -16,16 +17,21 @@ from conduit.local.deployment import LocalDeployment, deploy, require_deployment
 from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
 from conduit.local.usage import run_profile
+from conduit.progress import Progress
 
 SECRET_OUTPUTS = {"privateKey"}
+PEM = "-----BEGIN "
 
 
 def masked(value: Any) -> Any:
-    """Outputs as `pulumi stack output` shows them without --show-secrets."""
+    """Outputs as `pulumi stack output` shows them without --show-secrets, and a certificate by its
+    size (a page of base64 tells a reader nothing; `--show-secrets` or `conduit flash` has it)."""
     if isinstance(value, dict):
         return {k: "[secret]" if k in SECRET_OUTPUTS else masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [masked(v) for v in value]
+    if isinstance(value, str) and value.startswith(PEM):
+        return f"[{value[len(PEM):].split('-', 1)[0].lower()}, {len(value)} characters; --show-secrets prints it]"
     return value
 
 
@@ -50,23 +56,29 @@ def exports(deployment: LocalDeployment) -> str:
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items()))
 
 
+def _progress(args: argparse.Namespace) -> Progress:
+    """Progress on stderr at a terminal, unless --quiet."""
+    return Progress(enabled=False if args.quiet else None)
+
+
 def _up(args: argparse.Namespace) -> int:
-    deployment = deploy(args.stack, args.project_dir, args.state_dir, port=args.port)
+    deployment = deploy(args.stack, args.project_dir, args.state_dir, port=args.port, progress=_progress(args))
     timings = deployment.record["timings"]
     print(f"deployed stack '{args.stack}' onto the local cloud: {len(deployment.resources)} resources in "
           f"{timings['deploySeconds']:.1f}s (emulator ready in {timings['emulatorSeconds']:.1f}s)")
-    _print_status(deployment)
+    _print_status(deployment, args.show_secrets)
     return 0
 
 
-def _print_status(deployment: LocalDeployment) -> None:
+def _print_status(deployment: LocalDeployment, show_secrets: bool = False) -> None:
     emulator = deployment.emulator
     print(f"AWS endpoint      {emulator.endpoint}   (TLS certificate: {emulator.tls_cert})")
     print(f"MQTT endpoint     127.0.0.1:{emulator.mqtt_port} (mutual TLS, server name 'localhost'; "
           f"CA at {emulator.endpoint}/_ministack/iot/ca.pem)")
     print(f"client settings   eval \"$(conduit local env --stack {deployment.stack})\"")
-    print("stack outputs (device keys omitted; see conduit flash):")
-    print(json.dumps(masked(deployment.outputs), indent=2))
+    print("stack outputs:" if show_secrets else "stack outputs (device keys and certificates omitted: "
+          "--show-secrets prints them, conduit flash writes them to a device):")
+    print(json.dumps(deployment.outputs if show_secrets else masked(deployment.outputs), indent=2))
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -80,7 +92,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    _print_status(require_deployment(args.stack, args.state_dir))
+    _print_status(require_deployment(args.stack, args.state_dir), args.show_secrets)
     return 0
 
 
@@ -96,11 +108,12 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return run_demo(args.stack, args.project_dir, args.state_dir)
+    return run_demo(args.stack, args.project_dir, args.state_dir, _progress(args))
 
 
 def _bench(args: argparse.Namespace) -> int:
-    return run_bench(args.stack, args.project_dir, args.state_dir, BenchOptions(args.events, args.rows), args.json)
+    options = BenchOptions(args.events, args.rows, _progress(args))
+    return run_bench(args.stack, args.project_dir, args.state_dir, options, args.json)
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -108,7 +121,13 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _soak(args: argparse.Namespace) -> int:
-    return run_soak(args.stack, args.project_dir, args.state_dir, SoakOptions(args.scale))
+    options = SoakOptions(args.scale, patience=args.patience, progress=_progress(args))
+    return run_soak(args.stack, args.project_dir, args.state_dir, options)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    logs.show(require_deployment(args.stack, args.state_dir), args.function, args.since, args.follow)
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -125,23 +144,31 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     local = commands.add_parser("local", help="the local cloud: deploy a stack onto the embedded AWS emulator")
     sub = local.add_subparsers(dest="local_command", required=True)
     both = [stack_options, project_options]
-    up = sub.add_parser("up", parents=both, help="start the emulator and deploy a stack onto it")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress lines (they are shown only at a terminal anyway, on stderr)")
+    long_running = [*both, quiet]
+    secrets = argparse.ArgumentParser(add_help=False)
+    secrets.add_argument("--show-secrets", action="store_true",
+                         help="print device keys and certificates among the outputs (masked by default)")
+    up = sub.add_parser("up", parents=[*long_running, secrets], help="start the emulator and deploy a stack onto it")
     up.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
     up.set_defaults(func=_up)
     start = sub.add_parser("start", parents=[project_options], help="start (or reset) the emulator, deploy nothing")
     start.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
     start.set_defaults(func=_start)
-    sub.add_parser("status", parents=both, help="print endpoints and outputs of the local deployment"
+    sub.add_parser("status", parents=[*both, secrets], help="print endpoints and outputs of the local deployment"
                    ).set_defaults(func=_status)
-    env = sub.add_parser("env", parents=both, help="shell exports (or --json) to reach the local deployment")
+    env = sub.add_parser("env", parents=[*both, secrets],
+                         help="shell exports (or --json) to reach the local deployment")
     env.add_argument("--json", action="store_true", help="endpoint, region, credentials, CA, MQTT and outputs")
-    env.add_argument("--show-secrets", action="store_true", help="with --json: device keys in the outputs")
     env.set_defaults(func=_env)
-    sub.add_parser("demo", parents=both, help="deploy, drive sample traffic through every system, report, stop"
-                   ).set_defaults(func=_demo)
+    sub.add_parser("demo", parents=long_running,
+                   help="deploy, drive sample traffic through every system, report, stop").set_defaults(func=_demo)
     sub.add_parser("down", parents=[project_options], help="stop everything the local cloud started"
                    ).set_defaults(func=_down)
-    bench = sub.add_parser("bench", parents=both, help="measure deploy time, flow latency and ingest throughput")
+    bench = sub.add_parser("bench", parents=long_running,
+                           help="measure deploy time, flow latency and ingest throughput")
     bench.add_argument("--events", type=int, default=200)
     bench.add_argument("--rows", type=int, default=2000)
     bench.add_argument("--json", action="store_true", help="one JSON document on stdout, the report on stderr")
@@ -151,9 +178,19 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     profile.add_argument("--scale", type=float, default=1.0, help="multiply each flow's event count")
     profile.add_argument("--write", action="store_true", help="write conduit/cost/usage-profile.json")
     profile.set_defaults(func=_profile)
-    soak = sub.add_parser("soak", parents=both, help="every flow at once, hostile input mixed in; exit 1 on any loss")
+    soak = sub.add_parser("soak", parents=long_running,
+                          help="every flow at once, hostile input mixed in; exit 1 on any loss, 2 if not judged")
     soak.add_argument("--scale", type=int, default=100, help="roughly how many items each flow sends")
+    soak.add_argument("--patience", type=float, default=SoakOptions.patience, metavar="SECONDS",
+                      help="give up a wait after this long without any activity in the local cloud "
+                           f"(default {SoakOptions.patience:.0f}; the wait lasts as long as work goes on)")
     soak.set_defaults(func=_soak)
+    follow = sub.add_parser("logs", parents=both, help="the functions' log lines (one function, or all)")
+    follow.add_argument("function", nargs="?", help="a function's name, as in the program or on AWS (default: all)")
+    follow.add_argument("-f", "--follow", action="store_true", help="keep printing new lines as they come")
+    follow.add_argument("--since", type=float, default=3600, metavar="SECONDS",
+                        help="start this long ago (default 3600)")
+    follow.set_defaults(func=_logs)
     compare = sub.add_parser("compare", help="compare a conduit local up record with a real pulumi up's export")
     compare.add_argument("--record", type=Path, required=True, help="the deployment record conduit local up wrote")
     compare.add_argument("--export", type=Path, required=True, help="pulumi stack export of the same stack")

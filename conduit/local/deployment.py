@@ -15,6 +15,7 @@ from typing import Any
 
 from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
+from conduit.progress import QUIET, Progress
 from conduit.runner import run_stack
 
 
@@ -46,19 +47,32 @@ def record_file(state_dir: Path, stack: str) -> Path:
     return state_dir / f"deployment-{stack}.json"
 
 
-def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None) -> LocalDeployment:
-    """Start (or reset) the emulator and deploy `stack` of the project onto it."""
+def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None,
+           progress: Progress = QUIET) -> LocalDeployment:
+    """Start (or reset) the emulator and deploy `stack` of the project onto it. An emulator this call
+    started is stopped again when the deployment fails (a bad setting, a refused resource)."""
     state_dir = state_dir or emulators.state_dir(project_dir)
     started = time.perf_counter()
     emulator = emulators.find(state_dir)
     if emulator is None or (port and emulator.gateway_port != port):
-        emulator = emulators.start(state_dir, port)
+        progress.say("starting the local cloud (ministack) ...")
+        emulator, ours = emulators.start(state_dir, port), True
     else:
         emulator.reset()
+        ours = False
     emulator_ready = time.perf_counter()
     # The program's child process reaches the emulator with these (dynamic providers use boto3).
     env = {emulators.STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
-    document = run_stack(project_dir, stack, mode="local", env=env)
+    try:
+        document = run_stack(project_dir, stack, mode="local", env=env,
+                             progress=lambda done, registered: progress.count(
+                                 f"deploying stack '{stack}': resources created", done, registered))
+    except BaseException:
+        progress.end_count()
+        if ours:
+            emulators.stop(state_dir)
+        raise
+    progress.end_count()
     finished = time.perf_counter()
     record = {**document, "emulator": emulator.__dict__,
               "timings": {"emulatorSeconds": emulator_ready - started, "deploySeconds": finished - emulator_ready}}

@@ -72,6 +72,14 @@ class Emulator:
     def audit_log(self) -> str:
         return str(Path(self.state_dir) / "audit.jsonl")
 
+    def activity(self) -> int:
+        """A number that grows whenever any role calls any service (the audit's size): the local cloud
+        is still at work while it changes."""
+        try:
+            return os.path.getsize(self.audit_log)
+        except OSError:
+            return 0
+
     @property
     def log_file(self) -> str:
         return str(Path(self.state_dir) / "emulator.log")

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 from conduit.local.deployment import LocalDeployment
 from conduit.local.emulator import Emulator
+from conduit.local.traffic import FlowTimeout, wait_until
+from conduit.progress import QUIET, Progress
 from infra.systems import System, by_name
 
 
@@ -40,6 +42,7 @@ class Stage:
 class BenchOptions:
     events: int = 200
     rows: int = 2000
+    progress: Progress = QUIET
 
 
 @dataclass(frozen=True)
@@ -65,29 +68,54 @@ class Latency:
         return {"p50Ms": round(self.p50_ms, 1), "p95Ms": round(self.p95_ms, 1), "events": len(self.samples)}
 
 
-def measure(flow: str, events: int, run: Callable[[int], Any]) -> Latency:
+def measure(flow: str, events: int, run: Callable[[int], Any], progress: Progress = QUIET) -> Latency:
     """Time `events` runs of `run(n)`, one at a time, and print the flow's line."""
-    latency = Latency(flow, tuple(latencies(events, run)))
+    latency = Latency(flow, tuple(latencies(events, run, progress, flow)))
     print(latency.line())
     return latency
 
 
 @dataclass(frozen=True)
 class SoakOptions:
-    """How much each flow sends at once; about a tenth of it is poison, duplicates or conflicts."""
+    """How much each flow sends at once (about a tenth of it poison, duplicates or conflicts), and how
+    long a wait lasts: until `patience` seconds pass with no activity at all in the local cloud (a
+    busy machine is slow, not lossy), and never longer than `limit`."""
 
     scale: int = 100
-    timeout_seconds: float = 180.0
+    patience: float = 120.0
+    limit: float = 1800.0
+    progress: Progress = QUIET
+
+    def wait(self, stage: Stage, condition: Callable[[], Any], what: str, interval: float = 0.05) -> Any:
+        """`condition()`'s first true value; None once the local cloud has gone idle without it (the flow's
+        account then shows what is missing); FlowTimeout when the limit comes while it is still at work."""
+        try:
+            return wait_until(condition, self.patience, what, interval, busy=stage.emulator.activity,
+                              limit=self.limit)
+        except FlowTimeout as timeout:
+            if timeout.idle:
+                return None
+            raise
 
 
 @dataclass
 class Account:
-    """What one flow sent and where every piece of it ended up: nothing may be unaccounted for."""
+    """What one flow sent and where every piece of it ended up: nothing may be unaccounted for.
+
+    A flow that could not be judged says so with its cause instead (`unjudged`): TIMEOUT when the
+    local cloud was still at work when the wait's limit came, UNJUDGED when its input could not even
+    be sent. LOSS is kept for what was sent and is not accounted for."""
 
     flow: str
-    sent: int
+    sent: int | None
     outcomes: dict[str, int]
     problems: list[str] = field(default_factory=list)
+    unjudged: tuple[str, str] | None = None  # (TIMEOUT or UNJUDGED, the cause)
+
+    @classmethod
+    def not_judged(cls, flow: str, error: BaseException) -> Account:
+        verdict = "TIMEOUT" if isinstance(error, FlowTimeout | TimeoutError) else "UNJUDGED"
+        return cls(flow, None, {}, unjudged=(verdict, f"{type(error).__name__}: {error}"))
 
     @property
     def accounted(self) -> int:
@@ -95,12 +123,17 @@ class Account:
 
     @property
     def lost(self) -> bool:
-        return self.accounted != self.sent or bool(self.problems)
+        return self.unjudged is None and (self.accounted != self.sent or bool(self.problems))
+
+    @property
+    def verdict(self) -> str:
+        return self.unjudged[0] if self.unjudged else "LOSS" if self.lost else "ok"
 
     def line(self) -> str:
+        if self.unjudged:
+            return f"{self.flow:38s} not judged  [{self.unjudged[0]}]\n      {self.unjudged[1]}"
         parts = " + ".join(f"{n} {what}" for what, n in self.outcomes.items())
-        verdict = "ok" if not self.lost else "LOSS"
-        return f"{self.flow:38s} sent {self.sent:5d} = {parts}  [{verdict}]" + "".join(
+        return f"{self.flow:38s} sent {self.sent:5d} = {parts}  [{self.verdict}]" + "".join(
             f"\n      {p}" for p in self.problems)
 
 
@@ -159,13 +192,15 @@ def say(step: str, seconds: float | None = None) -> None:
     print(f"  {step}" + (f"  [{seconds * 1000:.0f} ms]" if seconds is not None else ""))
 
 
-def latencies(events: int, flow: Callable[[int], Any]) -> list[float]:
+def latencies(events: int, flow: Callable[[int], Any], progress: Progress = QUIET, what: str = "events") -> list[float]:
     """Seconds each of `events` runs of `flow(n)` took, one at a time."""
     samples = []
     for n in range(events):
         started = time.perf_counter()
         flow(n)
         samples.append(time.perf_counter() - started)
+        progress.count(what, n + 1, events)
+    progress.end_count()
     return samples
 
 

@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,17 +19,33 @@ from conduit.local.emulator import Emulator
 
 
 class FlowTimeout(AssertionError):
-    """What a flow waited for did not happen in time."""
+    """What a flow waited for did not happen in time; `idle` when the local cloud had stopped working
+    (nothing more will come), else it was still at work when the wait's limit came."""
+
+    def __init__(self, message: str, idle: bool = False):
+        super().__init__(message)
+        self.idle = idle
 
 
-def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
+def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.05,
+               busy: Callable[[], Any] | None = None, limit: float | None = None) -> Any:
+    """`condition()`'s first true value. Gives up after `timeout` s; with `busy`, only after `timeout` s
+    in which `busy()` did not change (the system still working, however slowly, is waited for), and
+    never later than `limit` s."""
+    started = time.monotonic()
+    deadline, seen = started + timeout, busy() if busy else None
     while True:
         value = condition()
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise FlowTimeout(f"timed out after {timeout}s waiting for {what}")
+        now = time.monotonic()
+        if busy is not None and (activity := busy()) != seen:
+            seen, deadline = activity, now + timeout
+        if now > deadline:
+            quiet = f" ({timeout:.0f} s without any activity in the local cloud)" if busy else ""
+            raise FlowTimeout(f"timed out after {now - started:.0f} s{quiet} waiting for {what}", idle=busy is not None)
+        if limit is not None and now - started > limit:
+            raise FlowTimeout(f"still waiting for {what} after {limit:.0f} s, the local cloud still at work")
         time.sleep(interval)
 
 

@@ -14,11 +14,20 @@ from pydantic import AfterValidator
 from handlers.shared.aws import client, every_item, setting, table
 from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
-from handlers.upload_extraction.index import terms_of
+from handlers.upload_extraction.index import MAX_TERM_CHARS, TERM, terms_of
 
 MAX_QUERY_TERMS = 10
 MAX_QUERY_CHARS = 1000
 app = typed_api()
+
+
+def _no_term(query: str) -> str:
+    """Why a query holds no searchable term: every word too long to be indexed, or none at all."""
+    words = TERM.findall(query)
+    if words:
+        return (f"q has no word the index holds: words are indexed at {MAX_TERM_CHARS} letters or digits at most, "
+                f"and the longest here has {max(map(len, words))}")
+    return "q must contain at least one word of two or more letters or digits"
 
 
 def _postings(documents: Any, term: str) -> set[str]:
@@ -28,7 +37,7 @@ def _postings(documents: Any, term: str) -> set[str]:
 def search(documents: Any, table_name: str, query: str) -> list[dict[str, Any]]:
     terms = terms_of(query)
     if not terms:
-        raise BadRequestError("q must contain at least one word of two or more letters or digits")
+        raise BadRequestError(_no_term(query))
     if len(terms) > MAX_QUERY_TERMS:
         raise BadRequestError(f"q has {len(terms)} terms; at most {MAX_QUERY_TERMS} are allowed")
     matches: set[str] | None = None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conduit.local.scenario import Scenario
+from pathlib import Path
+
+from conduit.local.deployment import LocalDeployment
+from conduit.local.scenario import Scenario, Stage
 from conduit.local.scenarios.cat_feeder import CatFeederScenario
 from conduit.local.scenarios.currency_stream import CurrencyStreamScenario
 from conduit.local.scenarios.exchange_events import ExchangeEventsScenario
@@ -17,3 +20,9 @@ _REGISTERED: dict[str, Scenario] = {s.system_name: s for s in (
 
 # In the order of infra/systems.py; a system without a scenario is a KeyError at import, not a silent gap.
 SCENARIOS: tuple[Scenario, ...] = tuple(_REGISTERED[s.name] for s in SYSTEMS)
+
+
+def deployed(deployment: LocalDeployment, project_dir: Path) -> list[tuple[Scenario, Stage]]:
+    """Each scenario of a system the deployment's stack deploys, with its stage, in SCENARIOS' order."""
+    stages = [(scenario, scenario.stage(deployment, project_dir)) for scenario in SCENARIOS]
+    return [(scenario, stage) for scenario, stage in stages if stage is not None]

@@ -86,7 +86,7 @@ class CatFeederScenario(Scenario):
                 expect(clicked.status == 202, f"POST /click {n} should answer 202", clicked)
                 arrived.get(timeout=60)
 
-            latency = measure("click -> ledger -> MQTT at the device", options.events, flow)
+            latency = measure("click -> ledger -> MQTT at the device", options.events, flow, options.progress)
         return {"flows": {"click": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
@@ -99,24 +99,28 @@ class CatFeederScenario(Scenario):
             if n % 10 == 0:
                 bodies += [{"feeder": "garage", "clickType": "SINGLE"}, {"feeder": FEEDER, "devicePayload": []},
                            b"{oops", {"feeder": FEEDER, "clickType": "SINGLE", "reportedTime": 10**40}]
+        sqs = emulator.client("sqs")
+
+        def undelivered() -> int:
+            return int(sqs.get_queue_attributes(QueueUrl=stage.outputs["undeliveredClicksUrl"],
+                                                AttributeNames=["ApproximateNumberOfMessages"]
+                                                )["Attributes"]["ApproximateNumberOfMessages"])
+
         with device_listener(stage) as arrived, ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda body: call_api(emulator, url, "POST", body).status, bodies))
             accepted = sum(s == 202 for s in statuses)
-            received = 0
-            deadline = time.monotonic() + options.timeout_seconds
-            while received < accepted and time.monotonic() < deadline:
-                try:
-                    arrived.get(timeout=1)
-                    received += 1
-                except queue.Empty:
-                    continue
-        undelivered = int(emulator.client("sqs").get_queue_attributes(
-            QueueUrl=stage.outputs["undeliveredClicksUrl"], AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]["ApproximateNumberOfMessages"])
+            received: list[bytes] = []
+
+            def accounted_for() -> bool:
+                while not arrived.empty():
+                    received.append(arrived.get_nowait())
+                return len(received) + undelivered() >= accepted
+
+            options.wait(stage, accounted_for, f"{accepted} accepted click(s) at the device or undelivered",
+                         interval=0.2)
+        dead = undelivered()
         problems = [f"{sum(s >= 500 for s in statuses)} click(s) got a 5xx"] if any(s >= 500 for s in statuses) else []
-        if received + undelivered < accepted:
-            problems.append(f"{accepted - received - undelivered} accepted click(s) never reached the device")
-        outcomes = {"at the device": received, "undelivered (DLQ)": undelivered,
+        outcomes = {"at the device": len(received), "undelivered (DLQ)": dead,
                     "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
         return [Account("cat feeder (clicks)", len(bodies), outcomes, problems)]
 

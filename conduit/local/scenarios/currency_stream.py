@@ -57,7 +57,7 @@ class CurrencyStreamScenario(Scenario):
         def flow(n: int) -> None:
             post_and_view(stage, "BEN", f"{n + 1}.25", interval=0.01)
 
-        latency = measure("POST /currency -> stream -> SNS -> view", options.events, flow)
+        latency = measure("POST /currency -> stream -> SNS -> view", options.events, flow, options.progress)
         return {"flows": {"currency": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
@@ -114,7 +114,7 @@ def soak_rates(stage: Stage, options: SoakOptions) -> Account:
 
     problems = []
     try:
-        wait_until(converged, options.timeout_seconds, "the view to equal the rates table", interval=0.5)
+        options.wait(stage, converged, "the view to equal the rates table", interval=0.5)
     except Exception as exc:
         problems.append(f"the view never equalled the table: {exc}")
     outcomes = {"applied": sum(s in (200, 204) for s in statuses),

@@ -54,7 +54,7 @@ class ExchangeEventsScenario(Scenario):
         def flow(n: int) -> None:
             post_and_archive(stage, {"type": "sell", "price": n, "id": f"bench-{n}"}, interval=0.01)
 
-        latency = measure("POST /event -> IoT rule -> archive", options.events, flow)
+        latency = measure("POST /event -> IoT rule -> archive", options.events, flow, options.progress)
         return {"flows": {"sell event": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
@@ -116,7 +116,7 @@ def soak_events(stage: Stage, options: SoakOptions) -> Account:
 
     problems = []
     try:
-        wait_until(lambda: set(accepted) <= archived(), options.timeout_seconds, "every accepted event archived",
+        options.wait(stage, lambda: set(accepted) <= archived(), "every accepted event archived",
                    interval=0.5)
     except Exception as exc:
         problems.append(str(exc))

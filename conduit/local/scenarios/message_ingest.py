@@ -135,7 +135,7 @@ class MessageIngestScenario(Scenario):
             wait_until(lambda: "Item" in flow.dynamodb.get_item(TableName=table, Key=key), 60,
                        f"reading {n}", interval=0.01)
 
-        row = measure("CSV row in S3 -> item in DynamoDB", options.events, one_row)
+        row = measure("CSV row in S3 -> item in DynamoDB", options.events, one_row, options.progress)
 
         def post(n: int) -> None:
             result = flow.api("POST", "/message", {"timestamp": 1136073600 + n, "location": "bench-api",
@@ -143,7 +143,7 @@ class MessageIngestScenario(Scenario):
                                                    "remote_dest": "b", "remote_avg": 2})
             expect(result.status == 201, f"POST /message {n} should answer 201", result)
 
-        api = measure("POST /message (SigV4) -> 201", options.events, post)
+        api = measure("POST /message (SigV4) -> 201", options.events, post, options.progress)
         return {"flows": {"CSV row": row.figures(), "POST /message": api.figures()},
                 "ingest": ingest_figures(emulator, stage.outputs, options.rows)}
 
@@ -207,7 +207,8 @@ def soak_ingest(stage: Stage, options: SoakOptions) -> Account:
         found = {key: flow.quarantine(key) for key in expected}
         return found if all(found.values()) else None
 
-    rejected = wait_until(reports, options.timeout_seconds, "every file's quarantine report")
+    rejected = options.wait(stage, reports, "every file's quarantine report") or {
+        key: flow.quarantine(key) or {"rejected": []} for key in expected}
     s3, bucket = flow.s3, stage.outputs["bucket"]
 
     def conflicts() -> set[tuple[str, int]]:
@@ -215,9 +216,9 @@ def soak_ingest(stage: Stage, options: SoakOptions) -> Account:
         return {(o["Key"].split("/", 2)[2].rsplit("/line-", 1)[0],
                  int(o["Key"].rsplit("/line-", 1)[1].removesuffix(".json"))) for o in listed}
 
-    wait_until(lambda: len(conflicts()) >= files, options.timeout_seconds, "every conflicting row quarantined")
-    wait_until(lambda: flow.dead_lettered() - dead_before >= poison, options.timeout_seconds,
-               "the poison messages in the DLQ", interval=0.5)
+    options.wait(stage, lambda: len(conflicts()) >= files, "every conflicting row quarantined")
+    options.wait(stage, lambda: flow.dead_lettered() - dead_before >= poison, "the poison messages in the DLQ",
+                 interval=0.5)
     outcomes = {"stored": 0, "duplicates stored once": 0, "quarantined": 0, "conflicts quarantined": 0,
                 "dead-lettered": flow.dead_lettered() - dead_before}
     problems = []

@@ -58,7 +58,7 @@ class UploadExtractionScenario(Scenario):
         def flow(n: int) -> None:
             upload_and_index(stage, f"uploads/bench-{n}.txt", f"benchterm{n}x", interval=0.01)
 
-        latency = measure("upload -> extracted -> indexed", options.events, flow)
+        latency = measure("upload -> extracted -> indexed", options.events, flow, options.progress)
         return {"flows": {"upload": latency.figures()}}
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
@@ -110,7 +110,7 @@ def soak_uploads(stage: Stage, options: SoakOptions) -> Account:
                 continue
         return None
 
-    wait_until(lambda: all(landed(name) for name in uploads), options.timeout_seconds, "every upload handled")
+    options.wait(stage, lambda: all(landed(name) for name in uploads), "every upload handled")
     outcomes = {"extracted": 0, "quarantined": 0}
     problems = []
     for n, name in enumerate(uploads):
