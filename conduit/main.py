@@ -7,6 +7,7 @@ Pulumi.yaml upward), or the one `-C/--cwd DIR` names.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from conduit.check import (
     require_pack_data,
 )
 from conduit.cost import model as cost
+from conduit.cost import price_list
 from conduit.diagram import mermaid
 from conduit.flash import FlashError, flash
 from conduit.local import emulator as emulators
@@ -41,6 +43,7 @@ from conduit_policies.pack import NAME as PACK_NAME
 from conduit_policies.pack import VERSION as PACK_VERSION
 from infra import lambda_archives
 
+SYSTEMS_KEY = "conduit:systems"  # a stack of Conduit's own program names the systems it deploys
 USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, PackDataError, FlashError, ReplayError,
                NotDeployedError, EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
 
@@ -82,13 +85,33 @@ def _replay(args: argparse.Namespace) -> int:
 def _cost(args: argparse.Namespace) -> int:
     if args.events_per_day < 0:
         raise cost.CostError(f"--events-per-day must be 0 or more, not {args.events_per_day}")
-    config = load_stack(load_project(args.project_dir), args.stack)
+    project = load_project(args.project_dir)
+    config = load_stack(project, args.stack)
+    systems = config.values.get(SYSTEMS_KEY)
+    if systems is None:  # not Conduit: no profile of its flows; say what its resources are billed by
+        document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
+        found = cost.resources_priced(document)
+        print(json.dumps({"stack": args.stack, "resources": found}, indent=2) if args.json
+              else cost.render_resources(project.name, args.stack, found))
+        return 0
     region = config.values.get("aws:region")
     if not region:
         raise cost.CostError(f"Pulumi.{args.stack}.yaml sets no aws:region, so the stack's prices are unknown")
     document = cost.estimate(cost.load(cost.PROFILE), cost.load(cost.PRICES), args.stack, region,
-                             args.events_per_day, args.price_region)
+                             args.events_per_day, args.price_region, systems=json.loads(systems))
     print(json.dumps(document, indent=2) if args.json else cost.render(document))
+    return 0
+
+
+def _refresh_prices(args: argparse.Namespace) -> int:
+    table = cost.load(cost.PRICES)
+    today = datetime.date.today().isoformat()
+    for region in args.region:
+        missing = price_list.refresh_region(table, region, today)
+        print(f"{region}: prices from AWS's price list" + (f"; not found, left unchecked: {', '.join(missing)}"
+                                                          if missing else ""))
+    cost.PRICES.write_text(json.dumps(table, indent=2) + "\n")
+    print(f"wrote {cost.PRICES}")
     return 0
 
 
@@ -165,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     cost_command.add_argument("--price-region", metavar="REGION",
                               help="price with this region of the table instead of the stack's aws:region")
     cost_command.set_defaults(func=_cost)
+    cost_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
+                              help="for a program that is not Conduit, which is run to list its resources")
+
+    refresh = commands.add_parser("refresh-prices", help="rewrite conduit cost's price table from AWS's public price "
+                                                         "list files (needs the internet)")
+    refresh.add_argument("--region", action="append", required=True, help="a region to refresh (repeatable)")
+    refresh.set_defaults(func=_refresh_prices)
 
     package = commands.add_parser("package", parents=[project],
                                   help="build every Lambda archive and print size and sha256")

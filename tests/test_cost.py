@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conduit.cost import model as cost
+from conduit.cost import price_list
 from conduit.local.usage import stale_flows
 from conduit.mqtt_topics import topic_matches
 from tests.conftest import REPO
@@ -57,8 +59,8 @@ def test_kinesis_never_wins_when_iot_costs_less_per_event():
 
 
 def test_a_region_or_a_price_the_table_lacks_is_refused_with_what_it_has():
-    with pytest.raises(cost.CostError, match=r"no prices for eu-west-1; it has \['us-east-1'\]"):
-        cost.estimate(PROFILE, PRICES, "dev", "eu-west-1", 1)
+    with pytest.raises(cost.CostError, match=r"no prices for ap-south-1; it has \['us-east-1'\]"):
+        cost.estimate(PROFILE, PRICES, "dev", "ap-south-1", 1)
     odd = {**PROFILE, "flows": {"x": {"system": "s", "unit": "u", "usage": {"sns.publishes": 1.0}}}}
     with pytest.raises(cost.CostError, match=r"no price for sns\.publishes"):
         cost.estimate(odd, PRICES, "dev", "us-east-1", 1)
@@ -88,10 +90,92 @@ def test_conduit_cost_json_has_the_documented_shape():
     assert set(document["kinesisBreakEvenEventsPerDay"]) == {"onDemand", "provisioned"}
 
 
-def test_conduit_cost_says_when_the_stack_s_region_has_no_prices():
+def test_every_stack_of_the_repo_is_priced_in_its_own_region():
+    prices = cost.load(cost.PRICES)
+    for stack_file in REPO.glob("Pulumi.*.yaml"):
+        region = yaml.safe_load(stack_file.read_text())["config"]["aws:region"]
+        assert region in prices["regions"], f"{stack_file.name}: no prices for {region}"
     result = conduit("cost", "--stack", "dev", "--events-per-day", "1000")
-    assert result.returncode == 2
-    assert "no prices for eu-west-1" in result.stderr and "--price-region" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "eu-west-1 list prices" in result.stdout
+
+
+def test_prices_not_confirmed_against_aws_are_named_in_the_output():
+    prices = json.loads(json.dumps(PRICES))
+    prices["regions"]["us-east-1"]["prices"]["s3.putRequests"]["checked"] = None
+    for entry in prices["regions"]["us-east-1"]["prices"].values():
+        entry.setdefault("checked", "2026-11-23")
+    estimate = cost.estimate(PROFILE, prices, "dev", "us-east-1", 1)
+    assert estimate["prices"]["unchecked"] == ["s3.putRequests", "kinesis"]
+    assert "Not yet checked against AWS's price list (us-east-1): s3.putRequests, kinesis" in cost.render(estimate)
+
+
+def test_a_stack_is_priced_for_the_systems_it_deploys_only():
+    estimate = cost.estimate(PROFILE, PRICES, "ingest-only", "us-east-1", 1, systems=["message-ingest"])
+    assert [f["flow"] for f in estimate["flows"]] == ["CSV row"]
+    assert estimate["kinesisBreakEvenEventsPerDay"] is None
+    committed = cost.estimate(cost.load(cost.PROFILE), cost.load(cost.PRICES), "s", "eu-west-1", 1,
+                              systems=["cat-feeder"])
+    assert {f["system"] for f in committed["flows"]} == {"cat-feeder"}
+
+
+def test_a_program_that_is_not_conduit_is_told_what_its_resources_are_billed_by(tmp_path):
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    (project / "Pulumi.t.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    (project / "__main__.py").write_text(
+        "import pulumi_aws as aws\n"
+        "role = aws.iam.Role('r', assume_role_policy='{}')\n"
+        "aws.lambda_.Function('f', role=role.arn, runtime='python3.13', handler='h.h',\n"
+        "                     code=__import__('pulumi').AssetArchive({}))\n"
+        "aws.sqs.Queue('q')\naws.ec2.Instance('i', ami='ami-1', instance_type='t3.micro')\n")
+    result = subprocess.run([sys.executable, "-m", "conduit.main", "cost", "--stack", "t", "--events-per-day", "10",
+                             "-C", str(project)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "is not Conduit" in text and "CSV row" not in text
+    priced, rest = text.split("no charge of their own:")
+    assert "aws:lambda/function:Function (1): lambda.requests, lambda.gbSeconds" in priced
+    assert "aws:sqs/queue:Queue (1): sqs.requests" in priced
+    free, unpriced = rest.split("not priced by conduit cost")
+    assert "aws:iam/role:Role (1)" in free and "aws:ec2/instance:Instance (1)" in unpriced
+
+
+def test_refreshing_reads_the_first_tier_of_each_usage_type_from_aws_offer_files():
+    def offer(usage_type: str, usd: str) -> dict:
+        return {"products": {"SKU1": {"sku": "SKU1", "attributes": {"usagetype": usage_type}}},
+                "terms": {"OnDemand": {"SKU1": {"SKU1.JRTCKXETXF": {"priceDimensions": {
+                    "SKU1.JRTCKXETXF.6YS6EN2CT7": {"beginRange": "0", "endRange": "7500000000", "unit": "Second",
+                                                   "pricePerUnit": {"USD": usd}},
+                    "SKU1.JRTCKXETXF.X": {"beginRange": "7500000000", "endRange": "Inf", "unit": "Second",
+                                          "pricePerUnit": {"USD": "0.0000120001"}}}}}}}}
+
+    fetched = []
+
+    def fetch(url: str) -> dict:
+        fetched.append(url)
+        if "/AWSLambda/" in url:
+            lambda_offer = offer("EU-Lambda-GB-Second-ARM", "0.0000133334")
+            lambda_offer["products"]["SKU2"] = {"attributes": {"usagetype": "EU-Request-ARM"}}
+            lambda_offer["terms"]["OnDemand"]["SKU2"] = {"T": {"priceDimensions": {"D": {
+                "beginRange": "0", "pricePerUnit": {"USD": "0.0000002"}}}}}
+            return lambda_offer
+        if "/AmazonDynamoDB/" in url:
+            return offer("EU-WriteRequestUnits", "0.0000007068")
+        return {"products": {}, "terms": {}}
+
+    table = {"regions": {}}
+    missing = price_list.refresh_region(table, "eu-west-1", "2026-12-03", fetch)
+    block = table["regions"]["eu-west-1"]
+    assert block["prices"]["lambda.gbSeconds"] == {"usd": 0.0000133334, "per": 1, "what": "lambda.gbSeconds",
+                                                   "checked": "2026-12-03"}
+    assert block["prices"]["lambda.requests"]["usd"] == pytest.approx(0.20)
+    assert block["prices"]["dynamodb.writeRequestUnits"]["usd"] == pytest.approx(0.7068)
+    assert "sqs.requests" in missing and block["prices"]["sqs.requests"]["checked"] is None
+    assert all(u.startswith("https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/") and "/eu-west-1/" in u
+               for u in fetched)
+    assert len(fetched) == len({d.service for d in price_list.DIMENSIONS.values()}), "one download per service"
 
 
 def test_the_readme_cost_table_is_what_conduit_cost_prints():

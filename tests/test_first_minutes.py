@@ -82,6 +82,9 @@ def test_a_clean_clone_builds_the_main_jobs_environment_from_the_lock_without_np
     assert _names(REPO / "locks" / "main.txt") <= installed
     version = subprocess.run([clone / ".venv" / "bin" / "conduit", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("conduit "), version.stderr
+    check = subprocess.run([clone / ".venv" / "bin" / "conduit", "check", "--stack", "dev"], capture_output=True,
+                           text=True, cwd=clone)
+    assert check.returncode == 2 and "make install-all" in check.stderr and "Traceback" not in check.stderr
     size = sum(f.stat().st_size for f in (clone / ".venv").rglob("*") if f.is_file() and not f.is_symlink())
     assert size < 400 * 1024 * 1024, f"the main job's environment is {size / 2**20:.0f} MB"
 

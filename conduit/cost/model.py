@@ -64,29 +64,86 @@ def kinesis_break_even(iot_usd_per_event: float, kinesis: dict[str, float], even
 
 
 def estimate(profile: dict[str, Any], prices: dict[str, Any], stack: str, stack_region: str, events_per_day: int,
-             price_region: str | None = None) -> dict[str, Any]:
+             price_region: str | None = None, systems: list[str] | None = None) -> dict[str, Any]:
+    """Every flow of the profile, or only those of `systems` (the ones the stack deploys), priced."""
     region = price_region or stack_region
     table = region_prices(prices, region)
-    flows = []
+    flows, used = [], set()
     for name, flow in profile["flows"].items():
+        if systems is not None and flow["system"] not in systems:
+            continue
         items = usd_per_unit(flow["usage"], table["prices"])
+        used |= set(items)
         per_unit = sum(items.values())
         flows.append({"flow": name, "system": flow["system"], "unit": flow["unit"],
                       "usdPerMillion": round(per_unit * 1_000_000, 2), "usdPerDay": round(per_unit * events_per_day, 2),
                       "items": {k: round(v * 1_000_000, 4) for k, v in sorted(items.items(), key=lambda kv: -kv[1])}})
     exchange = profile["flows"].get(EXCHANGE_FLOW)
     break_even = None
-    if exchange is not None:
+    if exchange is not None and any(f["flow"] == EXCHANGE_FLOW for f in flows):
         iot = usd_per_unit({k: v for k, v in exchange["usage"].items() if k in IOT_INGESTION}, table["prices"])
         break_even = kinesis_break_even(sum(iot.values()), table["kinesis"])
+    unchecked = sorted(d for d in used if not table["prices"][d].get("checked"))
+    if break_even is not None and not table.get("kinesisChecked"):
+        unchecked.append("kinesis")
     return {
         "stack": stack, "eventsPerDay": events_per_day, "region": stack_region, "priceRegion": region,
-        "prices": {"source": table["source"], "retrieved": table["retrieved"]},
+        "prices": {"source": table["source"], "retrieved": table["retrieved"], "unchecked": unchecked},
         "profile": {"measured": profile["measured"], "note": profile["note"]},
         "freeTier": "ignored",
         "flows": flows,
         "kinesisBreakEvenEventsPerDay": break_even,
     }
+
+
+# What a resource type is billed by, per use, in the table's dimensions; types with no charge of
+# their own (the wiring); everything else is not priced here.
+BILLED_BY = {
+    "aws:lambda/function:Function": ("lambda.requests", "lambda.gbSeconds"),
+    "aws:sqs/queue:Queue": ("sqs.requests",),
+    "aws:dynamodb/table:Table": ("dynamodb.writeRequestUnits", "dynamodb.readRequestUnits"),
+    "aws:s3/bucket:Bucket": ("s3.putRequests", "s3.getRequests"),
+    "aws:s3/bucketV2:BucketV2": ("s3.putRequests", "s3.getRequests"),
+    "aws:sns/topic:Topic": ("sns.publishes",),
+    "aws:apigatewayv2/api:Api": ("apiGateway.httpRequests",),
+    "aws:cloudwatch/eventBus:EventBus": ("eventbridge.events",),
+    "aws:iot/topicRule:TopicRule": ("iot.rulesTriggered", "iot.actionsExecuted"),
+    "aws:kms/key:Key": ("kms.requests",),
+}
+NO_CHARGE_PREFIXES = ("aws:iam/", "aws:lambda/permission:", "aws:lambda/eventSourceMapping:", "aws:sqs/queuePolicy:",
+                      "aws:sns/topicSubscription:", "aws:sns/topicPolicy:", "aws:cloudwatch/eventRule:",
+                      "aws:cloudwatch/eventTarget:", "aws:apigatewayv2/route:", "aws:apigatewayv2/integration:",
+                      "aws:apigatewayv2/stage:", "aws:s3/bucketPolicy:", "aws:s3/bucketNotification:",
+                      "aws:s3/bucketPublicAccessBlock:", "aws:s3/bucketServerSideEncryptionConfiguration:",
+                      "aws:iot/policy:", "aws:iot/policyAttachment:", "aws:iot/thing:", "aws:kms/alias:",
+                      "aws:iot/thingPrincipalAttachment:", "pulumi:providers:")
+
+
+def resources_priced(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A program's resources, by type, in three kinds: billed per use by dimensions this table prices
+    (with them), no charge of their own, and not priced here."""
+    found: dict[str, dict[str, Any]] = {"priced": {}, "free": {}, "unpriced": {}}
+    for resource in document["resources"]:
+        if not resource.get("custom", True):
+            continue
+        type_ = resource["type"]
+        kind = ("priced" if type_ in BILLED_BY else "free" if type_.startswith(NO_CHARGE_PREFIXES) else "unpriced")
+        entry = found[kind].setdefault(type_, {"count": 0, "dimensions": list(BILLED_BY.get(type_, ()))})
+        entry["count"] += 1
+    return found
+
+
+def render_resources(project: str, stack: str, found: dict[str, dict[str, Any]]) -> str:
+    def listed(kind: str, show_dimensions: bool = False) -> list[str]:
+        return [f"    {type_} ({entry['count']})" + (f": {', '.join(entry['dimensions'])}" if show_dimensions else "")
+                for type_, entry in sorted(found[kind].items())] or ["    (none)"]
+
+    return "\n".join([
+        f"Program '{project}' (stack '{stack}') is not Conduit: there is no measured usage profile of its flows, so "
+        "nothing is priced per event. What its resources are billed by:",
+        "  billed per use by prices this table has:", *listed("priced", True),
+        "  no charge of their own:", *listed("free"),
+        "  not priced by conduit cost (look them up on their pricing pages):", *listed("unpriced")])
 
 
 def render(document: dict[str, Any]) -> str:
@@ -105,5 +162,9 @@ def render(document: dict[str, Any]) -> str:
         lines.append(f"Exchange events: Kinesis Data Streams (1 KB events, one consumer) costs less than IoT Core's "
                      f"messages, rules and actions above {say(even['onDemand'])} on demand, "
                      f"{say(even['provisioned'])} with one provisioned shard.")
+    unchecked = document["prices"].get("unchecked")
+    if unchecked:
+        lines.append(f"Not yet checked against AWS's price list ({document['priceRegion']}): {', '.join(unchecked)}; "
+                     "`conduit refresh-prices --region " + document["priceRegion"] + "` (online) confirms them.")
     lines.append(f"Usage measured {document['profile']['measured']}: {document['profile']['note']}")
     return "\n".join(lines)
