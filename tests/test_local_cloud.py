@@ -107,6 +107,11 @@ def test_local_env_json_names_endpoint_mqtt_and_masked_outputs(local_cloud):
                            "caUrl": f"{emulator.endpoint}/_ministack/iot/ca.pem"}
     assert env["caBundle"] == emulator.tls_cert and env["credentials"]["accessKeyId"]
     assert env["outputs"]["catFeeder"]["devices"]["kitchen"]["privateKey"] == "[secret]"
+    assert env["outputs"]["catFeeder"]["devices"]["kitchen"]["certificatePem"].startswith("[certificate, ")
+    status = _conduit("local", "status", "--stack", "local", state=state_dir(record))
+    assert "BEGIN RSA PRIVATE KEY" not in status.stdout and "BEGIN CERTIFICATE" not in status.stdout
+    shown = _conduit("local", "status", "--stack", "local", "--show-secrets", state=state_dir(record))
+    assert "PRIVATE KEY" in shown.stdout and "BEGIN CERTIFICATE" in shown.stdout
     assert env["outputs"]["messageIngest"] == record["outputs"]["messageIngest"]
     missing = _conduit("local", "env", "--stack", "staging", state=state_dir(record))
     assert missing.returncode == 2 and "conduit local up --stack staging" in missing.stderr
@@ -171,6 +176,19 @@ def test_duplicates_are_written_once_and_a_conflicting_reading_is_quarantined_wi
     assert _object(s3, bucket, "quarantine/conflicts/e2e/dup-a.csv/line-3.json") is None, \
         "an identical duplicate is a redelivery, not a conflict"
     assert stored_on(ingest, "2011-01-01") == 1
+
+
+def test_local_logs_show_a_functions_lines_and_name_the_functions_there_are(ingest, local_cloud):
+    record, _ = local_cloud
+    result = _conduit("local", "logs", "--stack", "local", "message-ingest-store", state=state_dir(record))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("REPORT RequestId:" in line for line in lines), result.stdout[-2000:]
+    assert all(re.match(r"\d\d:\d\d:\d\d\.\d{3}  message-ingest-store  ", line) for line in lines)
+    every = _conduit("local", "logs", "--stack", "local", state=state_dir(record))
+    assert {"message-ingest-ingest", "message-ingest-store"} <= {line.split()[1] for line in every.stdout.splitlines()}
+    unknown = _conduit("local", "logs", "--stack", "local", "no-such-function", state=state_dir(record))
+    assert unknown.returncode == 2 and "it has cat-feeder-click" in unknown.stderr
 
 
 def test_api_answers_signed_callers_and_refuses_unsigned_ones(ingest):
