@@ -10,13 +10,13 @@ import pulumi
 
 from infra.blocks.alarm_topic import AlarmTopic
 from infra.blocks.code import HandlerCode
-from infra.blocks.defaults import SystemDefaults
+from infra.blocks.defaults import DataProtection, SystemDefaults
 from infra.cat_feeder import CatFeeder, CatFeederArgs
 from infra.currency_stream import CurrencyStream, CurrencyStreamArgs
 from infra.exchange_events import ExchangeEvents, ExchangeEventsArgs
 from infra.message_ingest import MessageIngest, MessageIngestArgs
 from infra.stack_settings import load_settings
-from infra.systems import SYSTEMS
+from infra.systems import CAT_FEEDER, CURRENCY_STREAM, EXCHANGE_EVENTS, MESSAGE_INGEST, SYSTEMS, UPLOAD_EXTRACTION
 from infra.upload_extraction import UploadExtraction, UploadExtractionArgs
 
 settings = load_settings()
@@ -25,8 +25,7 @@ defaults = SystemDefaults(
     code=HandlerCode("handlers"),
     log_retention_days=settings.log_retention_days,
     max_receive_count=settings.dlq_max_receive_count,
-    point_in_time_recovery=settings.point_in_time_recovery,
-    protect_data=settings.protect_data,
+    data=DataProtection(point_in_time_recovery=settings.point_in_time_recovery, protect_data=settings.protect_data),
     tracing=settings.tracing,
     alarm_topic_arn=alarms.arn,
 )
@@ -35,15 +34,15 @@ pulumi.export("alarmTopicArn", alarms.arn)
 # Each system of infra/systems.py: its component and args; its settings are `conduit:<key>`, its
 # entry points the stack output `<key>`.
 COMPONENTS = {
-    "message-ingest": (MessageIngest, MessageIngestArgs),
-    "upload-extraction": (UploadExtraction, UploadExtractionArgs),
-    "currency-stream": (CurrencyStream, CurrencyStreamArgs),
-    "exchange-events": (ExchangeEvents, ExchangeEventsArgs),
-    "cat-feeder": (CatFeeder, CatFeederArgs),
+    MESSAGE_INGEST: (MessageIngest, MessageIngestArgs),
+    UPLOAD_EXTRACTION: (UploadExtraction, UploadExtractionArgs),
+    CURRENCY_STREAM: (CurrencyStream, CurrencyStreamArgs),
+    EXCHANGE_EVENTS: (ExchangeEvents, ExchangeEventsArgs),
+    CAT_FEEDER: (CatFeeder, CatFeederArgs),
 }
 for system in SYSTEMS:
     if settings.enabled(system.name):
-        component, component_args = COMPONENTS[system.name]
+        component, component_args = COMPONENTS[system]
         system_settings = settings.for_system(system)
         pulumi.export(system.key, component(system.name, component_args(settings=system_settings,
                                                                          defaults=defaults)).outputs)

@@ -34,10 +34,12 @@ from infra.blocks.iam import Statement
 from infra.blocks.naming import physical_name
 from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
 from infra.blocks.rule_to_function import RuleToFunction, RuleToFunctionArgs
+from infra.blocks.system import SystemComponent
 from infra.blocks.table import Table, TableArgs
 from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
 from infra.device_certificate import DeviceCertificate
 from infra.stack_settings import CatFeederSettings
+from infra.systems import CAT_FEEDER
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,12 @@ class CatFeederArgs:
     defaults: SystemDefaults
 
 
-class CatFeeder(pulumi.ComponentResource):
+class CatFeeder(SystemComponent):
     """System 4: an event-sourced feeder, replayable from its ledger."""
 
     def __init__(self, name: str, args: CatFeederArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("conduit:catFeeder:CatFeeder", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        defaults = args.defaults
-        common = defaults.function("cat_feeder")
+        super().__init__(CAT_FEEDER, name, args.defaults, opts)
+        child, defaults = self.child, self.defaults
         feeders = [f.name for f in args.settings.feeders]
         feeder_names = ",".join(feeders)  # the FEEDERS setting every function of the system checks against
         region = aws.get_region_output().region
@@ -71,17 +71,18 @@ class CatFeeder(pulumi.ComponentResource):
             event_pattern=json.dumps({"source": [SOURCE]}), opts=child)
 
         clicks = Function(f"{name}-click", FunctionArgs(
-            handler="handlers.cat_feeder.click.handler", description="POST /click: puts clicks on the ledger",
+            handler=CAT_FEEDER.handler("click"), defaults=self.functions,
+            description="POST /click: puts clicks on the ledger",
             invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names,
                                                           "DEFAULT_FEEDER": args.settings.fallback_feeder},
-            statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
+            statements=[Statement(["events:PutEvents"], [bus.arn])]), opts=child)
         feeder = Function(f"{name}-feed", FunctionArgs(
-            handler="handlers.cat_feeder.feed.handler",
+            handler=CAT_FEEDER.handler("feed"), defaults=self.functions,
             description="Publishes the feed command to the clicked feeder's action topic",
             environment={"FEEDERS": feeder_names},
             statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
-                        Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])],
-            **common), opts=child)
+                        Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])]),
+            opts=child)
         rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks", kind="event-rule"),
                                         event_bus_name=bus.name, event_pattern=json.dumps(
                                             {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE]}), opts=child)
@@ -92,20 +93,20 @@ class CatFeeder(pulumi.ComponentResource):
         self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
                                            DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         reporter = Function(f"{name}-report", FunctionArgs(
-            handler="handlers.cat_feeder.report.handler",
+            handler=CAT_FEEDER.handler("report"), defaults=self.functions,
             description="Puts each feeder's state report on the ledger as its own detail type",
             environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names},
-            statements=[Statement(["events:PutEvents"], [bus.arn])], **common), opts=child)
+            statements=[Statement(["events:PutEvents"], [bus.arn])]), opts=child)
         TopicRule(f"{name}-states", TopicRuleArgs(
             sql=f"SELECT *, topic({FEEDER_LEVEL}) AS feeder, timestamp() AS reportedAt FROM '{STATES}'",
             errors=self.rule_errors, statements=[], actions=lambda role: {}, functions=[reporter],
             description="Every feeder's state reports, stamped with the feeder and the broker's time"), opts=child)
-        projection = Table(f"{name}-feeders", TableArgs(hash_key="feeder", **defaults.table()), opts=child)
+        projection = Table(f"{name}-feeders", TableArgs(hash_key="feeder", protection=defaults.data), opts=child)
         projector = Function(f"{name}-project", FunctionArgs(
-            handler="handlers.cat_feeder.projection.handler",
+            handler=CAT_FEEDER.handler("projection"), defaults=self.functions,
             description="Keeps per feeder the last state, the last command and whether it was confirmed",
             environment={"FEEDERS_TABLE": projection.name},
-            statements=[Statement(["dynamodb:UpdateItem"], [projection.arn])], **common), opts=child)
+            statements=[Statement(["dynamodb:UpdateItem"], [projection.arn])]), opts=child)
         ledger_rule = aws.cloudwatch.EventRule(
             f"{name}-ledger-view", name=physical_name(f"{name}-ledger-view", kind="event-rule"),
             event_bus_name=bus.name, event_pattern=json.dumps(
@@ -113,9 +114,10 @@ class CatFeeder(pulumi.ComponentResource):
         projected = RuleToFunction(f"{name}-project", projector, RuleToFunctionArgs(
             rule=ledger_rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         reader = Function(f"{name}-feeders", FunctionArgs(
-            handler="handlers.cat_feeder.feeders.handler", description="GET /feeders: the projection, read",
+            handler=CAT_FEEDER.handler("feeders"), defaults=self.functions,
+            description="GET /feeders: the projection, read",
             invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, "FEEDERS": feeder_names},
-            statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn])], **common), opts=child)
+            statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn])]), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
             routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
@@ -133,7 +135,7 @@ class CatFeeder(pulumi.ComponentResource):
                         "feedersTable": projection.name, "unprojectedUrl": projected.undelivered.url,
                         "ruleErrorsUrl": self.rule_errors.url,
                         "mqttEndpoint": endpoint, "devices": devices}
-        self.register_outputs(self.outputs)
+        self.finish(self.outputs)
 
     def _device(self, name: str, feeder: str, rotation: str, iot_arn: Callable[[str], pulumi.Output[str]],
                 region: pulumi.Output[str]) -> dict[str, pulumi.Output]:

@@ -17,10 +17,12 @@ from infra.blocks.iam import Statement
 from infra.blocks.queue import Queue, QueueArgs
 from infra.blocks.queue_to_function import QueueToFunction, QueueToFunctionArgs
 from infra.blocks.stream_to_function import StreamToFunction, StreamToFunctionArgs
+from infra.blocks.system import SystemComponent
 from infra.blocks.table import Table, TableArgs
 from infra.blocks.topic import Topic, TopicArgs
 from infra.blocks.topic_to_queue import TopicToQueue, TopicToQueueArgs
 from infra.stack_settings import CurrencyStreamSettings
+from infra.systems import CURRENCY_STREAM
 
 
 @dataclass(frozen=True)
@@ -29,27 +31,25 @@ class CurrencyStreamArgs:
     defaults: SystemDefaults
 
 
-class CurrencyStream(pulumi.ComponentResource):
+class CurrencyStream(SystemComponent):
     """System 5: rate changes fan out through SNS to a durable view."""
 
     def __init__(self, name: str, args: CurrencyStreamArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("conduit:currencyStream:CurrencyStream", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        defaults = args.defaults
-        common, data = defaults.function("currency_stream"), defaults.table()
+        super().__init__(CURRENCY_STREAM, name, args.defaults, opts)
+        child, defaults = self.child, self.defaults
+        data = defaults.data
         self.rates = Table(f"{name}-rates", TableArgs(hash_key="symbol", stream_view_type="NEW_AND_OLD_IMAGES",
-                                                      **data), opts=child)
-        self.view = Table(f"{name}-view", TableArgs(hash_key="symbol", **data), opts=child)
+                                                      protection=data), opts=child)
+        self.view = Table(f"{name}-view", TableArgs(hash_key="symbol", protection=data), opts=child)
         # Only the publisher function's role publishes: the AWS-managed key serves it.
         self.topic = Topic(f"{name}-changes", TopicArgs(), opts=child)
 
         publisher = Function(f"{name}-publish", FunctionArgs(
-            handler="handlers.currency_stream.publish.handler",
+            handler=CURRENCY_STREAM.handler("publish"), defaults=self.functions,
             description="Publishes INSERT/MODIFY/REMOVE of the rates table to SNS",
             invoked_asynchronously=False,
             environment={"TOPIC_ARN": self.topic.arn},
-            statements=[Statement(["sns:Publish"], [self.topic.arn])],
-            **common), opts=child)
+            statements=[Statement(["sns:Publish"], [self.topic.arn])]), opts=child)
         changes = StreamToFunction(f"{name}-publish-changes", self.rates, publisher, StreamToFunctionArgs(
             batch_size=args.settings.batch_size, retries=args.settings.stream_retries,
             alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
@@ -60,22 +60,20 @@ class CurrencyStream(pulumi.ComponentResource):
         subscription = TopicToQueue(f"{name}-view-updates", self.updates, TopicToQueueArgs(
             topic_arn=self.topic.arn, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         viewer = Function(f"{name}-view", FunctionArgs(
-            handler="handlers.currency_stream.view.handler",
+            handler=CURRENCY_STREAM.handler("view"), defaults=self.functions,
             description="Keeps the current rates, applying only newer changes",
             invoked_asynchronously=False,
             environment={"VIEW_TABLE": self.view.name},
-            statements=[Statement(["dynamodb:UpdateItem"], [self.view.arn])],
-            **common), opts=child)
+            statements=[Statement(["dynamodb:UpdateItem"], [self.view.arn])]), opts=child)
         QueueToFunction(f"{name}-view-changes", self.updates, viewer, QueueToFunctionArgs(batch_size=10), opts=child)
 
         api = Function(f"{name}-api", FunctionArgs(
-            handler="handlers.currency_stream.api.handler",
+            handler=CURRENCY_STREAM.handler("api"), defaults=self.functions,
             description="POST/DELETE /currency on the rates table, GET /currency from the view",
             invoked_asynchronously=False,
             environment={"RATES_TABLE": self.rates.name, "VIEW_TABLE": self.view.name},
             statements=[Statement(["dynamodb:UpdateItem", "dynamodb:DeleteItem"], [self.rates.arn]),
-                        Statement(["dynamodb:Scan"], [self.view.arn])],
-            **common), opts=child)
+                        Statement(["dynamodb:Scan"], [self.view.arn])]), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=api.arn, function_name=api.name, invoke_arn=api.invoke_arn,
             routes=["POST /currency", "DELETE /currency/{symbol}", "GET /currency"],
@@ -86,4 +84,4 @@ class CurrencyStream(pulumi.ComponentResource):
                         "viewQueueUrl": self.updates.url, "viewDeadLetterQueueUrl": self.updates.dead_letter.url,
                         "publishFailuresUrl": changes.failures.url,
                         "undeliveredUpdatesUrl": subscription.undelivered.url, "apiUrl": self.api.url}
-        self.register_outputs(self.outputs)
+        self.finish(self.outputs)

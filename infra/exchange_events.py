@@ -19,10 +19,12 @@ from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
 from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
 from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
+from infra.blocks.system import SystemComponent
 from infra.blocks.table import Table, TableArgs
 from infra.blocks.topic import Topic, TopicArgs
 from infra.blocks.topic_rule import TopicRule, TopicRuleArgs
 from infra.stack_settings import ExchangeEventsSettings
+from infra.systems import EXCHANGE_EVENTS
 
 
 @dataclass(frozen=True)
@@ -31,25 +33,25 @@ class ExchangeEventsArgs:
     defaults: SystemDefaults
 
 
-class ExchangeEvents(pulumi.ComponentResource):
+class ExchangeEvents(SystemComponent):
     """System 1: events through IoT Core, archived, checked for fraud, alerts archived and sent."""
 
     def __init__(self, name: str, args: ExchangeEventsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("conduit:exchangeEvents:ExchangeEvents", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        defaults = args.defaults
-        common, data = defaults.function("exchange_events"), defaults.table()
+        super().__init__(EXCHANGE_EVENTS, name, args.defaults, opts)
+        child, defaults = self.child, self.defaults
+        data = defaults.data
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
 
         def topic_arn(topic: str) -> pulumi.Output[str]:
             return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":topic/", topic)
 
-        self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", **data), opts=child)
+        self.events = Table(f"{name}-archive", TableArgs(hash_key="id", range_key="timestamp", protection=data),
+                            opts=child)
         # Counters of a closed window expire (the fraud checker stamps `expiresAt`).
-        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", ttl_attribute=EXPIRES_AT, **data),
+        self.velocity = Table(f"{name}-velocity", TableArgs(hash_key="pk", ttl_attribute=EXPIRES_AT, protection=data),
                               opts=child)
-        self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=defaults.protect_data),
+        self.alerts_bucket = PrivateBucket(f"{name}-alerts", PrivateBucketArgs(protect_data=defaults.data.protect_data),
                                            opts=child)
         # Only the alert rule's role publishes: the AWS-managed key serves it.
         self.alerts_topic = Topic(f"{name}-alerts", TopicArgs(), opts=child)
@@ -59,13 +61,13 @@ class ExchangeEvents(pulumi.ComponentResource):
         find_endpoint = Statement(["iot:DescribeEndpoint"], ["*"])
 
         publisher = Function(f"{name}-publish", FunctionArgs(
-            handler="handlers.exchange_events.publish.handler",
+            handler=EXCHANGE_EVENTS.handler("publish"), defaults=self.functions,
             description="POST /event: validates and publishes to event/<type>",
             invoked_asynchronously=False,
             environment={"EVENT_TYPES": ",".join(args.settings.event_types)},
             statements=[find_endpoint,
-                        Statement(["iot:Publish"], [topic_arn(event_topic(t)) for t in args.settings.event_types])],
-            **common), opts=child)
+                        Statement(["iot:Publish"], [topic_arn(event_topic(t)) for t in args.settings.event_types])]),
+            opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=publisher.arn, function_name=publisher.name, invoke_arn=publisher.invoke_arn,
             routes=["POST /event"], rate_limit=args.settings.api_rate_limit,
@@ -79,15 +81,14 @@ class ExchangeEvents(pulumi.ComponentResource):
         ), opts=child)
 
         checker = Function(f"{name}-fraud", FunctionArgs(
-            handler="handlers.exchange_events.fraud.handler",
+            handler=EXCHANGE_EVENTS.handler("fraud"), defaults=self.functions,
             description="Checks buys against the price threshold and the velocity limit; publishes alerts",
             environment={"VELOCITY_TABLE": self.velocity.name,
                          "PRICE_THRESHOLD": str(args.settings.price_threshold),
                          "VELOCITY_LIMIT": str(args.settings.velocity_limit),
                          "VELOCITY_WINDOW_SECONDS": str(args.settings.velocity_window_seconds)},
             statements=[find_endpoint, Statement(["iot:Publish"], [topic_arn(ALERT_TOPIC)]),
-                        Statement(["dynamodb:UpdateItem"], [self.velocity.arn])],
-            **common), opts=child)
+                        Statement(["dynamodb:UpdateItem"], [self.velocity.arn])]), opts=child)
         TopicRule(f"{name}-buys", TopicRuleArgs(
             sql=f"SELECT * FROM '{event_topic('buy')}'", errors=self.rule_errors, statements=[],
             description="Sends every buy to the fraud checker", actions=lambda role: {}, functions=[checker],
@@ -107,4 +108,4 @@ class ExchangeEvents(pulumi.ComponentResource):
         self.outputs = {"apiUrl": self.api.url, "archiveTable": self.events.name,
                         "alertsTopicArn": self.alerts_topic.arn, "alertsBucket": self.alerts_bucket.name,
                         "ruleErrorsUrl": self.rule_errors.url}
-        self.register_outputs(self.outputs)
+        self.finish(self.outputs)

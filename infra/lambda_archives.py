@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.platform import PYTHON, WHEEL_PLATFORM
 from infra.systems import SYSTEMS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,9 +25,8 @@ REQUIREMENTS = HANDLERS / "requirements.txt"
 DEFAULT_BUILD_DIR = ROOT / "build" / "lambda"
 SHARED = "shared"
 
-# The Lambda platform the layer is built for; keep in step with infra/blocks/function.py.
-LAYER_PYTHON = "3.13"
-LAYER_PLATFORM = "manylinux2014_aarch64"
+# The Lambda platform the layer is built for: the functions' own (infra/platform.py).
+LAYER_PYTHON, LAYER_PLATFORM = PYTHON, WHEEL_PLATFORM
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
@@ -46,7 +46,7 @@ class BuiltArchive:
 
 def systems() -> list[str]:
     """Handler subpackages that become their own archive: one per system of infra/systems.py."""
-    return sorted(s.handlers for s in SYSTEMS)
+    return sorted(s.package for s in SYSTEMS)
 
 
 def _files_below(base: Path) -> Iterable[Path]:

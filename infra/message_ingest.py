@@ -16,8 +16,10 @@ from infra.blocks.iam import Statement
 from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
 from infra.blocks.queue import Queue, QueueArgs
 from infra.blocks.queue_to_function import QueueToFunction, QueueToFunctionArgs
+from infra.blocks.system import SystemComponent
 from infra.blocks.table import Table, TableArgs
 from infra.stack_settings import MessageIngestSettings
+from infra.systems import MESSAGE_INGEST
 
 
 @dataclass(frozen=True)
@@ -26,18 +28,16 @@ class MessageIngestArgs:
     defaults: SystemDefaults
 
 
-class MessageIngest(pulumi.ComponentResource):
+class MessageIngest(SystemComponent):
     """System 2: CSV readings become queued messages, then table items an API can read and change."""
 
     def __init__(self, name: str, args: MessageIngestArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("conduit:messageIngest:MessageIngest", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        defaults = args.defaults
-        common = defaults.function("message_ingest")
+        super().__init__(MESSAGE_INGEST, name, args.defaults, opts)
+        child, defaults = self.child, self.defaults
 
-        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=defaults.protect_data),
+        self.bucket = PrivateBucket(f"{name}-files", PrivateBucketArgs(protect_data=defaults.data.protect_data),
                                     opts=child)
-        self.table = Table(f"{name}-messages", TableArgs(hash_key="date", range_key="time", **defaults.table()),
+        self.table = Table(f"{name}-messages", TableArgs(hash_key="date", range_key="time", protection=defaults.data),
                            opts=child)
         self.queue = Queue(
             f"{name}-readings",
@@ -48,7 +48,7 @@ class MessageIngest(pulumi.ComponentResource):
         )
 
         ingest = Function(f"{name}-ingest", FunctionArgs(
-            handler="handlers.message_ingest.ingest.handler",
+            handler=MESSAGE_INGEST.handler("ingest"), defaults=self.functions,
             description="Parses CSV files into queued readings; quarantines rejected rows",
             timeout_seconds=300, memory_mb=512,
             environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes)},
@@ -57,27 +57,25 @@ class MessageIngest(pulumi.ComponentResource):
                 Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{QUARANTINE}*")]),
                 Statement(["sqs:SendMessage"], [self.queue.arn]),
             ],
-            **common,
         ), opts=child)
         BucketToFunctions(f"{name}-csv-arrivals", self.bucket, [Trigger(f"{name}-ingest", ingest, suffix=CSV_SUFFIX)],
                           opts=child)
 
         store = Function(f"{name}-store", FunctionArgs(
-            handler="handlers.message_ingest.store.handler",
+            handler=MESSAGE_INGEST.handler("store"), defaults=self.functions,
             description="Stores queued readings in the table, once each",
             timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
             statements=[Statement(["dynamodb:PutItem"], [self.table.arn]),
                         # A reading that disagrees with the stored one is quarantined, not dropped.
                         Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{CONFLICTS}*")])],
-            **common,
         ), opts=child)
         QueueToFunction(f"{name}-store-readings", self.queue, store, QueueToFunctionArgs(
             batch_size=args.settings.batch_size,
             max_batching_window_seconds=args.settings.max_batching_window_seconds), opts=child)
 
         api = Function(f"{name}-api", FunctionArgs(
-            handler="handlers.message_ingest.api.handler",
+            handler=MESSAGE_INGEST.handler("api"), defaults=self.functions,
             description="CRUD on stored messages behind an IAM-authenticated HTTP API",
             invoked_asynchronously=False,
             environment={"TABLE_NAME": self.table.name},
@@ -86,7 +84,6 @@ class MessageIngest(pulumi.ComponentResource):
                  "dynamodb:Query", "dynamodb:Scan"],
                 [self.table.arn],
             )],
-            **common,
         ), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=api.arn, function_name=api.name, invoke_arn=api.invoke_arn,
@@ -103,4 +100,4 @@ class MessageIngest(pulumi.ComponentResource):
             "deadLetterQueueUrl": self.queue.dead_letter.url,
             "apiUrl": self.api.url,
         }
-        self.register_outputs(self.outputs)
+        self.finish(self.outputs)

@@ -15,7 +15,7 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra.systems import NAMES, System
+from infra.systems import CAT_FEEDER, NAMES, System
 
 NAMESPACE = "conduit"
 
@@ -146,7 +146,7 @@ class StackSettings(_Settings):
 
     @model_validator(mode="after")
     def _systems_have_their_settings(self) -> StackSettings:
-        if "cat-feeder" in self.systems and self.cat_feeder is None:
+        if CAT_FEEDER.name in self.systems and self.cat_feeder is None:
             raise ValueError("conduit:catFeeder must list the feeders when cat-feeder is among the systems")
         return self
 
@@ -155,11 +155,7 @@ class StackSettings(_Settings):
 
     def for_system(self, system: System) -> _Settings | None:
         """The `conduit:<key>` settings object of one system."""
-        return getattr(self, _snake(system.key))
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+        return getattr(self, system.settings_field)
 
 
 def _decode(raw: Any) -> Any:

@@ -95,65 +95,37 @@ def test_pulumi_pulumi_policy_and_ministack_are_pinned_exactly():
 
 def test_every_system_has_exactly_one_scenario_in_the_order_of_the_program():
     assert [s.system_name for s in SCENARIOS] == list(NAMES)
-    assert len({s.key for s in SYSTEMS}) == len(SYSTEMS) == len({s.handlers for s in SYSTEMS})
+    assert len({s.key for s in SYSTEMS}) == len(SYSTEMS) == len({s.package for s in SYSTEMS})
     for system in SYSTEMS:
-        assert (REPO / "handlers" / system.handlers / "__init__.py").exists(), system
+        assert (REPO / "handlers" / system.package / "__init__.py").exists(), system
 
 
 def test_stack_settings_have_a_field_for_every_system():
-    from infra.stack_settings import StackSettings, _snake
+    from infra.stack_settings import StackSettings
 
-    assert all(_snake(s.key) in StackSettings.model_fields for s in SYSTEMS)
-
-
-def test_a_soak_account_that_does_not_add_up_is_a_loss():
-    from conduit.local.scenario import Account
-
-    assert not Account("f", 5, {"stored": 3, "quarantined": 2}).lost
-    assert Account("f", 5, {"stored": 3, "quarantined": 1}).lost
-    assert Account("f", 5, {"stored": 5}, ["1 request(s) got a 5xx"]).lost
+    assert all(s.settings_field in StackSettings.model_fields for s in SYSTEMS)
 
 
-def test_contracts_between_cloud_code_and_handlers_are_written_once():
-    """The ledger's event source, the feeders' topics, the alert topic: one file each, imported by both."""
-    sources = [p for package in ("infra", "handlers", "conduit") for p in (REPO / package).rglob("*.py")]
-    for literal, home in (('"com.feedmyfurbabies"', "handlers/cat_feeder/contract.py"),
-                          ('"AWS IoT 1-Click"', "handlers/cat_feeder/contract.py"),
-                          ('"alert/fraud"', "handlers/exchange_events/contract.py"),
-                          ('"expiresAt"', "handlers/exchange_events/contract.py"),
-                          ('"Feeder State Reported"', "handlers/cat_feeder/contract.py"),
-                          ("cat-feeder/{feeder}/action", "handlers/cat_feeder/contract.py")):
-        found = sorted(str(p.relative_to(REPO)) for p in sources if literal in p.read_text())
-        assert found == [home], f"{literal} is written in {found}"
-    for component in ("cat_feeder", "exchange_events", "upload_extraction", "message_ingest"):
-        text = (REPO / "infra" / f"{component}.py").read_text()
-        assert f"from handlers.{component}.contract import" in text, component
+def test_a_system_is_named_by_its_constant_everywhere_but_where_it_is_declared():
+    """`infra/systems.py` declares each system once; nothing else spells its name, key or package."""
+    sources = [p for package in ("infra", "conduit", "handlers") for p in (REPO / package).rglob("*.py")
+               if p != REPO / "infra" / "systems.py"]
+    for system in SYSTEMS:
+        for spelling in (f'"{system.name}"', f'"{system.key}"', f'"{system.package}"',
+                         f'"handlers.{system.package}.'):
+            found = sorted(str(p.relative_to(REPO)) for p in sources if spelling in p.read_text())
+            assert found == [], f"{spelling} is spelled out in {found}; use infra.systems"
 
 
-def _handler_modules() -> list[Path]:
-    return [p for p in (REPO / "handlers").rglob("*.py") if "shared" not in p.parts]
+def _args_calls_with_spreads(source: str) -> list[int]:
+    """Lines where an `...Args(...)` call is fed a `**` spread."""
+    return [node.lineno for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            and ast.unparse(node.func).endswith("Args") and any(k.arg is None for k in node.keywords)]
 
 
-def test_every_lambda_entry_point_carries_the_logging_context_and_the_tracer():
-    """`handler` functions are the functions' entry points: each is wrapped by `@entry_point(...)`."""
-    entry_points = 0
-    for path in _handler_modules():
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and node.name == "handler":
-                entry_points += 1
-                decorators = [ast.unparse(d) for d in node.decorator_list]
-                assert decorators and decorators[0].startswith("entry_point("), f"{path}: {decorators}"
-    assert entry_points >= 16, entry_points
-
-
-def test_apis_declare_their_bodies_and_parameters_as_types():
-    """Every API is made by `typed_api` (Powertools parses and validates what routes declare); no
-    route reads its body or query string by hand."""
-    apis = 0
-    for path in _handler_modules():
-        text = path.read_text()
-        for by_hand in ("APIGatewayHttpResolver(", "get_query_string_value", "current_event.json_body",
-                        "decoded_body", "model_validate("):
-            assert by_hand not in text or "@app." not in text, f"{path} reads a request by hand: {by_hand}"
-        apis += "app = typed_api(" in text
-    assert apis == 6, apis
+def test_building_blocks_take_typed_arguments_not_dict_spreads():
+    """Typing stops at `dict[str, Any]` once `**common` feeds an Args: shared defaults are typed values."""
+    spreads = {str(p.relative_to(REPO)): lines for p in (REPO / "infra").rglob("*.py")
+               if (lines := _args_calls_with_spreads(p.read_text()))}
+    assert spreads == {}
+    assert _args_calls_with_spreads("X(**y)\nFunctionArgs(a=1, **common)\n") == [2]

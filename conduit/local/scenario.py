@@ -18,7 +18,7 @@ from conduit.local.deployment import LocalDeployment
 from conduit.local.emulator import Emulator
 from conduit.local.traffic import FlowTimeout, wait_until
 from conduit.progress import QUIET, Progress
-from infra.systems import System, by_name
+from infra.systems import System
 
 
 @dataclass(frozen=True)
@@ -160,11 +160,11 @@ class UsageFlow:
 class Scenario:
     """Drives one system: `demo` shows it working and says whether it did; `bench` prints figures."""
 
-    system_name: ClassVar[str]
+    system: ClassVar[System]
 
     @property
-    def system(self) -> System:
-        return by_name(self.system_name)
+    def system_name(self) -> str:
+        return self.system.name
 
     def stage(self, deployment: LocalDeployment, project_dir: Path) -> Stage | None:
         """This system's stage in a deployment, or None when the stack does not deploy it."""

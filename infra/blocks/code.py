@@ -6,8 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import lambda_archives
-from infra.blocks.function import ARCHITECTURE, RUNTIME
 from infra.blocks.naming import physical_name
+from infra.platform import ARCHITECTURE, RUNTIME
 
 
 class HandlerCode(pulumi.ComponentResource):

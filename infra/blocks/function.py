@@ -9,12 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.blocks.alarms import alarm_on_any
+from infra.blocks.defaults import FunctionDefaults
 from infra.blocks.iam import Statement, policy_document, trust_policy
 from infra.blocks.naming import physical_name
 from infra.blocks.queue import DeadLetterQueue, DeadLetterQueueArgs
-
-RUNTIME = "python3.13"
-ARCHITECTURE = "arm64"
+from infra.platform import ARCHITECTURE, RUNTIME
 
 
 @dataclass(frozen=True)
@@ -26,17 +25,13 @@ class FunctionArgs:
     """
 
     handler: str
-    code: pulumi.Input[pulumi.Archive]
-    log_retention_days: int
+    defaults: FunctionDefaults
     statements: Sequence[Statement] = ()
-    layers: Sequence[pulumi.Input[str]] = ()
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     memory_mb: int = 256
     timeout_seconds: int = 30
-    tracing: bool = False
     invoked_asynchronously: bool = True
     max_async_retries: int = 2
-    alarm_topic_arn: pulumi.Input[str] | None = None
     description: str = ""
 
 
@@ -52,12 +47,13 @@ class Function(pulumi.ComponentResource):
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("conduit:blocks:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        defaults = args.defaults
         function_name = physical_name(name, kind="lambda")
 
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
+            retention_in_days=defaults.log_retention_days,
             opts=child,
         )
         statements = [
@@ -67,10 +63,10 @@ class Function(pulumi.ComponentResource):
         self.failures = None
         if args.invoked_asynchronously:
             self.failures = DeadLetterQueue(
-                f"{name}-failures", DeadLetterQueueArgs(alarm_topic_arn=args.alarm_topic_arn), opts=child
+                f"{name}-failures", DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child
             )
             statements.append(Statement(["sqs:SendMessage"], [self.failures.arn]))
-        if args.tracing:
+        if defaults.tracing:
             # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
             statements.append(Statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]))
 
@@ -86,16 +82,16 @@ class Function(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=args.handler,
-            code=args.code,
-            layers=list(args.layers),
+            code=defaults.code,
+            layers=list(defaults.layers),
             role=role.arn,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             environment={"variables": {"POWERTOOLS_SERVICE_NAME": name,
-                                       "POWERTOOLS_TRACE_DISABLED": "false" if args.tracing else "true",
+                                       "POWERTOOLS_TRACE_DISABLED": "false" if defaults.tracing else "true",
                                        **args.environment}},
             logging_config={"log_format": "JSON", "log_group": logs.name},
-            tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
+            tracing_config={"mode": "Active" if defaults.tracing else "PassThrough"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, logs]),
         )
         if self.failures is not None:
@@ -107,7 +103,7 @@ class Function(pulumi.ComponentResource):
                 opts=child,
             )
         alarm_on_any(f"{name}-errors", f"{function_name} raised errors", "AWS/Lambda", "Errors",
-                     {"FunctionName": function.name}, "Sum", 300, args.alarm_topic_arn, child)
+                     {"FunctionName": function.name}, "Sum", 300, defaults.alarm_topic_arn, child)
         self.arn, self.name, self.role_arn, self.role_name = function.arn, function.name, role.arn, role.name
         self.timeout_seconds = args.timeout_seconds
         self.invoke_arn = function.invoke_arn

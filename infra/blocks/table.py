@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.blocks.defaults import DataProtection
 from infra.blocks.naming import physical_name
 
 
@@ -14,8 +15,7 @@ from infra.blocks.naming import physical_name
 class TableArgs:
     hash_key: str
     range_key: str | None = None
-    point_in_time_recovery: bool = True
-    protect_data: bool = True
+    protection: DataProtection = field(default_factory=DataProtection)
     stream_view_type: str | None = None
     ttl_attribute: str | None = None
     """An attribute holding an expiry time (epoch seconds): DynamoDB deletes items past it."""
@@ -39,12 +39,12 @@ class Table(pulumi.ComponentResource):
             range_key=args.range_key,
             attributes=[{"name": k, "type": "S"} for k in keys],
             server_side_encryption={"enabled": True},
-            point_in_time_recovery={"enabled": args.point_in_time_recovery},
-            deletion_protection_enabled=args.protect_data,
+            point_in_time_recovery={"enabled": args.protection.point_in_time_recovery},
+            deletion_protection_enabled=args.protection.protect_data,
             stream_enabled=args.stream_view_type is not None,
             stream_view_type=args.stream_view_type,
             ttl={"attribute_name": args.ttl_attribute, "enabled": True} if args.ttl_attribute else None,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect_data),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protection.protect_data),
         )
         self.name, self.arn, self.stream_arn = table.name, table.arn, table.stream_arn
         self.register_outputs({"name": self.name, "arn": self.arn})

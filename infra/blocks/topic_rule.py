@@ -51,7 +51,7 @@ class TopicRule(pulumi.ComponentResource):
         )
         account = aws.get_caller_identity_output().account_id
         for function in args.functions:
-            aws.lambda_.Permission(f"{name}-invokes-{function._name}", action="lambda:InvokeFunction",
+            aws.lambda_.Permission(f"{name}-invokes-{function.pulumi_resource_name}", action="lambda:InvokeFunction",
                                    function=function.name, principal="iot.amazonaws.com", source_arn=rule.arn,
                                    source_account=account, opts=child)
         self.arn = rule.arn

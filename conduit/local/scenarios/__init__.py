@@ -11,15 +11,15 @@ from conduit.local.scenarios.currency_stream import CurrencyStreamScenario
 from conduit.local.scenarios.exchange_events import ExchangeEventsScenario
 from conduit.local.scenarios.message_ingest import MessageIngestScenario
 from conduit.local.scenarios.upload_extraction import UploadExtractionScenario
-from infra.systems import SYSTEMS
+from infra.systems import SYSTEMS, System
 
-_REGISTERED: dict[str, Scenario] = {s.system_name: s for s in (
+_REGISTERED: dict[System, Scenario] = {s.system: s for s in (
     MessageIngestScenario(), UploadExtractionScenario(), CurrencyStreamScenario(), ExchangeEventsScenario(),
     CatFeederScenario(),
 )}
 
 # In the order of infra/systems.py; a system without a scenario is a KeyError at import, not a silent gap.
-SCENARIOS: tuple[Scenario, ...] = tuple(_REGISTERED[s.name] for s in SYSTEMS)
+SCENARIOS: tuple[Scenario, ...] = tuple(_REGISTERED[s] for s in SYSTEMS)
 
 
 def deployed(deployment: LocalDeployment, project_dir: Path) -> list[tuple[Scenario, Stage]]:

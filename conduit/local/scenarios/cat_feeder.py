@@ -31,12 +31,13 @@ from conduit.local.scenario import (
     say,
 )
 from conduit.local.traffic import call_api, wait_until
+from infra.systems import CAT_FEEDER
 
 FEEDER = "kitchen"
 
 
 class CatFeederScenario(Scenario):
-    system_name = "cat-feeder"
+    system = CAT_FEEDER
 
     def demo(self, stage: Stage) -> bool:
         print("\nCat feeder: a click -> the EventBridge ledger -> MQTT -> the firmware on MicroPython -> its "

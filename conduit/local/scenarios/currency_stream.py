@@ -22,10 +22,11 @@ from conduit.local.scenario import (
     say,
 )
 from conduit.local.traffic import call_api, wait_until
+from infra.systems import CURRENCY_STREAM
 
 
 class CurrencyStreamScenario(Scenario):
-    system_name = "currency-stream"
+    system = CURRENCY_STREAM
 
     def demo(self, stage: Stage) -> bool:
         print("\nCurrency stream: rates in, through the table's stream and SNS, into the view")

@@ -21,10 +21,11 @@ from conduit.local.scenario import (
     say,
 )
 from conduit.local.traffic import call_api, observe_topic, received, stored_items, wait_until
+from infra.systems import EXCHANGE_EVENTS
 
 
 class ExchangeEventsScenario(Scenario):
-    system_name = "exchange-events"
+    system = EXCHANGE_EVENTS
 
     def demo(self, stage: Stage) -> bool:
         print("\nExchange events: POST /event -> IoT topics -> archive, fraud check, alerts")

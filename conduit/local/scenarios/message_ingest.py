@@ -24,6 +24,7 @@ from conduit.local.scenario import (
 )
 from conduit.local.traffic import HttpResult, call_api, csv_file, queue_depth, stored_items, wait_until
 from handlers.message_ingest.models import Reading
+from infra.systems import MESSAGE_INGEST
 
 BAD_ROWS = [
     "not_a_timestamp!,location-03,wireless,router-1,not_a_number,device-1",  # the originals' bad row
@@ -71,7 +72,7 @@ def _object(flow: MessageIngestFlow, key: str) -> bytes | None:
 
 
 class MessageIngestScenario(Scenario):
-    system_name = "message-ingest"
+    system = MESSAGE_INGEST
 
     def demo(self, stage: Stage) -> bool:
         print("\nMessage ingest: a CSV with good and bad rows, then the HTTP API")

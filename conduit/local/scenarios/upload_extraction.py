@@ -19,10 +19,11 @@ from conduit.local.scenario import (
     say,
 )
 from conduit.local.traffic import call_api, wait_until
+from infra.systems import UPLOAD_EXTRACTION
 
 
 class UploadExtractionScenario(Scenario):
-    system_name = "upload-extraction"
+    system = UPLOAD_EXTRACTION
 
     def demo(self, stage: Stage) -> bool:
         print("\nUpload extraction: a text, a CSV and an image, then a search")
