@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from conduit.firmware import FIRMWARE, read_manifest
 from conduit.local import emulator as emulators
 from conduit.local.deployment import LocalDeployment, running_deployment
+from infra.systems import CAT_FEEDER
 
 AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 
@@ -60,7 +61,7 @@ class Identity:
 
 
 def _device_outputs(outputs: dict[str, Any], device: str, stack: str) -> dict[str, Any]:
-    devices = (outputs.get("catFeeder") or {}).get("devices") or {}
+    devices = (outputs.get(CAT_FEEDER.key) or {}).get("devices") or {}
     if device not in devices:
         raise FlashError(f"stack '{stack}' has no feeder '{device}' in its catFeeder.devices output "
                          f"(it has {sorted(devices) or 'none'}); add it to conduit:catFeeder.feeders and deploy")
@@ -96,7 +97,7 @@ def cloud_identity(stack: str, device: str, project_dir: Path) -> Identity:
         certificateId=found["certificateId"])["certificateDescription"]["status"]
     with urllib.request.urlopen(AMAZON_ROOT_CA_1, timeout=30) as response:
         ca = response.read()
-    host = outputs["catFeeder"]["mqttEndpoint"]
+    host = outputs[CAT_FEEDER.key]["mqttEndpoint"]
     return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
                     found["actionTopic"], found["stateTopic"], host, 8883, host, ca, status)
 

@@ -19,6 +19,7 @@ import boto3
 
 from conduit.local import emulator as emulators
 from conduit.local.deployment import running_deployment
+from infra.systems import CAT_FEEDER
 
 
 class ReplayError(RuntimeError):
@@ -37,10 +38,10 @@ def _ledger(stack: str, project_dir: Path, state_dir: Path | None) -> tuple[Any,
     """An EventBridge client and the catFeeder outputs: the local cloud's, else the stack's."""
     deployed = running_deployment(stack, state_dir or emulators.state_dir(project_dir))
     if deployed is not None:
-        return deployed.emulator.client("events"), deployed.outputs.get("catFeeder") or {}
+        return deployed.emulator.client("events"), deployed.outputs.get(CAT_FEEDER.key) or {}
     if shutil.which("pulumi") is None:
         raise ReplayError(f"stack '{stack}' is not on the local cloud and the Pulumi CLI is not installed")
-    result = subprocess.run(["pulumi", "stack", "output", "catFeeder", "--json", "--stack", stack], cwd=project_dir,
+    result = subprocess.run(["pulumi", "stack", "output", CAT_FEEDER.key, "--json", "--stack", stack], cwd=project_dir,
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ReplayError(f"pulumi stack output failed for '{stack}': {result.stderr.strip()}")
