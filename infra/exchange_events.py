@@ -13,7 +13,9 @@ import pulumi
 import pulumi_aws as aws
 
 from handlers.exchange_events.contract import ALERT_TOPIC, EVENTS, EXPIRES_AT, event_topic
+from handlers.shared.contract import DELIVERIES_SETTING
 from infra.blocks.defaults import SystemDefaults
+from infra.blocks.deliveries import Deliveries
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -55,6 +57,8 @@ class ExchangeEvents(SystemComponent):
                                            opts=child)
         # Only the alert rule's role publishes: the AWS-managed key serves it.
         self.alerts_topic = Topic(f"{name}-alerts", TopicArgs(), opts=child)
+        # What the fraud checker has judged, so a redelivered buy is judged (and alerted on) once.
+        self.judged = Deliveries(f"{name}-judged", data, opts=child)
         self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
                                            DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         # DescribeEndpoint has no resource-level permissions: "*" is the only resource IAM accepts.
@@ -83,12 +87,12 @@ class ExchangeEvents(SystemComponent):
         checker = Function(f"{name}-fraud", FunctionArgs(
             handler=EXCHANGE_EVENTS.handler("fraud"), defaults=self.functions,
             description="Checks buys against the price threshold and the velocity limit; publishes alerts",
-            environment={"VELOCITY_TABLE": self.velocity.name,
+            environment={"VELOCITY_TABLE": self.velocity.name, DELIVERIES_SETTING: self.judged.name,
                          "PRICE_THRESHOLD": str(args.settings.price_threshold),
                          "VELOCITY_LIMIT": str(args.settings.velocity_limit),
                          "VELOCITY_WINDOW_SECONDS": str(args.settings.velocity_window_seconds)},
             statements=[find_endpoint, Statement(["iot:Publish"], [topic_arn(ALERT_TOPIC)]),
-                        Statement(["dynamodb:UpdateItem"], [self.velocity.arn])]), opts=child)
+                        Statement(["dynamodb:UpdateItem"], [self.velocity.arn]), self.judged.recording()]), opts=child)
         TopicRule(f"{name}-buys", TopicRuleArgs(
             sql=f"SELECT * FROM '{event_topic('buy')}'", errors=self.rule_errors, statements=[],
             description="Sends every buy to the fraud checker", actions=lambda role: {}, functions=[checker],
@@ -96,11 +100,12 @@ class ExchangeEvents(SystemComponent):
 
         TopicRule(f"{name}-alerts", TopicRuleArgs(
             sql=f"SELECT * FROM '{ALERT_TOPIC}'", errors=self.rule_errors,
-            description="Archives fraud alerts in S3 under a key the rule chooses, and notifies SNS",
+            description="Archives fraud alerts in S3 under their own id, and notifies SNS",
             statements=[Statement(["s3:PutObject"], [self.alerts_bucket.arn.apply(lambda a: f"{a}/alerts/*")]),
                         Statement(["sns:Publish"], [self.alerts_topic.arn])],
             actions=lambda role: {
-                "s3": [{"bucket_name": self.alerts_bucket.name, "key": "alerts/${newuuid()}.json", "role_arn": role}],
+                # The alert's own id, derived from its event's: a redelivered alert overwrites, never adds.
+                "s3": [{"bucket_name": self.alerts_bucket.name, "key": "alerts/${alertId}.json", "role_arn": role}],
                 "sns": [{"target_arn": self.alerts_topic.arn, "message_format": "RAW", "role_arn": role}],
             },
         ), opts=child)

@@ -62,8 +62,30 @@ def test_an_event_is_published_whole_to_its_type_with_a_server_id_and_time(iot_w
     [(topic, message)] = published()
     assert topic == "event/buy"
     assert message["id"] == body["id"] and len(message["id"]) == 36
-    assert message["price"] == 123.45 and message["note"] == "ünïcode ok"
+    assert message["price"] == 123.45 and message["exactPrice"] == "123.45" and message["note"] == "ünïcode ok"
     assert message["timestamp"].isdigit()
+
+
+@pytest.mark.parametrize("number", ["999.99999999999999999", "0.1000000000000000000000000000000001", "1E-130",
+                                    "9.999999999999999999999999999999999E+125", "123456789012345678901234567890123",
+                                    "-0.0", "5e-7"])
+def test_numbers_reach_the_topic_with_their_own_digits(iot_world, number):
+    status, _ = post(raw_body=f'{{"type": "sell", "price": 1, "detail": {{"n": [{number}]}}}}')
+    assert status == 202
+    assert len(published()) == 1
+    raw = iotdata_backends[ACCOUNT][REGION].published_payloads[0][1].decode()
+    assert f'"n": [{Decimal(number)}]' in raw, raw  # the number's own digits, never a float's
+    assert json.loads(raw, parse_float=Decimal)["detail"]["n"][0] == Decimal(number)
+
+
+@pytest.mark.parametrize(("number", "reason"), [("0." + "1" * 35, "at most 34"), ("1" * 35, "35 digits"),
+                                                 ("1E+126", "between 1E-130"), ("1E-131", "between 1E-130"),
+                                                 ("1" * 5000, "not JSON this API can read")])
+def test_a_number_no_service_can_carry_exactly_is_a_400_naming_where_it_is(iot_world, number, reason):
+    status, response = post(raw_body=f'{{"type": "sell", "detail": {{"n": [{number}]}}}}')
+    assert status == 400 and reason in response["message"], response
+    assert "detail.n[0]" in response["message"] or "not JSON" in response["message"]
+    assert published() == []
 
 
 def test_a_client_id_is_kept_but_the_time_is_the_servers(iot_world):
@@ -86,6 +108,9 @@ def test_a_client_id_is_kept_but_the_time_is_the_servers(iot_world):
     ({"type": "buy", "price": "NaN"}, "price"),
     ({"type": "buy", "id": "a/b"}, "id"),
     (["buy"], "invalid body"),
+    ({"type": "buy", "price": 1e200}, "price"),
+    ({"type": "buy", "price": "1" * 35}, "at most 34"),
+    ({"type": "buy", "quantity": 10 ** 40}, "quantity: is a whole number of 41 digits"),
 ])
 def test_bad_events_get_a_400_and_nothing_is_published(iot_world, body, message):
     status, response = post(body)
@@ -110,32 +135,75 @@ def test_a_failed_endpoint_lookup_is_retried_not_cached(iot_world, monkeypatch):
     assert [m["n"] for _, m in published()] == [2, 3]
 
 
+def buy(price: str | None = None, account: str | None = None, event_id: str = "e-1") -> fraud.PublishedEvent:
+    return fraud.PublishedEvent(id=event_id, type="buy", timestamp="1", account=account,
+                                exactPrice=Decimal(price) if price is not None else None)
+
+
 def test_fraud_checks_are_deterministic_and_explain_themselves(iot_world):
     threshold = Decimal(1000)
-    assert fraud.check({"type": "buy", "price": 999.99}, iot_world, threshold, 5, 60, now=0) is None
-    alert = fraud.check({"type": "buy", "price": 1000}, iot_world, threshold, 5, 60, now=0)
+    assert fraud.check(buy("999.99"), iot_world, threshold, 5, 60, now=0) is None
+    alert = fraud.check(buy("1000"), iot_world, threshold, 5, 60, now=0)
     assert alert.reasons == ["price 1000 is at or above the threshold of 1000"]
-    again = fraud.check({"type": "buy", "price": 1000}, iot_world, threshold, 5, 60, now=0)
+    again = fraud.check(buy("1000"), iot_world, threshold, 5, 60, now=0)
     assert again.reasons == alert.reasons, "the original flipped a coin"
+    assert again.alertId == alert.alertId == fraud.alert_id("e-1"), "the same event raises the same alert"
 
 
-def test_velocity_flags_the_buy_over_the_limit_and_resets_with_the_window(iot_world):
-    event = {"type": "buy", "price": 1, "account": "acct-7"}
-    outcomes = [fraud.check(event, iot_world, Decimal(1000), 3, 60, now=120 + n) for n in range(4)]
+def test_a_price_just_under_the_threshold_is_judged_exactly_not_as_a_float(iot_world):
+    assert float(Decimal("999.99999999999999999")) == 1000.0
+    assert fraud.check(buy("999.99999999999999999"), iot_world, Decimal(1000), 5, 60, now=0) is None
+
+
+def test_velocity_counts_distinct_buys_and_resets_with_the_window(iot_world):
+    outcomes = [fraud.check(buy("1", "acct-7", f"e-{n}"), iot_world, Decimal(1000), 3, 60, now=120 + n)
+                for n in range(4)]
     assert [o is None for o in outcomes] == [True, True, True, False]
     assert outcomes[3].reasons == ["account acct-7 made 4 buys within 60s; the limit is 3"]
-    assert fraud.check(event, iot_world, Decimal(1000), 3, 60, now=180) is None
+    assert fraud.check(buy("1", "acct-7", "e-9"), iot_world, Decimal(1000), 3, 60, now=180) is None
 
 
-def test_the_checker_publishes_alerts_to_alert_fraud(iot_world, monkeypatch):
+def test_a_redelivered_buy_is_counted_once(iot_world):
+    for _ in range(5):
+        assert fraud.check(buy("1", "acct-8", "same"), iot_world, Decimal(1000), 3, 60, now=0) is None
+
+
+@pytest.fixture
+def checker(iot_world, monkeypatch):
+    boto3.client("dynamodb").create_table(
+        TableName="judged", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
     for key, value in {"VELOCITY_TABLE": "velocity", "PRICE_THRESHOLD": "100", "VELOCITY_LIMIT": "5",
-                       "VELOCITY_WINDOW_SECONDS": "60"}.items():
+                       "VELOCITY_WINDOW_SECONDS": "60", "DELIVERIES_TABLE": "judged"}.items():
         monkeypatch.setenv(key, value)
-    assert fraud.handler({"type": "buy", "price": 50, "id": "a"}, LAMBDA_CONTEXT) == {"alert": None}
-    result = fraud.handler({"type": "buy", "price": 500, "id": "b"}, LAMBDA_CONTEXT)
+    from handlers.shared import idempotency
+
+    idempotency.persistence.cache_clear()
+    monkeypatch.setattr(fraud, "judge_once", fraud.Once(fraud.judge, "event", "id", fraud.JUDGED_FOR_SECONDS))
+    yield
+    idempotency.persistence.cache_clear()
+
+
+def delivered(price: str, event_id: str) -> dict:
+    """A buy as Lambda's runtime hands it over: its price a binary float, its exact text beside it."""
+    return json.loads(json.dumps({"type": "buy", "id": event_id, "timestamp": "1", "price": float(price),
+                                  "exactPrice": price}))
+
+
+def test_the_checker_publishes_alerts_to_alert_fraud_with_the_exact_price(checker):
+    assert fraud.handler(delivered("50", "a"), LAMBDA_CONTEXT) == {"alert": None}
+    result = fraud.handler(delivered("500.000000000000000001", "b"), LAMBDA_CONTEXT)
     [(topic, alert)] = published()
-    assert topic == "alert/fraud" and alert["alertId"] == result["alert"]
+    assert topic == "alert/fraud" and alert["alertId"] == result["alert"] == fraud.alert_id("b")
     assert alert["event"]["id"] == "b" and alert["reasons"]
+    raw = iotdata_backends[ACCOUNT][REGION].published_payloads[0][1]
+    assert b'"price": 500.000000000000000001' in raw, raw
+
+
+def test_a_buy_delivered_twice_raises_one_alert(checker):
+    first = fraud.handler(delivered("500", "twice"), LAMBDA_CONTEXT)
+    second = fraud.handler(delivered("500", "twice"), LAMBDA_CONTEXT)
+    assert first == second and len(published()) == 1
 
 
 def rules(stack: str) -> dict[str, dict]:
@@ -156,9 +224,11 @@ def test_every_rule_has_an_error_action_and_the_expected_sql(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_alerts_are_archived_under_a_key_no_client_chooses(stack):
+def test_alerts_are_archived_under_their_own_id_which_no_client_chooses(stack):
+    """Only the checker's role may publish to alert/fraud, and it derives the id from the event's: a
+    repeated alert overwrites its object instead of adding one."""
     [s3] = rules(stack)["exchange-events-alerts"]["s3"]
-    assert s3["key"] == "alerts/${newuuid()}.json"
+    assert s3["key"] == "alerts/${alertId}.json"
 
 
 @pytest.mark.parametrize("stack", STACKS)

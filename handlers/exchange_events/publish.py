@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,21 +20,23 @@ from handlers.shared.numbers import unstorable_numbers
 from handlers.shared.observability import entry_point
 
 MAX_BODY = 16_384
-app = typed_api(max_chars=MAX_BODY, parse_float=Decimal)
+app = typed_api(max_chars=MAX_BODY)
 
 
 def accept(event: ExchangeEvent, allowed_types: set[str]) -> dict[str, Any]:
-    """The message to publish: the event as sent, an id if it had none, and the server's time."""
-    unstorable = unstorable_numbers(event.model_dump(mode="python"))
-    if unstorable:
-        raise BadRequestError(f"the archive cannot store every number of this event: {'; '.join(unstorable[:5])}")
+    """The message to publish: the event as sent (its numbers exact), an id if it had none, the
+    server's time, and the price's exact text for consumers that read JSON numbers as floats."""
+    unexact = unstorable_numbers(event.model_dump(mode="python"), iot=True)
+    if unexact:
+        raise BadRequestError("IoT Core and the archive cannot carry every number of this event exactly: "
+                              f"{'; '.join(unexact[:5])}")
     if event.type not in allowed_types:
         raise BadRequestError(f"type {event.type!r} is not one of this stack's event types {sorted(allowed_types)}")
-    message = event.model_dump(mode="json", exclude_none=True)
+    message = event.model_dump(mode="python", exclude_none=True)
     message["id"] = event.id or str(uuid.uuid4())
     message["timestamp"] = str(time.time_ns() // 1_000_000)  # the archive's range key; set here, not by clients
     if event.price is not None:
-        message["price"] = float(event.price)  # a JSON number, as the originals' clients send and expect
+        message["exactPrice"] = str(event.price)
     return message
 
 

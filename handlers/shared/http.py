@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from handlers.shared.errors import describe, describe_errors
+from handlers.shared.numbers import exact_dumps, exact_loads
 
 MAX_BODY_CHARS = 65_536
 MAX_DEPTH = 32
@@ -46,10 +47,9 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def bounded_json(max_chars: int = MAX_BODY_CHARS,
-                 parse_float: Callable[[str], Any] | None = None) -> Callable[[str], Any]:
+def bounded_json(max_chars: int = MAX_BODY_CHARS) -> Callable[[str], Any]:
     """The JSON reader Powertools parses every typed body with: too long, too deep or not JSON is
-    answered with a 400 before any model sees it."""
+    answered with a 400 before any model sees it. Numbers are read exactly (Decimal), never as floats."""
 
     def read(raw: str) -> Any:
         if len(raw) > max_chars:
@@ -57,7 +57,7 @@ def bounded_json(max_chars: int = MAX_BODY_CHARS,
         if nesting_depth(raw) > MAX_DEPTH:
             raise BadRequestError(f"body nests deeper than {MAX_DEPTH} levels")
         try:
-            return json.loads(raw, parse_float=parse_float)
+            return exact_loads(raw)
         except json.JSONDecodeError as exc:
             raise BadRequestError(f"body is not JSON: {exc.msg} at character {exc.pos}") from None
         except (ValueError, RecursionError) as exc:  # e.g. an integer beyond Python's 4,300-digit limit
@@ -77,14 +77,21 @@ class JsonApi(APIGatewayHttpResolver):
         return super().resolve({**event, "headers": {**headers, "content-type": "application/json"}}, context)
 
 
-def typed_api(serializer: Callable[[Any], str] = json.dumps, max_chars: int = MAX_BODY_CHARS,
-              parse_float: Callable[[str], Any] | None = None) -> APIGatewayHttpResolver:
+def typed_api(max_chars: int = MAX_BODY_CHARS) -> APIGatewayHttpResolver:
     """An HTTP API whose routes declare their bodies, query and path parameters as types: Powertools
-    parses and validates them (through `bounded_json`), and every failure is one 400 shape."""
-    app = JsonApi(serializer=serializer, enable_validation=True,
-                  json_body_deserializer=bounded_json(max_chars, parse_float))
+    parses and validates them (through `bounded_json`), and every failure is one 400 shape. Numbers
+    come in as Decimal and go out with their own digits (`exact_dumps`)."""
+    serializer = exact_dumps
+    app = JsonApi(serializer=serializer, enable_validation=True, json_body_deserializer=bounded_json(max_chars))
     answer_validation_errors(app, serializer)
     return app
+
+
+def exact(body: Any, status: int = 200) -> Response[str]:
+    """A JSON response whose numbers keep their digits. A route's plain return value is encoded by
+    Powertools first (its encoder turns a Decimal into a float, or a string under a return type), so
+    routes that answer with stored numbers hand over text `exact_dumps` wrote."""
+    return Response(status, "application/json", exact_dumps(body))
 
 
 def _where(location: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -7,13 +7,13 @@ lookup is retried on the next call instead of being cached forever (the original
 from __future__ import annotations
 
 import functools
-import json
 import os
 from typing import Any
 
 import boto3
 
 from handlers.shared.aws import client
+from handlers.shared.numbers import exact_dumps
 
 
 @functools.cache
@@ -33,4 +33,5 @@ def reset() -> None:
 
 
 def publish_json(topic: str, message: dict[str, Any], qos: int = 1) -> None:
-    data_plane().publish(topic=topic, qos=qos, payload=json.dumps(message, default=str).encode())
+    """Publish `message` as JSON, its Decimals as exact numbers."""
+    data_plane().publish(topic=topic, qos=qos, payload=exact_dumps(message).encode())
