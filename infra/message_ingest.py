@@ -8,13 +8,15 @@ from dataclasses import dataclass
 import pulumi
 
 from handlers.message_ingest.contract import CONFLICTS, CSV_SUFFIX, QUARANTINE
+from handlers.shared.contract import DELIVERIES_SETTING
 from infra.blocks.bucket_to_functions import BucketToFunctions, Trigger
 from infra.blocks.defaults import SystemDefaults
+from infra.blocks.deliveries import Deliveries
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
 from infra.blocks.private_bucket import PrivateBucket, PrivateBucketArgs
-from infra.blocks.queue import Queue, QueueArgs
+from infra.blocks.queue import FOURTEEN_DAYS, Queue, QueueArgs
 from infra.blocks.queue_to_function import QueueToFunction, QueueToFunctionArgs
 from infra.blocks.system import SystemComponent
 from infra.blocks.table import Table, TableArgs
@@ -39,18 +41,17 @@ class MessageIngest(SystemComponent):
                                     opts=child)
         self.table = Table(f"{name}-messages", TableArgs(hash_key="date", range_key="time", protection=defaults.data),
                            opts=child)
-        self.queue = Queue(
-            f"{name}-readings",
-            QueueArgs(max_receive_count=defaults.max_receive_count,
-                      visibility_timeout_seconds=6 * args.settings.store_timeout_seconds,
-                      alarm_topic_arn=defaults.alarm_topic_arn),
-            opts=child,
-        )
+        # Each row's delivery, recorded with the reading in one transaction: a redelivered row is a no-op.
+        self.delivered = Deliveries(f"{name}-delivered", defaults.data, opts=child)
+        queue_args = QueueArgs(max_receive_count=defaults.max_receive_count,
+                               visibility_timeout_seconds=6 * args.settings.store_timeout_seconds,
+                               alarm_topic_arn=defaults.alarm_topic_arn)
+        self.queue = Queue(f"{name}-readings", queue_args, opts=child)
 
         ingest = Function(f"{name}-ingest", FunctionArgs(
             handler=MESSAGE_INGEST.handler("ingest"), defaults=self.functions,
             description="Parses CSV files into queued readings; quarantines rejected rows",
-            timeout_seconds=300, memory_mb=512,
+            timeout_seconds=300, memory_mb=512, continues_itself=True,
             environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes)},
             statements=[
                 Statement(["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/*")]),
@@ -65,8 +66,14 @@ class MessageIngest(SystemComponent):
             handler=MESSAGE_INGEST.handler("store"), defaults=self.functions,
             description="Stores queued readings in the table, once each",
             timeout_seconds=args.settings.store_timeout_seconds, invoked_asynchronously=False,
-            environment={"TABLE_NAME": self.table.name},
-            statements=[Statement(["dynamodb:PutItem"], [self.table.arn]),
+            environment={"TABLE_NAME": self.table.name, DELIVERIES_SETTING: self.delivered.name,
+                         # The longest an old delivery can still arrive: on the queue, then in its DLQ
+                         # (from which it may be redriven), plus a day.
+                         "DELIVERIES_KEPT_SECONDS": str(queue_args.retention_seconds + FOURTEEN_DAYS + 86_400)},
+            # Reading and delivery in one transaction (each Put authorized as PutItem); GetItem when
+            # a conflict's stored reading is not returned with the cancellation.
+            statements=[Statement(["dynamodb:PutItem", "dynamodb:GetItem"], [self.table.arn]),
+                        self.delivered.recording(["dynamodb:PutItem"]),
                         # A reading that disagrees with the stored one is quarantined, not dropped.
                         Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{CONFLICTS}*")])],
         ), opts=child)

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -253,3 +254,102 @@ def test_arbitrary_bytes_never_crash_the_csv_reader(data):
     decoded = codecs.iterdecode((header + data).splitlines(keepends=True), "utf-8-sig", errors="surrogateescape")
     for _, outcome in validate_rows(decoded):
         assert isinstance(outcome, Reading) or outcome.reason
+
+
+# Fields of any text a CSV writer can quote: commas, quotes, line breaks (RFC 4180), any script.
+quoted_text = st.text(alphabet=st.one_of(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                                                      blacklist_characters="@"), st.sampled_from(',"\r\n ')),
+                      min_size=1, max_size=20).filter(lambda t: t.strip())
+
+
+def physical_lines(raw: bytes) -> list[bytes]:
+    """The file's lines as S3's stream yields them: split at line feeds only, each kept."""
+    return [part + b"\n" for part in raw.split(b"\n")[:-1]] + ([raw.rsplit(b"\n", 1)[-1]] if not raw.endswith(
+        b"\n") else [])
+
+
+@given(rows=st.lists(st.tuples(st.integers(min_value=1, max_value=2_000_000_000), quoted_text, quoted_text),
+                     min_size=1, max_size=15), crlf=st.booleans(), bom=st.booleans())
+def test_any_rfc_4180_file_is_read_back_as_written(rows, crlf, bom):
+    text = io.StringIO()
+    # Python's writer quotes a field holding a line terminator's characters: with "\n" alone as the
+    # terminator it would leave a "\r" unquoted (not RFC 4180), so those files quote every field.
+    writer = csv.writer(text, lineterminator="\r\n" if crlf else "\n",
+                        quoting=csv.QUOTE_MINIMAL if crlf else csv.QUOTE_ALL)
+    writer.writerow(CSV_COLUMNS)
+    for seconds, location, source in rows:
+        writer.writerow([f"{seconds}.5", location, source, "r-1", "1.5", "d-1", "2.5"])
+    raw = (b"\xef\xbb\xbf" if bom else b"") + text.getvalue().encode()
+    lines = codecs.iterdecode(physical_lines(raw), "utf-8-sig", errors="surrogateescape")
+    outcomes = [o for _, o in validate_rows(lines)]
+    expected = [(location.strip(), source.strip()) for _, location, source in rows]
+    valid = [e for e in expected if e[0] and e[1]]
+    read = [(o.location, o.source) for o in outcomes if isinstance(o, Reading)]
+    assert read == valid, "every row as written, quoted commas, quotes and line breaks included"
+    assert len(outcomes) == len(rows)
+
+
+@given(rows=st.lists(good_rows, min_size=2, max_size=12), stray=st.data())
+def test_a_stray_quote_spoils_only_its_own_row(rows, stray):
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([CSV_COLUMNS, *rows])
+    lines = text.getvalue().splitlines(keepends=True)
+    spoiled = stray.draw(st.integers(min_value=1, max_value=len(lines) - 1))
+    at = stray.draw(st.integers(min_value=0, max_value=len(lines[spoiled]) - 1))
+    lines[spoiled] = lines[spoiled][:at] + '"' + lines[spoiled][at:]
+    outcomes = dict(validate_rows(lines))
+    good = [n for n, o in outcomes.items() if isinstance(o, Reading)]
+    assert set(range(2, len(lines) + 1)) - {spoiled + 1} <= set(good), "no row but the spoiled one is lost"
+
+
+# --- numbers: exact through every system, or refused ------------------------------------------------
+
+number_texts = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.integers(min_value=-10**60, max_value=10**60).map(str),
+    st.builds(lambda digits, exponent: f"{digits}e{exponent}", st.integers(min_value=1, max_value=10**40),
+              st.integers(min_value=-400, max_value=400)),
+    st.builds(lambda whole, fraction: f"{whole}.{fraction}", st.integers(min_value=0, max_value=10**20),
+              st.text(alphabet="0123456789", min_size=1, max_size=45)),
+)
+
+
+def answered(handler: Any, method: str, path: str, body: str) -> tuple[int, Any]:
+    response = handler.handler(http_event(method, path, raw_body=body), LAMBDA_CONTEXT)
+    return response["statusCode"], json.loads(response["body"] or "null", parse_float=Decimal)
+
+
+@given(number=number_texts)
+def test_a_price_reaches_the_topic_exactly_or_is_refused(world, number):
+    from moto.iotdata.models import iotdata_backends
+
+    published = iotdata_backends["123456789012"]["eu-west-1"].published_payloads
+    before = len(published)
+    status, body = answered(exchange, "POST", "/event", f'{{"type": "sell", "price": {number}}}')
+    assert status in (202, 400), (number, status, body)
+    if status == 202:
+        message = json.loads(published[before][1], parse_float=Decimal)
+        assert message["price"] == Decimal(number) and Decimal(message["exactPrice"]) == Decimal(number)
+    else:
+        assert "price" in body["message"]
+
+
+@given(number=number_texts)
+def test_an_average_round_trips_through_the_message_api_exactly_or_is_refused(world, number):
+    location = f"exact-{abs(hash(number)) % 10**9}"
+    reading = (f'{{"timestamp": 1262304000.25, "location": "{location}", "source": "s", "local_dest": "a", '
+               f'"local_avg": {number}, "remote_dest": "b", "remote_avg": 1}}')
+    status, body = answered(messages, "POST", "/message", reading)
+    assert status in (201, 400, 409), (number, status, body)
+    if status == 201:
+        _, stored = answered(messages, "GET", "/message/2010-01-01", "")
+        [item] = [i for i in stored["items"] if i["time"] == body["time"]]
+        assert item["local_avg"] == Decimal(number)
+
+
+@given(number=number_texts)
+def test_a_rate_round_trips_through_the_currency_api_exactly_or_is_refused(world, number):
+    status, body = answered(currency, "POST", "/currency", f'{{"symbol": "XTS", "rate": {number}}}')
+    assert status in (200, 400), (number, status, body)
+    if status == 200:
+        assert Decimal(body["rate"]) == Decimal(number)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,7 +18,7 @@ from handlers.shared.http import typed_api
 from handlers.shared.observability import entry_point
 
 MAX_BODY = 10_000
-app = typed_api(max_chars=MAX_BODY, parse_float=Decimal)
+app = typed_api(max_chars=MAX_BODY)
 
 
 def _three_letters(symbol: str) -> str:

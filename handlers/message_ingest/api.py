@@ -15,8 +15,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 from handlers.message_ingest.models import Change, PostedReading, time_key_problem
 from handlers.shared.aws import setting, table
-from handlers.shared.http import typed_api
-from handlers.shared.numbers import plain_numbers
+from handlers.shared.http import exact, typed_api
 from handlers.shared.observability import entry_point
 
 MAX_PAGE = 100
@@ -26,11 +25,7 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(plain_numbers(obj), separators=(",", ":"))
-
-
-app = typed_api(serializer=_dumps)
+app = typed_api()
 
 
 def _day(date: str) -> str:
@@ -91,30 +86,30 @@ def _page_args(limit: int, token: str | None, date: str | None = None) -> dict[s
 
 
 def _page(result: dict[str, Any]) -> dict[str, Any]:
-    page: dict[str, Any] = {"items": plain_numbers(result.get("Items", []))}
+    page: dict[str, Any] = {"items": result.get("Items", [])}
     if "LastEvaluatedKey" in result:
         page["next"] = base64.urlsafe_b64encode(json.dumps(result["LastEvaluatedKey"]).encode()).decode()
     return page
 
 
 @app.get("/message")
-def list_messages(limit: Limit = MAX_PAGE, next_token: NextToken = None) -> dict[str, Any]:
-    return _page(_messages().scan(**_page_args(limit, next_token)))
+def list_messages(limit: Limit = MAX_PAGE, next_token: NextToken = None) -> Response[str]:
+    return exact(_page(_messages().scan(**_page_args(limit, next_token))))
 
 
 @app.get("/message/<date>")
 def get_messages(date: Day, time: TimeKey = None, limit: Limit = MAX_PAGE,
-                 next_token: NextToken = None) -> dict[str, Any]:
+                 next_token: NextToken = None) -> Response[str]:
     if time is None:
-        return _page(_messages().query(
+        return exact(_page(_messages().query(
             KeyConditionExpression="#date = :date", ExpressionAttributeNames={"#date": "date"},
             ExpressionAttributeValues={":date": date}, **_page_args(limit, next_token, date),
-        ))
+        )))
     key = _key(date, time)
     item = _messages().get_item(Key=key).get("Item")
     if item is None:
         raise NotFoundError(f"no message at {key['date']} {key['time']}")
-    return plain_numbers(item)
+    return exact(item)
 
 
 @app.post("/message")

@@ -1,22 +1,29 @@
-"""Ingest a CSV file dropped in S3: every valid row goes to the queue, every other row to quarantine."""
+"""Ingest a CSV file dropped in S3: every valid row goes to the queue, every other row to quarantine.
+
+Any file is read whole, whatever its size and the function's timeout. The file is read in chunks of
+at most CHUNK_ROWS records; a chunk ends early when the invocation nears its time limit, and the rest
+of the file is handed to a new invocation of this function (a continuation) at the byte where the
+chunk stopped, always a record boundary. Memory is bounded by the chunk, not the file. Each row
+carries its identity (file, upload, line), so a chunk read twice (a retry, a duplicated S3
+notification, a duplicated continuation) sends rows the store has already kept: nothing twice.
+"""
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3Model
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from handlers.message_ingest.contract import QUARANTINE as QUARANTINE_PREFIX
 from handlers.message_ingest.models import CSV_COLUMNS, Origin, QueuedReading, Reading
+from handlers.message_ingest.records import Line, Record, lines_of, records
 from handlers.shared.aws import client, setting
 from handlers.shared.errors import describe, describe_errors
 from handlers.shared.observability import entry_point, logger
@@ -24,11 +31,30 @@ from handlers.shared.observability import entry_point, logger
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
 SEND_CONCURRENCY = 8  # batches in flight at once: SendMessageBatch is network-bound, parsing is not
+CHUNK_ROWS = 50_000  # a chunk's rejections are kept for its report: this bounds the memory they take
+TIME_MARGIN_MS = 20_000  # a chunk stops this long before the timeout: its sends finish, its report is written
 _senders = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="send")  # one pool per container
 
 
 class IngestError(RuntimeError):
-    """Rows could not be handed to the queue; the invocation fails so Lambda retries the file."""
+    """Rows could not be handed to the queue; the invocation fails so Lambda retries the chunk."""
+
+
+class Position(BaseModel):
+    """Where a file's reading goes on: the object (as its S3 event named it), the byte and line of the
+    next record, and the header read at the start. Crosses invocations as the continuation event."""
+
+    bucket: str
+    key: str
+    version: str
+    etag: str
+    offset: int = 0
+    line: int = 1
+    header: list[str] | None = None
+
+
+class Continuation(BaseModel):
+    continuation: Position
 
 
 @dataclass(frozen=True)
@@ -42,16 +68,15 @@ class Rejection:
 class IngestReport:
     bucket: str
     key: str
+    first_line: int = 1
     sent: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     quarantine_key: str | None = None
+    next: Position | None = None
 
 
 def _undecodable(row: dict[str, Any]) -> str | None:
-    """Why a row read with `surrogateescape` holds bytes that are not UTF-8, or None.
-
-    Decoding the file that way keeps every row after a bad byte: the bad row alone is rejected.
-    """
+    """Why a row read with `surrogateescape` holds bytes that are not UTF-8, or None."""
     for column, value in row.items():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and any("\udc80" <= ch <= "\udcff" for ch in text):
@@ -74,72 +99,84 @@ def _escaped(row: dict[str, Any]) -> dict[str, Any]:
     return {k: show(v) for k, v in row.items()}
 
 
-def _fields(line: str) -> list[str]:
-    """One physical line as CSV fields; a csv.Error when it is not valid CSV on its own."""
-    return next(csv.reader([line], strict=True), [])
+def header_problem(fields: list[str]) -> str | None:
+    if any(_undecodable({"": name}) for name in fields):
+        return "header is not UTF-8 text"
+    missing = [c for c in CSV_COLUMNS if c not in fields]
+    if missing:
+        return f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
+    return None
 
 
-def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """Yield `(line, row, problem)` per data row; `row` is None when the row is unusable.
-
-    A real CSV parser (quoted fields, CRLF, blank lines skipped; column order free, unknown columns
-    ignored), applied to one physical line at a time: readings never span lines, and a stray quote
-    in one row must not swallow the rows after it into one bad record.
-    """
-    header: list[str] | None = None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip(" \t\r\n"):  # blank: only spaces, tabs and the line break
+def read_rows(found: Iterable[Record], header: list[str]) -> Iterator[tuple[Record, dict[str, Any] | None,
+                                                                              str | None]]:
+    """`(record, row, problem)` per data record; `row` is None when the record is unusable."""
+    for record in found:
+        if record.fields is None:
+            yield record, None, record.problem or "unreadable row"
             continue
-        try:
-            fields = _fields(line)
-        except csv.Error as exc:
-            if header is None:
-                yield number, None, f"header is not readable CSV text: {exc}"
-                return
-            yield number, None, f"not valid CSV: {exc}"
-            continue
-        if header is None:
-            header = fields
-            if any(_undecodable({"": name}) for name in header):
-                yield number, None, "header is not UTF-8 text"
-                return
-            missing = [c for c in CSV_COLUMNS if c not in header]
-            if missing:
-                yield number, None, f"header lacks column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
-                return
-            continue
+        fields = record.fields
         row: dict[str, Any] = dict(zip(header, fields, strict=False))
         if len(fields) > len(header):
             row["__extra__"] = fields[len(header):]
         undecodable = _undecodable(row)
         if undecodable:
-            yield number, _escaped(row), undecodable
+            yield record, _escaped(row), undecodable
         elif "__extra__" in row:
-            yield number, row, f"{len(row['__extra__'])} more field(s) than the header names"
+            yield record, row, f"{len(row['__extra__'])} more field(s) than the header names"
         elif any(c not in row for c in CSV_COLUMNS):
             absent = [c for c in CSV_COLUMNS if c not in row]
-            yield number, {c: row.get(c) for c in CSV_COLUMNS}, f"field(s) missing: {', '.join(absent)}"
+            yield record, {c: row.get(c) for c in CSV_COLUMNS}, f"field(s) missing: {', '.join(absent)}"
         else:
-            yield number, {c: row[c] for c in CSV_COLUMNS}, None
+            yield record, {c: row[c] for c in CSV_COLUMNS}, None
+
+
+def validate(record: Record, row: dict[str, Any] | None, problem: str | None) -> Reading | Rejection:
+    """A reading from a good row; a rejection naming every fault of a bad one (shape and values)."""
+    if row is None:
+        return Rejection(record.first_line, problem or "unreadable row", row)
+    present = {c: row[c] for c in CSV_COLUMNS if row.get(c) is not None}
+    try:
+        reading = Reading.model_validate(present)
+    except ValidationError as exc:
+        faults = [problem] if problem else []
+        value_errors = [e for e in exc.errors() if e["type"] != "missing"]
+        if value_errors:
+            faults.append(describe_errors(value_errors))
+        return Rejection(record.first_line, "; ".join(faults) or describe(exc), row)
+    return Rejection(record.first_line, problem, row) if problem else reading
+
+
+def a_reading(fields: list[str], header: list[str]) -> bool:
+    """Whether fields, under `header`, make a valid reading: what a record spanning lines must be."""
+    row = dict(zip(header, fields, strict=False))
+    try:
+        Reading.model_validate({c: row[c] for c in CSV_COLUMNS if c in row})
+    except ValidationError:
+        return False
+    return True
 
 
 def validate_rows(lines: Iterable[str]) -> Iterator[tuple[int, Reading | Rejection]]:
-    """A reading per good row; a rejection naming every fault of a bad one (shape and values)."""
-    for line, row, problem in read_rows(lines):
-        if row is None:
-            yield line, Rejection(line, problem or "unreadable row", row)
-            continue
-        present = {c: row[c] for c in CSV_COLUMNS if row.get(c) is not None}
-        try:
-            reading = Reading.model_validate(present)
-        except ValidationError as exc:
-            faults = [problem] if problem else []
-            value_errors = [e for e in exc.errors() if e["type"] != "missing"]
-            if value_errors:
-                faults.append(describe_errors(value_errors))
-            yield line, Rejection(line, "; ".join(faults) or describe(exc), row)
-            continue
-        yield line, (Rejection(line, problem, row) if problem else reading)
+    """Every data row of a whole file's text lines, validated: `(line, reading or rejection)`."""
+    found = records(lines_of(line.encode("utf-8", "surrogateescape") for line in lines), plausible=a_reading)
+    header, problem = read_header(found)
+    if problem:
+        yield 1, problem
+        return
+    for record, row, problem in read_rows(found, header or []):
+        yield record.first_line, validate(record, row, problem)
+
+
+def read_header(found: Iterator[Record]) -> tuple[list[str] | None, Rejection | None]:
+    """The header (the first record), or the rejection of a file whose header is unusable."""
+    first = next(found, None)
+    if first is None:
+        return None, None
+    problem = first.problem if first.fields is None else header_problem(first.fields)
+    if problem:
+        return None, Rejection(first.first_line, problem.replace("not valid CSV", "header is not readable CSV text"))
+    return first.fields, None
 
 
 def send_batch(sqs: Any, queue_url: str, bodies: list[str]) -> None:
@@ -161,7 +198,7 @@ class BatchSender:
 
     The parser waits when that many batches are in flight, so memory stays bounded by the window,
     not the file. `finish` waits for every batch and raises the first failure: the invocation then
-    fails and Lambda retries the file (the store makes a resent row a no-op).
+    fails and Lambda retries the chunk (the store makes a resent row a no-op).
     """
 
     def __init__(self, sqs: Any, queue_url: str, window: int = SEND_CONCURRENCY):
@@ -184,23 +221,41 @@ class BatchSender:
             raise errors[0]
 
 
-def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, queue_url: str) -> IngestReport:
-    """Send every valid row to the queue in batches of 10, several batches at once, and collect
-    every rejected row."""
-    report = IngestReport(bucket, key)
+def read_chunk(lines: Iterable[bytes], position: Position, sqs: Any, queue_url: str,
+               out_of_time: Callable[[], bool], chunk_rows: int | None = None) -> IngestReport:
+    """Read records from `position` until the file ends, `chunk_rows` rows are read or time runs
+    short; send the valid rows, collect the rejected ones. `report.next` says where to go on."""
+    report = IngestReport(position.bucket, position.key, first_line=position.line)
     sender = BatchSender(sqs, queue_url)
     batch: list[str] = []
+    header = position.header
+    numbered = lines_of(lines, position.line, position.offset)
+    found = records(_without_bom(numbered) if position.offset == 0 else numbered, header, a_reading)
+    rows = 0
     try:
-        for line, outcome in validate_rows(lines):
+        if header is None:
+            header, problem = read_header(found)
+            if problem is not None:
+                report.rejected.append(problem)
+            if header is None:
+                return report
+        for record, row, problem in read_rows(found, header):
+            outcome = validate(record, row, problem)
+            rows += 1
             if isinstance(outcome, Rejection):
                 report.rejected.append(outcome)
-                continue
-            message = QueuedReading(reading=outcome, origin=Origin(bucket=bucket, key=key, line=line))
-            batch.append(message.model_dump_json())
-            if len(batch) == SQS_BATCH_LIMIT:
-                sender.send(batch)
-                report.sent += len(batch)
-                batch = []
+            else:
+                origin = Origin(bucket=position.bucket, key=position.key, line=record.first_line,
+                                version=position.version)
+                batch.append(QueuedReading(reading=outcome, origin=origin).model_dump_json())
+                if len(batch) == SQS_BATCH_LIMIT:
+                    sender.send(batch)
+                    report.sent += len(batch)
+                    batch = []
+            if rows >= (chunk_rows or CHUNK_ROWS) or out_of_time():
+                report.next = position.model_copy(update={"offset": record.end, "line": record.last_line + 1,
+                                                          "header": header})
+                break
         if batch:
             sender.send(batch)
             report.sent += len(batch)
@@ -209,56 +264,101 @@ def csv_rows_to_queue(lines: Iterable[str], bucket: str, key: str, sqs: Any, que
     return report
 
 
+def _without_bom(lines: Iterable[Line]) -> Iterator[Line]:
+    """The file's lines, a UTF-8 byte order mark dropped from the first (its bytes still counted)."""
+    source = iter(lines)
+    first = next(source, None)
+    if first is not None:
+        yield Line(first.number, first.end, first.raw.removeprefix(b"\xef\xbb\xbf"))
+        yield from source
+
+
+def quarantine_key(report: IngestReport) -> str:
+    """`quarantine/<key>.rejected.json` for a file's first chunk; later chunks add their first line."""
+    part = "" if report.first_line == 1 else f".{report.first_line}"
+    return f"{QUARANTINE_PREFIX}{report.key}.rejected{part}.json"
+
+
 def quarantine(s3: Any, report: IngestReport) -> None:
     """Write the rejected rows, with line numbers and reasons, next to the file they came from."""
     if not report.rejected:
         return
-    report.quarantine_key = f"{QUARANTINE_PREFIX}{report.key}.rejected.json"
+    report.quarantine_key = quarantine_key(report)
     document = {
         "source": f"s3://{report.bucket}/{report.key}",
+        "fromLine": report.first_line,
         "sent": report.sent,
         "rejected": [{"line": r.line, "reason": r.reason, "row": r.row} for r in report.rejected],
     }
-    s3.put_object(
-        Bucket=report.bucket,
-        Key=report.quarantine_key,
-        Body=json.dumps(document, indent=2, default=_printable).encode(),
-        ContentType="application/json",
-    )
+    s3.put_object(Bucket=report.bucket, Key=report.quarantine_key, ContentType="application/json",
+                  Body=json.dumps(document, indent=2, default=str).encode())
 
 
-def _printable(value: Any) -> str:
-    return str(value)
-
-
-def ingest_object(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str, max_bytes: int) -> IngestReport:
-    """Stream one object through the parser; a file too large is quarantined whole, unread."""
-    obj = s3.get_object(Bucket=bucket, Key=key)
-    if obj["ContentLength"] > max_bytes:
+def ingest(s3: Any, sqs: Any, queue_url: str, position: Position, max_bytes: int,
+           out_of_time: Callable[[], bool]) -> IngestReport | None:
+    """One chunk of one object from `position`; None when the object changed since its event (the new
+    upload has an event of its own). A file too large is quarantined whole, unread."""
+    request: dict[str, Any] = {"Bucket": position.bucket, "Key": position.key}
+    if position.etag:
+        request["IfMatch"] = f'"{position.etag}"'
+    if position.offset:
+        request["Range"] = f"bytes={position.offset}-"
+    try:
+        obj = s3.get_object(**request)
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            return None
+        raise
+    size = int(obj["ContentLength"]) + position.offset
+    if size > max_bytes:
         obj["Body"].close()
-        report = IngestReport(bucket, key, rejected=[
-            Rejection(0, f"file is {obj['ContentLength']} bytes; the limit is {max_bytes} (MAX_CSV_BYTES)")
-        ])
+        report = IngestReport(position.bucket, position.key, rejected=[
+            Rejection(0, f"file is {size} bytes; the limit is {max_bytes} (MAX_CSV_BYTES)")])
     else:
-        # surrogateescape: a byte that is not UTF-8 spoils its own row only (see _undecodable).
-        lines = codecs.iterdecode(obj["Body"].iter_lines(keepends=True), "utf-8-sig", errors="surrogateescape")
-        report = csv_rows_to_queue(lines, bucket, key, sqs, queue_url)
+        report = read_chunk(obj["Body"].iter_lines(keepends=True), position, sqs, queue_url, out_of_time)
     quarantine(s3, report)
     return report
 
 
-@entry_point()
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    notification = S3Model.model_validate(event)
-    queue_url, max_bytes = setting("QUEUE_URL"), int(setting("MAX_CSV_BYTES"))
-    results = []
-    for record in notification.Records:
-        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
+def positions(event: dict[str, Any]) -> list[Position]:
+    """Where to read: a continuation's position, or the start of each CSV an S3 notification names."""
+    if "continuation" in event:
+        return [Continuation.model_validate(event).continuation]
+    found = []
+    for record in S3Model.model_validate(event).Records:
+        key = unquote_plus(record.s3.object.key)
         if key.startswith(QUARANTINE_PREFIX):
             continue
-        report = ingest_object(client("s3"), client("sqs"), queue_url, bucket, key, max_bytes)
-        summary = {"key": key, "sent": report.sent, "rejected": len(report.rejected),
-                   "quarantine": report.quarantine_key}
+        found.append(Position(bucket=record.s3.bucket.name, key=key, version=record.s3.object.sequencer or "",
+                              etag=record.s3.object.eTag or ""))
+    return found
+
+
+def continue_later(lam: Any, function_name: str, position: Position) -> None:
+    """Hand the rest of the file to a new invocation of this function, asynchronously."""
+    lam.invoke(FunctionName=function_name, InvocationType="Event",
+               Payload=Continuation(continuation=position).model_dump_json().encode())
+
+
+@entry_point()
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    queue_url, max_bytes = setting("QUEUE_URL"), int(setting("MAX_CSV_BYTES"))
+
+    def out_of_time() -> bool:
+        return context.get_remaining_time_in_millis() < TIME_MARGIN_MS
+
+    results = []
+    for position in positions(event):
+        report = ingest(client("s3"), client("sqs"), queue_url, position, max_bytes, out_of_time)
+        if report is None:
+            logger.info("object changed since its event; its new upload is read by its own", extra={
+                "key": position.key})
+            continue
+        if report.next is not None:
+            continue_later(client("lambda"), context.function_name, report.next)
+        summary = {"key": position.key, "fromLine": report.first_line, "sent": report.sent,
+                   "rejected": len(report.rejected), "quarantine": report.quarantine_key,
+                   "continuesAtLine": report.next.line if report.next else None}
         logger.info("ingested", extra=summary)
         results.append(summary)
     return {"files": results}

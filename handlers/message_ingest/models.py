@@ -57,11 +57,18 @@ class Reading(Measurements):
 
 
 class Origin(BaseModel):
-    """Where a queued reading came from, so a failure can be traced to its file and line."""
+    """Where a queued reading came from, so a failure can be traced to its file and line, and what
+    makes it this delivery's own: the object's version as S3's event named it (its `sequencer`,
+    the same on every redelivery of one upload, another on the next upload of that key)."""
 
     bucket: str
     key: str
     line: int
+    version: str = ""
+
+    def identity(self) -> str:
+        """The row's identity across every redelivery: file, upload, line."""
+        return f"s3://{self.bucket}/{self.key}#{self.version}:{self.line}"
 
 
 class QueuedReading(BaseModel):

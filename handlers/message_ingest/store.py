@@ -1,70 +1,86 @@
 """Store queued readings in DynamoDB, reporting each failed message so only it is retried.
 
-Nothing vanishes: a reading whose key is already stored with the same values is a redelivery
-(SQS delivers at least once) and is a no-op; one whose key is stored with *different* values is a
-conflict, written with both values to `quarantine/conflicts/` beside its file, so sent = stored +
-quarantined + dead-lettered still adds up.
+Every row is stored once, however often it is delivered. The reading and a record of its delivery
+(its identity: file, upload, line) are written in one transaction, so a crash can leave neither or
+both, never one. A row whose delivery is recorded is done: a later delivery of it changes nothing,
+even after `DELETE /message` removed the reading (the record, not a tombstone in the table, is what
+remembers: readings stay the API's alone). The record lives as long as an old delivery can still
+arrive: the queue's retention, then the dead-letter queue's, from which it may be redriven.
 
-The records of a batch are written at once on a few threads (each write still conditional, each
-failure still reported for its own message): a batch costs one round trip, not ten. The threads
-share the low-level DynamoDB client, which is thread-safe; boto3's resource objects are not.
+A reading whose key holds another row's reading is a duplicate when the values agree (a no-op), and
+a conflict when they differ, written with both values to `quarantine/conflicts/` beside its file, so
+sent = stored + quarantined + dead-lettered still adds up.
+
+The records of a batch are written concurrently (Powertools' AsyncBatchProcessor, each record on a
+thread of its own), each still reported for its own message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading, QueuedReadingRecord
 from handlers.shared.aws import client, setting
+from handlers.shared.contract import DELIVERIES_SETTING, DELIVERY_EXPIRY, DELIVERY_KEY
 from handlers.shared.observability import entry_point, logger
 
-STORE_CONCURRENCY = 10  # the largest SQS batch: every record of a batch in flight at once
-
-
-class ConcurrentBatchProcessor(BatchProcessor):
-    """Powertools' SQS batch processor, its records handled on a thread pool instead of one by one.
-
-    Relies on `process()` being the loop over `_process_record` (aws-lambda-powertools is pinned);
-    the success and failure lists it appends to are thread-safe under the GIL.
-    """
-
-    _pool = ThreadPoolExecutor(STORE_CONCURRENCY, thread_name_prefix="store")
-
-    def process(self) -> list[tuple]:
-        return list(self._pool.map(self._process_record, self.records))
-
-
 # An all-failed batch is reported like any other, so only the DLQ decides a message's fate.
-processor = ConcurrentBatchProcessor(event_type=EventType.SQS, model=QueuedReadingRecord,
-                                     raise_on_entire_batch_failure=False)
+processor = AsyncBatchProcessor(event_type=EventType.SQS, model=QueuedReadingRecord,
+                                raise_on_entire_batch_failure=False)
+# Every record of the largest SQS batch in flight at once (asyncio's default pool has as few as 5
+# threads); the low-level client the threads share is thread-safe, boto3's resources are not.
+_writers = ThreadPoolExecutor(10, thread_name_prefix="store")
 _deserialize = TypeDeserializer().deserialize
 _serialize = TypeSerializer().serialize
+
+STORED, REPEATED = "stored", "repeated"
 
 
 def conflict_key(queued: QueuedReading) -> str:
     return f"{CONFLICTS}{queued.origin.key}/line-{queued.origin.line}.json"
 
 
-def store_reading(dynamodb: Any, table_name: str, queued: QueuedReading) -> dict[str, Any] | None:
-    """Write the reading unless its key is taken; returns what is stored there when it is, else None."""
+def _delivery(deliveries: str, identity: str, kept_seconds: int) -> dict[str, Any]:
+    return {"TableName": deliveries, "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": {"#id": DELIVERY_KEY},
+            "Item": {DELIVERY_KEY: {"S": identity}, DELIVERY_EXPIRY: {"N": str(int(time.time()) + kept_seconds)}}}
+
+
+def store_reading(dynamodb: Any, table_name: str, deliveries: str, queued: QueuedReading,
+                  kept_seconds: int) -> str | dict[str, Any]:
+    """STORED; REPEATED when this row's delivery was already done; else what the key holds (another
+    row's reading, the same or not)."""
+    item = {k: _serialize(v) for k, v in queued.reading.item().items()}
+    delivery = _delivery(deliveries, queued.origin.identity(), kept_seconds)
     try:
-        dynamodb.put_item(
-            TableName=table_name,
-            Item={k: _serialize(v) for k, v in queued.reading.item().items()},
-            ConditionExpression="attribute_not_exists(#date)",
-            ExpressionAttributeNames={"#date": "date"},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except dynamodb.exceptions.ConditionalCheckFailedException as exc:
-        stored = exc.response.get("Item") or {}
-        return {k: _deserialize(v) for k, v in stored.items()}
-    return None
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": delivery},
+            {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(#date)",
+                     "ExpressionAttributeNames": {"#date": "date"}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+        return STORED
+    except dynamodb.exceptions.TransactionCanceledException as exc:
+        done, taken = (r.get("Code") == "ConditionalCheckFailed" for r in exc.response["CancellationReasons"])
+        if done:
+            return REPEATED
+        if not taken:
+            raise
+        found = exc.response["CancellationReasons"][1].get("Item")
+    if found is None:  # not every DynamoDB answers with the item; read it
+        found = dynamodb.get_item(TableName=table_name, Key={k: item[k] for k in ("date", "time")},
+                                  ConsistentRead=True).get("Item") or {}
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(**delivery)  # this row's fate is decided by the caller: its delivery is done
+    return {k: _deserialize(v) for k, v in found.items()}
 
 
 def record_conflict(s3: Any, queued: QueuedReading, stored: dict[str, Any]) -> str:
@@ -78,18 +94,26 @@ def record_conflict(s3: Any, queued: QueuedReading, stored: dict[str, Any]) -> s
     return key
 
 
-def store_record(record: QueuedReadingRecord) -> None:
+def store(record: QueuedReadingRecord) -> str:
     """A malformed body never gets here: the processor reports it, so it is retried and dead-lettered."""
     queued = record.body
-    stored = store_reading(client("dynamodb"), setting("TABLE_NAME"), queued)
-    if stored is None:
-        logger.debug("stored", extra={"key": queued.reading.key()})
-    elif stored == queued.reading.item():
-        logger.debug("already stored", extra={"key": queued.reading.key()})
-    else:
-        logger.warning("conflict quarantined", extra={"at": record_conflict(client("s3"), queued, stored)})
+    outcome = store_reading(client("dynamodb"), setting("TABLE_NAME"), setting(DELIVERIES_SETTING), queued,
+                            int(setting("DELIVERIES_KEPT_SECONDS")))
+    if outcome in (STORED, REPEATED):
+        logger.debug(outcome, extra={"row": queued.origin.identity()})
+        return str(outcome)
+    if outcome == queued.reading.item():
+        logger.debug("the same reading is stored from another row", extra={"row": queued.origin.identity()})
+        return "duplicate"
+    logger.warning("conflict quarantined", extra={"at": record_conflict(client("s3"), queued, outcome)})
+    return "conflict"
+
+
+async def store_record(record: QueuedReadingRecord) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_writers, store, record)
 
 
 @entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=store_record, processor=processor, context=context)
+    return async_process_partial_response(event=event, record_handler=store_record, processor=processor,
+                                          context=context)

@@ -32,6 +32,8 @@ class FunctionArgs:
     timeout_seconds: int = 30
     invoked_asynchronously: bool = True
     max_async_retries: int = 2
+    continues_itself: bool = False
+    """It hands unfinished work to a new invocation of itself (asynchronously): it may invoke itself."""
     description: str = ""
 
 
@@ -66,6 +68,12 @@ class Function(pulumi.ComponentResource):
                 f"{name}-failures", DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child
             )
             statements.append(Statement(["sqs:SendMessage"], [self.failures.arn]))
+        if args.continues_itself:
+            # Its own ARN, known before it exists: a role naming the function it belongs to is no cycle.
+            own_arn = pulumi.Output.concat("arn:", aws.get_partition_output().partition, ":lambda:",
+                                           aws.get_region_output().region, ":",
+                                           aws.get_caller_identity_output().account_id, ":function:", function_name)
+            statements.append(Statement(["lambda:InvokeFunction"], [own_arn]))
         if defaults.tracing:
             # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
             statements.append(Statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]))
