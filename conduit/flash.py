@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +31,8 @@ from conduit.local.deployment import LocalDeployment, running_deployment
 from infra.systems import CAT_FEEDER
 
 AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
+# The broker publishes a lost device's last will after 1.5 keep-alives of silence: 45 s at most.
+KEEPALIVE_SECONDS = 30
 
 
 def micropython() -> str:
@@ -140,7 +143,7 @@ def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seco
     manifest = read_manifest()
     device = {"client_id": identity.thing_name, "host": identity.host, "port": identity.port,
               "server_name": identity.server_name, "action_topic": identity.action_topic,
-              "state_topic": identity.state_topic, "feed_ms": int(feed_seconds * 1000), "keepalive": 60,
+              "state_topic": identity.state_topic, "feed_ms": int(feed_seconds * 1000), "keepalive": KEEPALIVE_SECONDS,
               "pins": manifest.pins, "wifi_ssid": wifi[0], "wifi_password": wifi[1]}
     unknown = sorted(set(device) - set(manifest.settings))
     missing = sorted(set(manifest.required_settings) - set(device))
@@ -153,32 +156,106 @@ def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seco
 
 
 RESET_TIMEOUT_SECONDS = 10
+COPY_TIMEOUT_SECONDS = 120
+WRITTEN = "conduit-files.json"  # on the board: what the last flash wrote, so a later one can remove leftovers
+# Run on the board: the sha256 of each named file that exists, as one JSON line.
+HASHES = ("import hashlib, json, binascii\n"
+          "def _h(n):\n"
+          "    try:\n"
+          "        f = open(n, 'rb')\n"
+          "    except OSError:\n"
+          "        return None\n"
+          "    d = hashlib.sha256()\n"
+          "    while True:\n"
+          "        b = f.read(512)\n"
+          "        if not b:\n"
+          "            break\n"
+          "        d.update(b)\n"
+          "    f.close()\n"
+          "    return binascii.hexlify(d.digest()).decode()\n"
+          "print('HASHES' + json.dumps({n: _h(n) for n in %s}))\n")
 
 
-def copy_to_board(bundle: Path, port: str) -> None:
-    files = ["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules]
-    # `resume`: copy without a soft reset first (the board's running program is interrupted by mpremote's
-    # raw REPL all the same); the reset afterwards starts main.py from what was copied.
-    copies = [word for name in files for word in ("+", "fs", "cp", name, f":{name}")][1:]  # one session
-    command = [sys.executable, "-m", "mpremote", "connect", port, "resume", *copies]
+@dataclass(frozen=True)
+class Flashed:
+    """What a flash did to the board: files copied, left as they were, removed; all read back."""
+
+    port: str
+    copied: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+    def summary(self) -> str:
+        def listed(names: list[str]) -> str:
+            return f" ({', '.join(names)})" if names else ""
+
+        return (f"copied {len(self.copied)} file(s){listed(self.copied)}, {len(self.unchanged)} unchanged, "
+                f"removed {len(self.removed)}{listed(self.removed)}; every file read back matches what was written")
+
+
+def _mpremote(port: str, *words: str, cwd: Path | None = None) -> str:
+    command = [sys.executable, "-m", "mpremote", "connect", port, "resume", *words]
     try:
-        result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, check=False, timeout=120)
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False,
+                                timeout=COPY_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
-        raise FlashError(f"the board on {port} did not answer within 120 s; check that it runs MicroPython and "
-                         "that no other program holds the port") from None
+        raise FlashError(f"the board on {port} did not answer within {COPY_TIMEOUT_SECONDS} s; check that it runs "
+                         "MicroPython and that no other program holds the port") from None
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise FlashError(f"could not copy to the board on {port}: {detail[0]}; check that it is plugged in, runs "
-                         "MicroPython (esptool can flash it) and that no other program holds the port")
+        raise FlashError(f"could not reach the board on {port} ({words[0]}): {detail[0]}; check that it is plugged "
+                         "in, runs MicroPython (esptool can flash it) and that no other program holds the port")
+    return result.stdout
+
+
+def board_hashes(port: str, names: list[str]) -> dict[str, str | None]:
+    """The sha256 of each named file on the board (None where it is absent)."""
+    out = _mpremote(port, "exec", HASHES % json.dumps(sorted(names)))
+    line = next((line for line in out.splitlines() if line.startswith("HASHES")), None)
+    if line is None:
+        raise FlashError(f"the board on {port} did not report its files' hashes: {out.strip()[-200:]!r}")
+    return json.loads(line.removeprefix("HASHES"))
+
+
+def copy_to_board(bundle: Path, port: str) -> Flashed:
+    """Copy what changed, remove what the previous flash wrote and this one does not, read every file
+    back and compare its hash with the bundle's, then start the new firmware."""
+    files = ["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules]
+    local = {name: hashlib.sha256((bundle / name).read_bytes()).hexdigest() for name in files}
+    previous = _previous_files(port)
+    before = board_hashes(port, sorted(set(files) | set(previous)))
+    copied = [n for n in files if before.get(n) != local[n]]
+    removed = sorted(n for n in set(previous) - set(files) if before.get(n) is not None)
+    (bundle / WRITTEN).write_text(json.dumps(sorted(files)))
+    steps = [["fs", "cp", name, f":{name}"] for name in [*copied, WRITTEN]]
+    steps += [["fs", "rm", f":{name}"] for name in removed]
+    _mpremote(port, *[word for step in steps for word in ("+", *step)][1:], cwd=bundle)  # one session
+    after = board_hashes(port, files)
+    wrong = sorted(n for n in files if after.get(n) != local[n])
+    if wrong:
+        raise FlashError(f"read back from the board on {port}, {', '.join(wrong)} differ from what was written; "
+                         "flash again, and check the board's filesystem has room")
     # The reset starts main.py. A board that does not answer it (or a stand-in without machine.reset)
     # keeps what was copied and starts it at its next power-on.
     with contextlib.suppress(subprocess.TimeoutExpired):
         subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "reset"], capture_output=True, check=False,
                        timeout=RESET_TIMEOUT_SECONDS)
+    return Flashed(port, copied, [n for n in files if n not in copied], removed)
+
+
+def _previous_files(port: str) -> list[str]:
+    out = _mpremote(port, "exec", f"import json\ntry:\n print('FILES' + open({WRITTEN!r}).read())\n"
+                                  "except OSError:\n print('FILES[]')\n")
+    line = next((line for line in out.splitlines() if line.startswith("FILES")), "FILES[]")
+    try:
+        names = json.loads(line.removeprefix("FILES"))
+    except json.JSONDecodeError:
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n]
 
 
 def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: str | None,
-          feed_seconds: float = 10.0, state_dir: Path | None = None) -> Path:
+          feed_seconds: float = 10.0, state_dir: Path | None = None) -> Path | Flashed:
     """The feeder's bundle to `out` (a folder) or `port` (a board): local cloud first, else the stack's outputs."""
     if out is None and port is None:
         raise FlashError("say where the bundle goes: --port PORT (a board) or --out DIR (a folder)")
@@ -189,5 +266,5 @@ def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: st
         return write_bundle(identity, out, wifi, feed_seconds)
     with tempfile.TemporaryDirectory(prefix="conduit-flash-") as scratch:
         bundle = write_bundle(identity, Path(scratch), wifi, feed_seconds)
-        copy_to_board(bundle, port or "")
+        return copy_to_board(bundle, port or "")
     return Path(port or "")

@@ -1,45 +1,45 @@
-# The feeder's main loop: Wi-Fi with backoff, MQTT over TLS with the device certificate, commands
-# in, state out, motors on a schedule, reconnect on any drop, and a watchdog fed every turn.
+# The feeder's main loop: Wi-Fi, MQTT over TLS with the device certificate and a last will, commands
+# in, state out, motors on the device's own clock, reconnects with jittered backoff.
+#
+# Safe on a bad link: every wait (Wi-Fi joining, backoff, a slow broker) is cut in slices that call
+# `service()`, which feeds the watchdog and moves the motors' schedule on, so a feed stops on time and
+# the watchdog is fed whatever the network does. No connection is attempted while a feed runs (opening
+# TLS may block). The watchdog resets the board only if the loop itself wedges: a call blocking longer
+# than its timeout, which no path of this code makes.
 import json
+import random
 
-from feeder import Feeder
+from feeder import Feeder, Served
 from mqtt import MQTTClient, MQTTError
 
-BACKOFF_MAX_S = const(60)
+BACKOFF_BASE_MS = const(1000)
+BACKOFF_CAP_MS = const(60000)
+SLICE_MS = const(50)
+OFFLINE = b'{"state": "offline"}'
 
 
-def backoff(attempt):
-    return min(BACKOFF_MAX_S, 1 << min(attempt, 6))
+def _random_below(n):
+    return random.getrandbits(30) % n if n > 0 else 0  # getrandbits is in every port's random
 
 
-def connect_wifi(wlan, ssid, password, clock, attempts=8):
-    """Join the network, waiting 1, 2, 4 ... seconds between tries; False when it never joins."""
-    if wlan is None:
-        return True  # the host build has its network already
-    wlan.active(True)
-    for attempt in range(attempts):
-        if not wlan.isconnected():
-            wlan.connect(ssid, password)
-        for _ in range(20):
-            if wlan.isconnected():
-                return True
-            clock.sleep_ms(250)
-        clock.sleep_ms(backoff(attempt) * 1000)
-    return False
+def backoff_ms(attempt, rand=_random_below, cap_ms=BACKOFF_CAP_MS):
+    """Full jitter: anywhere from 0 to min(cap, base * 2^attempt), so a fleet does not reconnect in step."""
+    return rand(min(cap_ms, BACKOFF_BASE_MS << min(attempt, 16)) + 1)
 
 
 class Device:
-    def __init__(self, config, open_tls, motors, clock, wlan=None, watchdog=None, log=print):
+    def __init__(self, config, open_tls, motors, clock, wlan=None, watchdog=None, log=print, rand=_random_below):
         self.config = config
         self.open_tls = open_tls  # () -> a connected TLS stream to the broker
         self.clock = clock
         self.wlan = wlan
         self.watchdog = watchdog
         self.log = log
-        self.feeder = Feeder(motors, config["feed_ms"])
+        self.rand = rand
+        self.keepalive = config.get("keepalive", 30)
+        self.feeder = Feeder(motors, config["feed_ms"], served=Served(config.get("served_file", "served.json")))
         self.client = None
         self.started = clock.ticks_ms()
-        self.last_ping = self.started
         self.pending = []  # state reports not yet sent
         self.unacked = []  # state reports sent on a connection that dropped before their PUBACK
 
@@ -50,24 +50,65 @@ class Device:
         state["uptime_s"] = self.uptime_s()
         self.pending.append(state)
 
+    def service(self):
+        """What must happen however the network behaves: the watchdog fed, the motors on schedule."""
+        if self.watchdog:
+            self.watchdog.feed()
+        change = self.feeder.tick(self.clock)
+        if change:
+            self.report(change)
+
+    def wait(self, ms):
+        """Sleep `ms`, servicing the device every slice."""
+        deadline = self.clock.ticks_add(self.clock.ticks_ms(), ms)
+        while self.clock.ticks_diff(deadline, self.clock.ticks_ms()) > 0:
+            self.service()
+            self.clock.sleep_ms(min(SLICE_MS, max(1, self.clock.ticks_diff(deadline, self.clock.ticks_ms()))))
+        self.service()
+
+    def connect_wifi(self, attempts=8):
+        """Join the network, backing off between tries; False when it never joins."""
+        wlan = self.wlan
+        if wlan is None:
+            return True  # the host build has its network already
+        wlan.active(True)
+        for attempt in range(attempts):
+            if not wlan.isconnected():
+                wlan.connect(self.config.get("wifi_ssid"), self.config.get("wifi_password"))
+            for _ in range(20):
+                if wlan.isconnected():
+                    return True
+                self.wait(250)
+            self.wait(backoff_ms(attempt, self.rand))
+        return False
+
     def on_message(self, topic, payload):
         try:
             command = json.loads(payload)
-            error = self.feeder.command(command.get("event"), command.get("reportedTime"))
+            outcome = self.feeder.command(command.get("event"), command.get("reportedTime"), command.get("id"))
         except (ValueError, AttributeError) as exc:
-            error = "unreadable command: %s" % exc
-        if error:
-            self.report({"state": "error", "error": error})
+            outcome = "unreadable command: %s" % exc
+        if isinstance(outcome, dict):
+            if outcome:
+                self.report(outcome)  # a repeat served before: confirmed again, no motor turned
+        elif outcome:
+            self.report({"state": "error", "error": outcome})
         self.log("command", topic, payload)
 
+    def on_refused(self, topic, length):
+        self.report({"state": "error", "error": "refused a %d-byte message on %s; at most %d are read" % (
+            length, topic, self.config.get("max_command", 1024))})
+
     def connect(self):
-        client = MQTTClient(self.config["client_id"], self.open_tls(), keepalive=self.config.get("keepalive", 60))
+        client = MQTTClient(self.config["client_id"], self.open_tls(), keepalive=self.keepalive, clock=self.clock,
+                            idle=self.service, max_message=self.config.get("max_command", 1024))
         client.on_message = self.on_message
+        client.on_refused = self.on_refused
         # A persistent session: commands published (QoS 1) while the feeder was away are delivered now.
-        client.connect(clean=self.config.get("clean_session", False))
+        # The will tells the cloud the feeder is offline once the broker loses it unannounced.
+        client.connect(clean=self.config.get("clean_session", False), will=(self.config["state_topic"], OFFLINE))
         client.subscribe(self.config["action_topic"], qos=1)
         self.client = client
-        self.last_ping = self.clock.ticks_ms()
         # Reports the broker never acknowledged go out again, first, on the new connection.
         self.pending = self.unacked + self.pending
         self.unacked = []
@@ -88,24 +129,21 @@ class Device:
 
     def step(self, poll_ms=100):
         """One turn of the loop; raises MQTTError or OSError when the connection drops."""
-        if self.watchdog:
-            self.watchdog.feed()
+        self.service()
         self.client.check_msg(poll_ms)
-        change = self.feeder.tick(self.clock.ticks_ms(), self.clock.ticks_diff)
-        if change:
-            self.report(change)
+        self.service()
         self.flush()
-        if self.clock.ticks_diff(self.clock.ticks_ms(), self.last_ping) > self.config.get("keepalive", 60) * 500:
-            self.client.ping()
-            self.last_ping = self.clock.ticks_ms()
+        self.client.keep_alive()
 
     def run(self, until=None):
         """Serve forever (on the board) or until `until(device)` is true (on the host)."""
         attempt = 0
         while until is None or not until(self):
+            if self.feeder.busy:
+                self.wait(SLICE_MS)  # opening a connection may block: not while a motor runs
+                continue
             try:
-                if not connect_wifi(self.wlan, self.config.get("wifi_ssid"), self.config.get("wifi_password"),
-                                    self.clock):
+                if not self.connect_wifi():
                     raise OSError("Wi-Fi did not connect")
                 self.connect()
                 attempt = 0
@@ -114,8 +152,11 @@ class Device:
             except (MQTTError, OSError) as exc:
                 self.log("connection lost", repr(exc))
                 self.disconnected()
-                if self.watchdog:
-                    self.watchdog.feed()
-                self.clock.sleep_ms(backoff(attempt) * 1000)
+                self.wait(backoff_ms(attempt, self.rand))
                 attempt += 1
         self.feeder.stop()
+        if self.client is not None:
+            try:
+                self.client.disconnect()  # told to stop (the host build): not lost, so no "offline"
+            except OSError:
+                pass

@@ -3,6 +3,8 @@
 import socket
 import ssl
 
+CONNECT_TIMEOUT_S = 10  # a dead network fails the attempt instead of hanging the loop
+
 
 def opener(host, port, server_name, cert_der, key_der, ca_der):
     def open_tls():
@@ -11,6 +13,8 @@ def opener(host, port, server_name, cert_der, key_der, ca_der):
         context.load_verify_locations(cadata=ca_der)
         context.verify_mode = ssl.CERT_REQUIRED
         sock = socket.socket()
+        if hasattr(sock, "settimeout"):
+            sock.settimeout(CONNECT_TIMEOUT_S)
         try:
             sock.connect(socket.getaddrinfo(host, port)[0][-1])
             return context.wrap_socket(sock, server_hostname=server_name)

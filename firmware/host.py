@@ -29,7 +29,7 @@ def main():
     original = device.report
 
     def report(state):
-        if state.get("state") == "fed":
+        if state.get("state") == "fed" and not state.get("repeat"):
             fed[0] += 1
         original(state)
 
