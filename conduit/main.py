@@ -71,14 +71,15 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _flash(args: argparse.Namespace) -> int:
-    where = flash(args.stack, args.device, args.project_dir, args.out, args.port, args.feed_seconds,
-                  args.state_dir)
-    print(f"feeder '{args.device}' of stack '{args.stack}': bundle {'written to' if args.out else 'copied to'} {where}")
+    done = flash(args.stack, args.device, args.project_dir, args.out, args.port, args.feed_seconds, args.state_dir)
+    what = f"bundle written to {done}" if args.out else f"flashed on {args.port}: {done.summary()}"
+    print(f"feeder '{args.device}' of stack '{args.stack}': {what}")
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    print(replay(args.stack, args.since, args.until, args.project_dir, state_dir=args.state_dir))
+    print(replay(args.stack, args.since, args.until, args.project_dir, state_dir=args.state_dir,
+                 feed_again=args.feed_again))
     return 0
 
 
@@ -179,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          help="replay the cat feeder's ledger (its archive) onto its bus")
     replay_command.add_argument("--since", required=True, help="ISO 8601 time, e.g. 2026-11-22T10:00:00Z")
     replay_command.add_argument("--until", help="ISO 8601 time (default: now)")
+    replay_command.add_argument("--feed-again", action="store_true",
+                                help="also feed the replayed clicks again, as new commands (default: views only)")
     replay_command.set_defaults(func=_replay)
 
     cost_command = commands.add_parser("cost", parents=[stack, project, output],

@@ -1,8 +1,10 @@
 """`conduit replay`: replay the cat feeder's ledger, its EventBridge archive, onto its bus.
 
-Event sourcing's payoff: the clicks of a time range are delivered again to the feed rule (the
-feeders feed again) and, with the devices' state reports, to the projection, which rebuilds
-`GET /feeders` (its writes are conditional, so replaying what it already holds changes nothing).
+Event sourcing's payoff: the clicks and the devices' state reports of a time range are delivered
+again to the projection, which rebuilds `GET /feeders` (its writes are conditional, so replaying
+what it already holds changes nothing). A replay feeds no cat: the feed rule hears live clicks only.
+With `--feed-again`, the replay is named so the feed-again rule hears it, and its clicks go out as
+new commands with new ids (the devices would refuse the old ones as served).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import boto3
 
 from conduit.local import emulator as emulators
 from conduit.local.deployment import running_deployment
+from handlers.cat_feeder.contract import FEED_AGAIN
 from infra.systems import CAT_FEEDER
 
 
@@ -49,7 +52,7 @@ def _ledger(stack: str, project_dir: Path, state_dir: Path | None) -> tuple[Any,
 
 
 def replay(stack: str, since: str, until: str | None, project_dir: Path, timeout_seconds: float = 300,
-           state_dir: Path | None = None) -> str:
+           state_dir: Path | None = None, feed_again: bool = False) -> str:
     start = _time(since, "--since")
     end = _time(until, "--until") if until else datetime.datetime.now(datetime.UTC)
     if end <= start:
@@ -57,14 +60,15 @@ def replay(stack: str, since: str, until: str | None, project_dir: Path, timeout
     events, outputs = _ledger(stack, project_dir, state_dir)
     if not outputs.get("archiveArn"):
         raise ReplayError(f"stack '{stack}' has no cat feeder ledger (catFeeder.archiveArn output)")
-    name = f"conduit-{stack}-{int(time.time())}"
+    name = f"{FEED_AGAIN if feed_again else ''}conduit-{stack}-{int(time.time())}"[:64]
     events.start_replay(ReplayName=name, EventSourceArn=outputs["archiveArn"], EventStartTime=start,
                         EventEndTime=end, Destination={"Arn": outputs["busArn"]})
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         state = events.describe_replay(ReplayName=name)
         if state["State"] == "COMPLETED":
-            return f"replayed the ledger of '{stack}' from {start.isoformat()} to {end.isoformat()} ({name})"
+            fed = "; its clicks fed again as new commands" if feed_again else "; views rebuilt, no cat fed"
+            return f"replayed the ledger of '{stack}' from {start.isoformat()} to {end.isoformat()} ({name}){fed}"
         if state["State"] in {"FAILED", "CANCELLED"}:
             raise ReplayError(f"replay {name} {state['State'].lower()}: {state.get('StateReason', 'no reason')}")
         time.sleep(0.5)

@@ -1,17 +1,19 @@
 """Cat feeder: POST /click -> EventBridge ledger (bus + archive) -> rule -> feeder function ->
-IoT data plane -> cat-feeder/<feeder>/action -> the feeder's ESP32-C3; and back:
-cat-feeder/<feeder>/states -> topic rule -> report function -> the ledger (its own detail type) ->
-projection -> GET /feeders. The archive keeps what was asked and what was done.
+IoT data plane -> cat-feeder/<stack>/<thing>/action -> the feeder's ESP32-C3; and back:
+cat-feeder/<stack>/<thing>/states -> topic rule -> report function -> the ledger (its own detail
+type) -> projection -> GET /feeders. The archive keeps what was asked and what was done.
 
-Each feeder is a thing with its own certificate (a dynamic provider makes it) and a policy
-that lets it connect as itself, hear only its own action topic and report only on its own
-state topic, so a click for one feeder can never feed another.
+Each feeder is a thing (with the stack and feeder as attributes: the registry is the fleet's list)
+and its own certificate (a dynamic provider makes it). One IoT policy serves the stack's fleet: with
+policy variables it lets a device connect only as the thing its certificate is attached to and use
+only that thing's own topics, under this stack's root, so two stacks in one account never hear each
+other and a stolen certificate reaches one feeder. Nothing grows per feeder in any policy document
+or environment variable: a fleet of a thousand is four resources per feeder.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -19,15 +21,23 @@ import pulumi_aws as aws
 
 from handlers.cat_feeder.contract import (
     CLICK_DETAIL_TYPE,
-    FEEDER_LEVEL,
+    FEED_AGAIN,
+    FEEDER_ATTRIBUTE,
+    REPORT_FIELDS,
     SOURCE,
+    STACK_ATTRIBUTE,
     STATE_DETAIL_TYPE,
-    STATES,
+    THING,
+    THING_LEVEL,
     action_topic,
     state_topic,
+    states,
+    topic_root,
 )
+from handlers.shared.contract import DELIVERIES_SETTING
 from infra.aws_connection import stack_connection
 from infra.blocks.defaults import SystemDefaults
+from infra.blocks.deliveries import Deliveries
 from infra.blocks.function import Function, FunctionArgs
 from infra.blocks.http_api import ApiRoutes, HttpApi, HttpApiArgs
 from infra.blocks.iam import Statement
@@ -41,6 +51,12 @@ from infra.device_certificate import DeviceCertificate
 from infra.stack_settings import CatFeederSettings
 from infra.systems import CAT_FEEDER
 
+MAX_THING_NAME = 128  # AWS IoT's limit for a thing name (and so for the device's client id)
+
+
+class FeederNameError(pulumi.RunError):
+    """A feeder's thing name would not fit AWS IoT's limit."""
+
 
 @dataclass(frozen=True)
 class CatFeederArgs:
@@ -53,54 +69,76 @@ class CatFeeder(SystemComponent):
 
     def __init__(self, name: str, args: CatFeederArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(CAT_FEEDER, name, args.defaults, opts)
-        child, defaults = self.child, self.defaults
-        feeders = [f.name for f in args.settings.feeders]
-        feeder_names = ",".join(feeders)  # the FEEDERS setting every function of the system checks against
+        child, defaults, settings = self.child, self.defaults, args.settings
+        stack = pulumi.get_stack()
+        self.thing_prefix = physical_name("feeder", kind="iot-thing") + "-"
+        too_long = [f.name for f in settings.feeders if len(self.thing_prefix + f.name) > MAX_THING_NAME]
+        if too_long:
+            raise FeederNameError(f"feeder(s) {too_long}: '{self.thing_prefix}<feeder>' must fit AWS IoT's "
+                                  f"{MAX_THING_NAME} characters for a thing name; shorten the stack or feeder names")
+        partition = aws.get_partition_output().partition
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
 
         def iot_arn(resource: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat("arn:aws:iot:", region, ":", account, ":", resource)
+            return pulumi.Output.concat("arn:", partition, ":iot:", region, ":", account, ":", resource)
+
+        # The registry is the fleet's list: things of this stack, found by name or by attribute.
+        registry = {"THING_PREFIX": self.thing_prefix, "STACK": stack}
+        find_feeder = Statement(["iot:DescribeThing"], [iot_arn(f"thing/{self.thing_prefix}*")])
+        list_feeders = Statement(["iot:ListThings"], ["*"])  # ListThings has no resource-level permissions
 
         bus = aws.cloudwatch.EventBus(f"{name}-ledger", name=physical_name("feedmyfurbabies", kind="event-bus"),
                                       opts=child)
         archive = aws.cloudwatch.EventArchive(
             f"{name}-ledger-archive", name=physical_name("feedmyfurbabies", kind="event-archive"),
             event_source_arn=bus.arn,
-            retention_days=args.settings.archive_retention_days,
+            retention_days=settings.archive_retention_days,
             event_pattern=json.dumps({"source": [SOURCE]}), opts=child)
 
         clicks = Function(f"{name}-click", FunctionArgs(
             handler=CAT_FEEDER.handler("click"), defaults=self.functions,
             description="POST /click: puts clicks on the ledger",
-            invoked_asynchronously=False, environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names,
-                                                          "DEFAULT_FEEDER": args.settings.fallback_feeder},
-            statements=[Statement(["events:PutEvents"], [bus.arn])]), opts=child)
+            invoked_asynchronously=False,
+            environment={"BUS_NAME": bus.name, "DEFAULT_FEEDER": settings.fallback_feeder, **registry},
+            statements=[Statement(["events:PutEvents"], [bus.arn]), find_feeder]), opts=child)
+
+        # What the feeder has published, by command id: a redelivered click feeds once.
+        self.fed = Deliveries(f"{name}-fed", defaults.data, opts=child)
         feeder = Function(f"{name}-feed", FunctionArgs(
             handler=CAT_FEEDER.handler("feed"), defaults=self.functions,
-            description="Publishes the feed command to the clicked feeder's action topic",
-            environment={"FEEDERS": feeder_names},
+            description="Publishes the feed command to the clicked feeder's action topic, once per command",
+            environment={DELIVERIES_SETTING: self.fed.name, **registry},
             statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
-                        Statement(["iot:Publish"], [iot_arn(f"topic/{action_topic(f)}") for f in feeders])]),
-            opts=child)
-        rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=physical_name(f"{name}-clicks", kind="event-rule"),
-                                        event_bus_name=bus.name, event_pattern=json.dumps(
-                                            {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE]}), opts=child)
+                        Statement(["iot:Publish"], [iot_arn(f"topic/{topic_root(stack)}/*")]),
+                        find_feeder, self.fed.recording()]), opts=child)
+        # Live clicks feed; a replay of the ledger rebuilds views only, unless it is named to feed again.
+        live = physical_name(f"{name}-clicks", kind="event-rule")
+        rule = aws.cloudwatch.EventRule(f"{name}-clicks", name=live, event_bus_name=bus.name, event_pattern=json.dumps(
+            {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE], "replay-name": [{"exists": False}]}), opts=child)
         delivery = RuleToFunction(f"{name}-feed", feeder, RuleToFunctionArgs(
             rule=rule, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
+        again = aws.cloudwatch.EventRule(
+            f"{name}-feed-again", name=physical_name(f"{name}-feed-again", kind="event-rule"), event_bus_name=bus.name,
+            event_pattern=json.dumps({"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE],
+                                      "replay-name": [{"prefix": FEED_AGAIN}]}), opts=child)
+        RuleToFunction(f"{name}-feed-again", feeder, RuleToFunctionArgs(
+            rule=again, bus_name=bus.name, alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
 
-        # The device's voice: its reports onto the ledger, and a projection of the ledger per feeder.
+        # The device's voice: this stack's reports onto the ledger, and a projection of the ledger per feeder.
         self.rule_errors = DeadLetterQueue(f"{name}-rule-errors",
                                            DeadLetterQueueArgs(alarm_topic_arn=defaults.alarm_topic_arn), opts=child)
         reporter = Function(f"{name}-report", FunctionArgs(
             handler=CAT_FEEDER.handler("report"), defaults=self.functions,
             description="Puts each feeder's state report on the ledger as its own detail type",
-            environment={"BUS_NAME": bus.name, "FEEDERS": feeder_names},
+            environment={"BUS_NAME": bus.name, **registry},
             statements=[Statement(["events:PutEvents"], [bus.arn])]), opts=child)
         TopicRule(f"{name}-states", TopicRuleArgs(
-            sql=f"SELECT *, topic({FEEDER_LEVEL}) AS feeder, timestamp() AS reportedAt FROM '{STATES}'",
+            sql=f"SELECT {', '.join(REPORT_FIELDS)}, topic({THING_LEVEL}) AS thing, timestamp() AS reportedAt "
+                f"FROM '{states(stack)}'",
             errors=self.rule_errors, statements=[], actions=lambda role: {}, functions=[reporter],
-            description="Every feeder's state reports, stamped with the feeder and the broker's time"), opts=child)
+            description="This stack's feeders' state reports, stamped with the thing and the broker's time"),
+            opts=child)
         projection = Table(f"{name}-feeders", TableArgs(hash_key="feeder", protection=defaults.data), opts=child)
         projector = Function(f"{name}-project", FunctionArgs(
             handler=CAT_FEEDER.handler("projection"), defaults=self.functions,
@@ -116,49 +154,49 @@ class CatFeeder(SystemComponent):
         reader = Function(f"{name}-feeders", FunctionArgs(
             handler=CAT_FEEDER.handler("feeders"), defaults=self.functions,
             description="GET /feeders: the projection, read",
-            invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, "FEEDERS": feeder_names},
-            statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn])]), opts=child)
+            invoked_asynchronously=False, environment={"FEEDERS_TABLE": projection.name, **registry},
+            statements=[Statement(["dynamodb:GetItem", "dynamodb:Scan"], [projection.arn]), find_feeder,
+                        list_feeders]), opts=child)
         self.api = HttpApi(f"{name}-api", HttpApiArgs(
             function_arn=clicks.arn, function_name=clicks.name, invoke_arn=clicks.invoke_arn,
-            routes=["POST /click"], rate_limit=args.settings.api_rate_limit,
-            burst_limit=args.settings.api_burst_limit, log_retention_days=defaults.log_retention_days,
+            routes=["POST /click"], rate_limit=settings.api_rate_limit,
+            burst_limit=settings.api_burst_limit, log_retention_days=defaults.log_retention_days,
             more=[ApiRoutes(reader.name, reader.invoke_arn, ["GET /feeders", "GET /feeders/{feeder}"], "feeders")]),
             opts=child)
 
-        devices = {}
-        for feeder_settings in args.settings.feeders:
-            devices[feeder_settings.name] = self._device(name, feeder_settings.name, feeder_settings.rotation,
-                                                         iot_arn, region)
+        # One policy for the fleet, in the thing-scoped form AWS IoT recommends.
+        fleet = aws.iot.Policy(f"{name}-devices", name=physical_name("feeders", kind="iot-policy"),
+                               policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                                   {"Effect": "Allow", "Action": "iot:Connect", "Resource": iot_arn(f"client/{THING}"),
+                                    "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}},
+                                   {"Effect": "Allow", "Action": "iot:Subscribe",
+                                    "Resource": iot_arn(f"topicfilter/{action_topic(stack, THING)}")},
+                                   {"Effect": "Allow", "Action": "iot:Receive",
+                                    "Resource": iot_arn(f"topic/{action_topic(stack, THING)}")},
+                                   {"Effect": "Allow", "Action": "iot:Publish",
+                                    "Resource": iot_arn(f"topic/{state_topic(stack, THING)}")},
+                               ]}), opts=child)
+        devices = {f.name: self._device(name, stack, f.name, f.rotation, fleet, region) for f in settings.feeders}
         endpoint = aws.iot.get_endpoint_output(endpoint_type="iot:Data-ATS").endpoint_address
-        self.outputs = {"busName": bus.name, "busArn": bus.arn, "archiveArn": archive.arn,
-                        "apiUrl": self.api.url, "undeliveredClicksUrl": delivery.undelivered.url,
-                        "feedersTable": projection.name, "unprojectedUrl": projected.undelivered.url,
-                        "ruleErrorsUrl": self.rule_errors.url,
-                        "mqttEndpoint": endpoint, "devices": devices}
-        self.finish(self.outputs)
+        self.finish({"busName": bus.name, "busArn": bus.arn, "archiveArn": archive.arn,
+                     "apiUrl": self.api.url, "undeliveredClicksUrl": delivery.undelivered.url,
+                     "feedersTable": projection.name, "unprojectedUrl": projected.undelivered.url,
+                     "ruleErrorsUrl": self.rule_errors.url, "devicePolicy": fleet.name,
+                     "mqttEndpoint": endpoint, "devices": devices})
 
-    def _device(self, name: str, feeder: str, rotation: str, iot_arn: Callable[[str], pulumi.Output[str]],
+    def _device(self, name: str, stack: str, feeder: str, rotation: str, fleet: aws.iot.Policy,
                 region: pulumi.Output[str]) -> dict[str, pulumi.Output]:
-        child = pulumi.ResourceOptions(parent=self)
-        thing = aws.iot.Thing(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}", kind="iot-thing"), opts=child)
+        child = self.child
+        thing = aws.iot.Thing(f"{name}-{feeder}", name=self.thing_prefix + feeder,
+                              attributes={STACK_ATTRIBUTE: stack, FEEDER_ATTRIBUTE: feeder}, opts=child)
         certificate = DeviceCertificate(f"{name}-{feeder}-certificate", thing_name=thing.name, region=region,
                                         connection=stack_connection(), rotation=rotation, opts=child)
-        policy = aws.iot.Policy(f"{name}-{feeder}", name=physical_name(f"feeder-{feeder}", kind="iot-policy"),
-                                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-                                    {"Effect": "Allow", "Action": "iot:Connect",
-                                     "Resource": thing.name.apply(lambda n: iot_arn(f"client/{n}"))},
-                                    {"Effect": "Allow", "Action": "iot:Subscribe",
-                                     "Resource": iot_arn(f"topicfilter/{action_topic(feeder)}")},
-                                    {"Effect": "Allow", "Action": "iot:Receive",
-                                     "Resource": iot_arn(f"topic/{action_topic(feeder)}")},
-                                    {"Effect": "Allow", "Action": "iot:Publish",
-                                     "Resource": iot_arn(f"topic/{state_topic(feeder)}")},
-                                ]}), opts=child)
-        aws.iot.PolicyAttachment(f"{name}-{feeder}-policy", policy=policy.name,
-                                 target=certificate.certificate_arn, opts=child)
+        aws.iot.PolicyAttachment(f"{name}-{feeder}-policy", policy=fleet.name, target=certificate.certificate_arn,
+                                 opts=child)
         aws.iot.ThingPrincipalAttachment(f"{name}-{feeder}-certificate", thing=thing.name,
                                          principal=certificate.certificate_arn, opts=child)
         return {"thingName": thing.name, "certificateId": certificate.certificate_id,
                 "certificateArn": certificate.certificate_arn, "certificatePem": certificate.certificate_pem,
                 "privateKey": pulumi.Output.secret(certificate.private_key),
-                "actionTopic": action_topic(feeder), "stateTopic": state_topic(feeder)}
+                "actionTopic": thing.name.apply(lambda t: action_topic(stack, t)),
+                "stateTopic": thing.name.apply(lambda t: state_topic(stack, t))}

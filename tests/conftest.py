@@ -92,3 +92,48 @@ def http_event(method: str, path: str, body: Any = None, query: dict[str, str] |
 def sqs_record(body: str, message_id: str = "message-id", receipt_handle: str = "receipt-handle") -> dict[str, Any]:
     """One SQS record as Lambda's event source mapping delivers it."""
     return {**load_event("sqs_record.json"), "messageId": message_id, "receiptHandle": receipt_handle, "body": body}
+
+
+@pytest.fixture
+def deliveries(moto_aws, monkeypatch):
+    """A function's deliveries table (infra/blocks/deliveries.py) on moto, and the Powertools
+    persistence layer created inside it."""
+    import boto3
+
+    from handlers.shared import idempotency
+    from handlers.shared.contract import DELIVERIES_SETTING, DELIVERY_KEY
+
+    boto3.client("dynamodb").create_table(
+        TableName="deliveries", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": DELIVERY_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": DELIVERY_KEY, "AttributeType": "S"}])
+    monkeypatch.setenv(DELIVERIES_SETTING, "deliveries")
+    idempotency.persistence.cache_clear()
+    yield "deliveries"
+    idempotency.persistence.cache_clear()
+
+
+FLEET_STACK = "test"
+FLEET_PREFIX = "conduit-test-feeder-"
+
+
+@pytest.fixture
+def fleet(moto_aws, monkeypatch):
+    """A stack's feeders as things in moto's IoT registry (kitchen, hallway), beside another stack's
+    kitchen in the same account, which this stack must never count as its own."""
+    import boto3
+
+    from handlers.cat_feeder import registry
+    from handlers.cat_feeder.contract import FEEDER_ATTRIBUTE, STACK_ATTRIBUTE
+
+    iot = boto3.client("iot")
+    other = ("prod", "conduit-prod-feeder-")
+    for (stack, prefix), feeder in [((FLEET_STACK, FLEET_PREFIX), "kitchen"), ((FLEET_STACK, FLEET_PREFIX), "hallway"),
+                                    (other, "kitchen"), (other, "attic")]:
+        iot.create_thing(thingName=prefix + feeder, attributePayload={"attributes": {
+            STACK_ATTRIBUTE: stack, FEEDER_ATTRIBUTE: feeder}})
+    monkeypatch.setenv("THING_PREFIX", FLEET_PREFIX)
+    monkeypatch.setenv("STACK", FLEET_STACK)
+    registry._known.cache_clear()
+    yield iot
+    registry._known.cache_clear()

@@ -39,4 +39,4 @@ def test_connections_are_drawn_from_the_declared_wiring():
     # One API, two functions: each route is drawn to the function its integration invokes.
     assert "api_cat_feeder_api -->|POST /click| fn_cat_feeder_click" in diagram
     assert "api_cat_feeder_api -->|GET /feeders, GET /feeders/{feeder}| fn_cat_feeder_feeders" in diagram
-    assert "mqtt_cat_feeder___states --> iot_cat_feeder_states" in diagram
+    assert "mqtt_cat_feeder_dev___states --> iot_cat_feeder_states" in diagram

@@ -169,19 +169,11 @@ def test_a_redelivered_buy_is_counted_once(iot_world):
 
 
 @pytest.fixture
-def checker(iot_world, monkeypatch):
-    boto3.client("dynamodb").create_table(
-        TableName="judged", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+def checker(iot_world, deliveries, monkeypatch):
     for key, value in {"VELOCITY_TABLE": "velocity", "PRICE_THRESHOLD": "100", "VELOCITY_LIMIT": "5",
-                       "VELOCITY_WINDOW_SECONDS": "60", "DELIVERIES_TABLE": "judged"}.items():
+                       "VELOCITY_WINDOW_SECONDS": "60"}.items():
         monkeypatch.setenv(key, value)
-    from handlers.shared import idempotency
-
-    idempotency.persistence.cache_clear()
     monkeypatch.setattr(fraud, "judge_once", fraud.Once(fraud.judge, "event", "id", fraud.JUDGED_FOR_SECONDS))
-    yield
-    idempotency.persistence.cache_clear()
 
 
 def delivered(price: str, event_id: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 
 from handlers.cat_feeder import feeders, projection, report
 from handlers.cat_feeder.contract import CLICK_DETAIL_TYPE, SOURCE, STATE_DETAIL_TYPE
-from tests.conftest import LAMBDA_CONTEXT, http_event
+from tests.conftest import FLEET_PREFIX, LAMBDA_CONTEXT, http_event
 
 BUS = "feedmyfurbabies"
 
@@ -33,13 +33,12 @@ def state(at: int, name: str, command: int | None = None, feeder: str = "kitchen
 
 
 @pytest.fixture
-def feeders_table(moto_aws, monkeypatch):
+def feeders_table(fleet, monkeypatch):
     boto3.client("dynamodb").create_table(
         TableName="feeders", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "feeder", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "feeder", "AttributeType": "S"}])
     monkeypatch.setenv("FEEDERS_TABLE", "feeders")
-    monkeypatch.setenv("FEEDERS", "kitchen,hallway")
 
 
 def project(*events: dict) -> list[list[str]]:
@@ -95,18 +94,18 @@ def test_every_feeder_is_listed_and_one_never_heard_from_has_nulls(feeders_table
     status, body = get("/feeders")
     assert status == 200
     assert [(f["feeder"], f["state"], f["lastCommand"], f["confirmed"]) for f in body["feeders"]] == [
-        ("kitchen", None, None, False), ("hallway", None, "SINGLE", False)]
+        ("hallway", None, "SINGLE", False), ("kitchen", None, None, False)], "this stack's things, by name"
 
 
-@pytest.mark.parametrize("path", ["/feeders/garage", "/feeders/KITCHEN", "/feeders/" + "x" * 300])
+@pytest.mark.parametrize("path", ["/feeders/garage", "/feeders/KITCHEN", "/feeders/attic", "/feeders/" + "x" * 300])
 def test_an_unknown_feeder_is_a_404_that_names_the_known_ones(feeders_table, path):
     status, body = get(path)
     assert status == 404
-    assert "['kitchen', 'hallway']" in body["message"] and len(body["message"]) < 200
+    assert "['hallway', 'kitchen']" in body["message"] and len(body["message"]) < 200
 
 
 @pytest.fixture
-def bus(moto_aws, monkeypatch):
+def bus(fleet, monkeypatch):
     events, sqs = boto3.client("events"), boto3.client("sqs")
     events.create_event_bus(Name=BUS)
     queue = sqs.create_queue(QueueName="ledger-observer")["QueueUrl"]
@@ -114,26 +113,38 @@ def bus(moto_aws, monkeypatch):
     events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": [SOURCE]}))
     events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "observer", "Arn": arn}])
     monkeypatch.setenv("BUS_NAME", BUS)
-    monkeypatch.setenv("FEEDERS", "kitchen,hallway")
     return sqs, queue
 
 
 def test_a_report_goes_onto_the_ledger_as_its_own_detail_type(bus):
     sqs, queue = bus
-    rule_payload = {"state": "fed", "event": "DOUBLE", "bowls": ["right"], "queued": 0, "command": 1111111,
-                    "uptime_s": 42, "feeder": "kitchen", "reportedAt": 1790000000000}
+    device = {"state": "fed", "event": "DOUBLE", "bowls": ["right"], "queued": 0, "command": 1111111,
+              "id": "e-1", "uptime_s": 42}
+    rule_payload = {**device, "thing": FLEET_PREFIX + "kitchen", "reportedAt": 1790000000000}
     assert report.handler(rule_payload, LAMBDA_CONTEXT)["eventId"]
     [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
     event = json.loads(message["Body"])
     assert (event["source"], event["detail-type"]) == (SOURCE, STATE_DETAIL_TYPE)
-    assert event["detail"] == rule_payload
+    assert event["detail"] == {**device, "feeder": "kitchen", "reportedAt": 1790000000000}
+
+
+def test_a_last_will_reports_the_feeder_offline(bus):
+    """The broker publishes the will the device registered (`{"state": "offline"}`) when it loses the
+    device without a DISCONNECT: the ledger and the view learn the feeder is gone."""
+    sqs, queue = bus
+    report.handler({"state": "offline", "thing": FLEET_PREFIX + "hallway", "reportedAt": 5}, LAMBDA_CONTEXT)
+    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert json.loads(message["Body"])["detail"] == {"state": "offline", "feeder": "hallway", "reportedAt": 5}
 
 
 @pytest.mark.parametrize("payload", [
-    {"state": "fed", "feeder": "garage", "reportedAt": 1},  # not a feeder of this stack
-    {"state": "exploded", "feeder": "kitchen", "reportedAt": 1},
-    {"state": "fed", "feeder": "kitchen"},  # the rule always stamps reportedAt
-    {"state": "fed", "feeder": "kitchen", "reportedAt": 1, "command": -5},
+    {"state": "fed", "thing": "garage", "reportedAt": 1},  # not a thing of this stack's prefix
+    {"state": "fed", "thing": FLEET_PREFIX, "reportedAt": 1},  # the prefix alone names no feeder
+    {"state": "fed", "thing": "conduit-prod-feeder-kitchen", "reportedAt": 1},  # another stack's
+    {"state": "exploded", "thing": FLEET_PREFIX + "kitchen", "reportedAt": 1},
+    {"state": "fed", "thing": FLEET_PREFIX + "kitchen"},  # the rule always stamps reportedAt
+    {"state": "fed", "thing": FLEET_PREFIX + "kitchen", "reportedAt": 1, "command": -5},
+    {"state": "fed", "feeder": "kitchen", "reportedAt": 1},  # the device cannot name its feeder: the topic does
 ])
 def test_a_report_that_does_not_parse_fails_the_invocation_and_puts_nothing(bus, payload):
     sqs, queue = bus

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.cat_feeder import click, feeders
+from handlers.cat_feeder.contract import FEEDER_ATTRIBUTE, STACK_ATTRIBUTE
 from handlers.currency_stream import api as currency
 from handlers.exchange_events import publish as exchange
 from handlers.message_ingest import api as messages
@@ -52,7 +53,7 @@ def world() -> Iterator[None]:
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": "messages", "RATES_TABLE": "rates",
                        "VIEW_TABLE": "view", "EVENT_TYPES": "buy,sell", "BUS_NAME": "bus",
-                       "FEEDERS": "kitchen,hallway", "DEFAULT_FEEDER": "kitchen",
+                       "THING_PREFIX": "conduit-test-feeder-", "STACK": "test", "DEFAULT_FEEDER": "kitchen",
                        "POWERTOOLS_LOG_LEVEL": "CRITICAL"}.items():
         patch.setenv(key, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -78,6 +79,9 @@ def world() -> Iterator[None]:
                                   KeySchema=[{"AttributeName": "symbol", "KeyType": "HASH"}],
                                   AttributeDefinitions=[{"AttributeName": "symbol", "AttributeType": "S"}])
         boto3.client("events").create_event_bus(Name="bus")
+        for feeder in ("kitchen", "hallway"):
+            boto3.client("iot").create_thing(thingName=f"conduit-test-feeder-{feeder}", attributePayload={
+                "attributes": {STACK_ATTRIBUTE: "test", FEEDER_ATTRIBUTE: feeder}})
         iot.reset()
         patch.setattr(iot, "client", lambda service: ControlPlane())
         yield

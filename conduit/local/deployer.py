@@ -450,7 +450,9 @@ def _topic_rule(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
 
 @creates("aws:iot/thing:Thing")
 def _thing(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
-    thing = d.client("iot").create_thing(thingName=i.get("name") or name)
+    attributes = {"attributes": dict(i["attributes"])} if i.get("attributes") else {}
+    thing = d.client("iot").create_thing(thingName=i.get("name") or name,
+                                         **({"attributePayload": attributes} if attributes else {}))
     return thing["thingName"], {**i, "name": thing["thingName"], "arn": thing["thingArn"],
                                 "defaultClientId": thing["thingName"]}
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
+from handlers.cat_feeder import registry
 from handlers.cat_feeder.contract import CLICK_DETAIL_TYPE
 from handlers.cat_feeder.ledger import put_on_ledger
 from handlers.cat_feeder.models import Click, ClickDetail
@@ -25,10 +26,9 @@ def record_click(events: Any, bus: str, detail: ClickDetail) -> str:
 
 @app.post("/click")
 def post_click(click: Annotated[Click, Body()]) -> Response[dict[str, Any]]:
-    feeders = setting("FEEDERS").split(",")
-    feeder = click.feeder_for(feeders, setting("DEFAULT_FEEDER"))
-    if feeder not in feeders:
-        raise BadRequestError(f"feeder {feeder!r} is not one of {feeders}")
+    feeder = click.feeder_for(registry.exists, setting("DEFAULT_FEEDER"))
+    if not registry.exists(feeder):
+        raise BadRequestError(f"feeder {feeder!r} is not one of this stack's feeders")
     event_id = record_click(client("events"), setting("BUS_NAME"), ClickDetail.of(click, feeder))
     return Response(202, "application/json", {"eventId": event_id, "feeder": feeder, "clickType": click.click_type})
 

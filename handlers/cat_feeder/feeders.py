@@ -1,4 +1,5 @@
-"""`GET /feeders` and `GET /feeders/{feeder}`: the projection, read for the feeders' owner."""
+"""`GET /feeders` and `GET /feeders/{feeder}`: the projection, read for the feeders' owner; the
+feeders themselves are the stack's things in the IoT registry."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
+from handlers.cat_feeder import registry
 from handlers.shared.aws import every_item, setting, table
 from handlers.shared.http import exact, typed_api
 from handlers.shared.observability import entry_point
@@ -26,21 +28,17 @@ def view(feeder: str, item: dict[str, Any] | None) -> dict[str, Any]:
             "confirmed": command_at is not None and confirmed_at is not None and confirmed_at >= command_at}
 
 
-def _feeders() -> list[str]:
-    return setting("FEEDERS").split(",")
-
-
 @app.get("/feeders")
 def list_feeders() -> Response[str]:
     """Every configured feeder; the projection holds one small item per feeder, so a scan is the read."""
     items = {item["feeder"]: item for item in every_item(table(setting("FEEDERS_TABLE")).scan)}
-    return exact({"feeders": [view(feeder, items.get(feeder)) for feeder in _feeders()]})
+    return exact({"feeders": [view(feeder, items.get(feeder)) for feeder in registry.feeders()]})
 
 
 @app.get("/feeders/<feeder>")
 def get_feeder(feeder: Annotated[str, Path(description="a feeder of conduit:catFeeder.feeders")]) -> Response[str]:
-    if feeder not in _feeders():
-        raise NotFoundError(f"no feeder {feeder[:40]!r}; this stack has {_feeders()}")
+    if not registry.exists(feeder):
+        raise NotFoundError(f"no feeder {feeder[:40]!r}; this stack has {registry.feeders()}")
     return exact(view(feeder, table(setting("FEEDERS_TABLE")).get_item(Key={"feeder": feeder}).get("Item")))
 
 

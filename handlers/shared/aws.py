@@ -36,3 +36,13 @@ def every_item(read: Callable[..., dict[str, Any]], **args: Any) -> Iterator[dic
         if "LastEvaluatedKey" not in page:
             return
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def every_page(read: Callable[..., dict[str, Any]], **args: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a read paged by `nextToken` (the IoT and Lambda control planes)."""
+    while True:
+        page = read(**args)
+        yield page
+        if not page.get("nextToken"):
+            return
+        args["nextToken"] = page["nextToken"]
