@@ -52,7 +52,8 @@ class MessageIngest(SystemComponent):
             handler=MESSAGE_INGEST.handler("ingest"), defaults=self.functions,
             description="Parses CSV files into queued readings; quarantines rejected rows",
             timeout_seconds=300, memory_mb=512, continues_itself=True,
-            environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes)},
+            environment={"QUEUE_URL": self.queue.url, "MAX_CSV_BYTES": str(args.settings.max_csv_bytes),
+                         "ROWS_PER_INVOCATION": str(args.settings.rows_per_invocation)},
             statements=[
                 Statement(["s3:GetObject"], [self.bucket.arn.apply(lambda a: f"{a}/*")]),
                 Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{QUARANTINE}*")]),
@@ -70,9 +71,9 @@ class MessageIngest(SystemComponent):
                          # The longest an old delivery can still arrive: on the queue, then in its DLQ
                          # (from which it may be redriven), plus a day.
                          "DELIVERIES_KEPT_SECONDS": str(queue_args.retention_seconds + FOURTEEN_DAYS + 86_400)},
-            # Reading and delivery in one transaction (each Put authorized as PutItem); GetItem when
-            # a conflict's stored reading is not returned with the cancellation.
-            statements=[Statement(["dynamodb:PutItem", "dynamodb:GetItem"], [self.table.arn]),
+            # Reading and delivery in one transaction (each Put authorized as PutItem); a conflict's
+            # stored reading comes back with the cancellation (ALL_OLD), so nothing is read.
+            statements=[Statement(["dynamodb:PutItem"], [self.table.arn]),
                         self.delivered.recording(["dynamodb:PutItem"]),
                         # A reading that disagrees with the stored one is quarantined, not dropped.
                         Statement(["s3:PutObject"], [self.bucket.arn.apply(lambda a: f"{a}/{CONFLICTS}*")])],

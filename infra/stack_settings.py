@@ -57,6 +57,9 @@ class MessageIngestSettings(_Settings):
     api_rate_limit: int = Field(100, ge=1, le=10_000, description="steady requests per second")
     api_burst_limit: int = Field(200, ge=1, le=5_000)
     max_csv_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="larger files are quarantined whole")
+    rows_per_invocation: int = Field(
+        50_000, ge=100, le=1_000_000, description="CSV rows one ingest invocation reads before it hands the rest "
+                                                  "of the file to the next; bounds the rejections it holds")
     store_timeout_seconds: int = Field(
         30, ge=1, le=900, description="store function timeout; the queue's visibility timeout is six times it")
 

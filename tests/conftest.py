@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -137,3 +140,30 @@ def fleet(moto_aws, monkeypatch):
     registry._known.cache_clear()
     yield iot
     registry._known.cache_clear()
+
+
+class Crash(BaseException):
+    """The container dying mid-invocation: no handler code catches it."""
+
+
+@contextlib.contextmanager
+def crash_after_writes(writes: int) -> Iterator[list[str]]:
+    """Kill the invocation right after its `writes`-th successful write call (a put, an update, a
+    send, a publish ...), the writes the local cloud's crash fault counts; yields the calls made."""
+    import botocore.client
+
+    from conduit.local.worker_hooks.sitecustomize import WRITES
+
+    made: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def dying(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        result = original(client, operation, params)
+        if operation.startswith(WRITES):
+            made.append(operation)
+            if len(made) == writes:
+                raise Crash(f"killed after write {writes} ({operation})")
+        return result
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", dying):
+        yield made

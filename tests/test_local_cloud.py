@@ -150,6 +150,21 @@ def test_csv_rows_are_stored_or_quarantined_and_nothing_is_lost(ingest):
     assert sent == stored() + len(quarantined) + ingest.dead_lettered()
 
 
+def test_a_file_longer_than_an_invocations_rows_is_read_whole_by_continuations(ingest):
+    """The local stack reads 400 rows per invocation (conduit:messageIngest.rowsPerInvocation): a file
+    of 1,000 rows is three invocations, each handing the rest on by invoking the function itself."""
+    lines = csv_file(1000, first_timestamp=1325376000).splitlines(keepends=True)  # 2012-01-01
+    lines[601] = b"1325376000.6,bad,row\n"  # line 602: in the second invocation's share
+    ingest.drop_csv("e2e/long.csv", b"".join(lines))
+    wait_until(lambda: stored_on(ingest, "2012-01-01") == 999, 90, "999 readings stored")
+    s3, bucket = ingest.s3, ingest.outputs["bucket"]
+    later = wait_until(lambda: _object(s3, bucket, "quarantine/e2e/long.csv.rejected.402.json"), 30,
+                       "the second invocation's quarantine report")
+    assert [r["line"] for r in json.loads(later)["rejected"]] == [602]
+    assert json.loads(later)["fromLine"] == 402 and json.loads(later)["sent"] == 399
+    assert ingest.quarantine("e2e/long.csv") is None, "the first invocation rejected nothing"
+
+
 def test_poison_message_reaches_the_dlq_and_its_batch_mates_are_stored(ingest):
     good = [json.dumps({"reading": {"timestamp": 946684800 + n, "location": "e2e", "source": "s", "local_dest": "a",
                                     "local_avg": 1, "remote_dest": "b", "remote_avg": 2},
@@ -348,7 +363,7 @@ def test_exchange_events_are_archived_and_large_buys_raise_alerts(local_cloud):
     wait_until(lambda: {big.body["id"], small.body["id"]} <= archived(), 30, "both events archived")
     [alert] = wait_until(lambda: received(emulator, alerts), 30, "the fraud alert")
     assert alert["event"]["id"] == big.body["id"]
-    assert alert["reasons"] == ["price 5000.0 is at or above the threshold of 1000"]
+    assert alert["reasons"] == ["price 5000 is at or above the threshold of 1000"]  # exact, never 5000.0
     rule_errors = emulator.client("sqs").get_queue_attributes(
         QueueUrl=outputs["ruleErrorsUrl"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert rule_errors["ApproximateNumberOfMessages"] == "0"
@@ -423,7 +438,8 @@ def test_the_device_reports_reach_the_ledger_and_get_feeders_shows_the_confirmed
 
     def confirmed() -> dict | None:
         view = call_api(emulator, outputs["apiUrl"] + "feeders/kitchen").body
-        return view if view.get("confirmed") and view.get("commandAt") == 1790000000123 else None
+        done = view.get("confirmed") and view.get("commandAt") == 1790000000123 and view.get("state") == "fed"
+        return view if done else None
 
     view = wait_until(confirmed, 30, "the kitchen's projection to confirm the LONG click")
     assert (view["state"], view["lastCommand"], view["report"]["bowls"]) == ("fed", "LONG", ["left", "right"])
@@ -499,10 +515,20 @@ def test_flashing_a_board_over_its_serial_port_then_booting_it_serves_a_click(lo
     monkeypatch.setenv("CONDUIT_WIFI_PASSWORD", "secret")
     filesystem = tmp_path / "board"
     filesystem.mkdir()
+    files = sorted(["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules])
     with board(filesystem) as port:
-        assert flash("local", "kitchen", REPO, None, port, feed_seconds=1, state_dir=state_dir(record)) == Path(port)
+        first = flash("local", "kitchen", REPO, None, port, feed_seconds=1, state_dir=state_dir(record))
+        assert sorted(first.copied) == files and first.unchanged == [] and first.removed == []
+    # A file an older firmware had, and one damaged on the board since; the board is back at its REPL.
+    (filesystem / "old.py").write_text("print('gone')\n")
+    (filesystem / "conduit-files.json").write_text(json.dumps([*files, "old.py"]))
+    (filesystem / "mqtt.py").write_text("# damaged\n")
+    with board(filesystem) as port:
+        second = flash("local", "kitchen", REPO, None, port, feed_seconds=1, state_dir=state_dir(record))
+        assert second.copied == ["mqtt.py"] and second.removed == ["old.py"], second
+        assert "read back matches" in second.summary()
     landed = sorted(p.name for p in filesystem.iterdir())
-    assert landed == sorted(["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules])
+    assert landed == sorted([*files, "conduit-files.json"])
     for name in ("cert.der", "key.der", "ca.der", "mqtt.py"):
         assert (filesystem / name).read_bytes() == (kitchen_bundle / name).read_bytes(), f"{name} copied byte for byte"
     assert json.loads((filesystem / "device.json").read_text())["wifi_ssid"] == "home"
@@ -510,14 +536,40 @@ def test_flashing_a_board_over_its_serial_port_then_booting_it_serves_a_click(lo
     assert json.loads(seen[0]) == ["wifi", "home"] and "'fed'" in seen[-1], seen
 
 
-def test_replaying_the_ledger_feeds_again(local_cloud, kitchen_bundle):
+def test_a_ledger_event_the_feed_refuses_is_retried_then_kept_in_its_failure_queue(local_cloud):
+    """EventBridge invokes its targets asynchronously: Lambda retries a failing event twice, then sends
+    it to the function's on-failure destination (ministack alone would invoke once and forget)."""
+    record, emulator = local_cloud
+    outputs = record["outputs"]["catFeeder"]
+    sqs = emulator.client("sqs")
+    [failures] = sqs.list_queues(QueueNamePrefix="conduit-local-cat-feeder-feed-failures")["QueueUrls"]
+    detail = {"click-type": "SINGLE", "feeder": "attic", "reportedTime": 1}  # no feeder of this stack
+    emulator.client("events").put_events(Entries=[{"Source": "com.feedmyfurbabies", "DetailType": "AWS IoT 1-Click",
+                                                   "Detail": json.dumps(detail), "EventBusName": outputs["busName"]}])
+    [kept] = wait_until(lambda: sqs.receive_message(QueueUrl=failures).get("Messages"), 30,
+                        "the refused event in the feed's failure queue")
+    failure = json.loads(kept["Body"])
+    assert failure["requestPayload"]["detail"] == detail
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3, "the first attempt and two retries"
+
+
+def test_replaying_the_ledger_rebuilds_views_and_feeds_again_only_when_asked(local_cloud, kitchen_bundle):
+    """The archive holds clicks already fed: a replay rebuilds GET /feeders and feeds no cat; with
+    --feed-again its clicks go out as new commands, with new ids the device has not served."""
     record, _ = local_cloud
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    device = run_feeder(kitchen_bundle, commands=1, seconds=10)
+    lines = wait_online(device)
+    assert "no cat fed" in replay("local", since, None, REPO, state_dir=state_dir(record))
+    out, _ = device.communicate(timeout=60)
+    lines += [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert [line for line in lines if line[0] in ("command", "pin")] == [], "a plain replay turned a motor"
     device = run_feeder(kitchen_bundle, commands=1)
     lines = wait_online(device)
-    assert "replayed the ledger" in replay("local", since, None, REPO, state_dir=state_dir(record))
-    commands = [json.loads(line[2])["event"] for line in finish(device, lines) if line[0] == "command"]
-    assert commands[:1] == ["DOUBLE"], commands
+    assert "fed again" in replay("local", since, None, REPO, state_dir=state_dir(record), feed_again=True)
+    commands = [json.loads(line[2]) for line in finish(device, lines) if line[0] == "command"]
+    assert commands and all(":feed-again-conduit-local-" in c["id"] for c in commands), commands
 
 
 def test_flash_refuses_an_unknown_feeder_and_an_inactive_certificate(local_cloud, tmp_path, monkeypatch):
@@ -536,7 +588,7 @@ def test_flash_refuses_an_unknown_feeder_and_an_inactive_certificate(local_cloud
     finally:
         iot.update_certificate(certificateId=certificate, newStatus="ACTIVE")
     monkeypatch.setenv("CONDUIT_WIFI_SSID", "home")
-    with pytest.raises(FlashError, match="could not copy to the board on /dev/conduit-no-such-board"):
+    with pytest.raises(FlashError, match="could not reach the board on /dev/conduit-no-such-board"):
         flash("local", "hallway", REPO, None, "/dev/conduit-no-such-board")
 
 
@@ -553,6 +605,9 @@ def test_the_committed_usage_profile_is_what_the_program_does_now(deployment):
     a flow whose calls per event changed fails here until the profile is measured anew."""
     measured = measure_profile(deployment, REPO, scale=0.25)
     assert stale_flows(measured, load_profile()) == {}, "re-measure: conduit local profile --stack local --write"
+    row = measured["flows"]["CSV row"]
+    assert row["calls"]["dynamodb:PutItem"] == 2.0 and row["usage"]["dynamodb.writeRequestUnits"] == 4.0, \
+        "a row is a transaction of two puts (reading and delivery), each billed as two write units"
 
 
 def test_every_unused_permission_is_explained(local_cloud, ingest):

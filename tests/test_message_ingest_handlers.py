@@ -14,7 +14,7 @@ import pytest
 from handlers.message_ingest import ingest, store
 from handlers.message_ingest.contract import CONFLICTS
 from handlers.message_ingest.models import QueuedReading, QueuedReadingRecord, Reading
-from tests.conftest import EVENTS, LAMBDA_CONTEXT, s3_event, sqs_record
+from tests.conftest import EVENTS, LAMBDA_CONTEXT, Crash, crash_after_writes, s3_event, sqs_record
 
 BUCKET = "conduit-test-files"
 TABLE = "conduit-test-messages"
@@ -43,6 +43,7 @@ def ingest_world(moto_aws, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("QUEUE_URL", queue)
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("MAX_CSV_BYTES", str(1024 * 1024))
+    monkeypatch.setenv("ROWS_PER_INVOCATION", "50000")
     monkeypatch.setenv("DELIVERIES_TABLE", DELIVERED)
     monkeypatch.setenv("DELIVERIES_KEPT_SECONDS", str(21 * 86400))
     # moto's TransactWriteItems copies the table without a lock: one writer at a time against it
@@ -254,6 +255,37 @@ def test_a_different_reading_under_a_taken_key_is_quarantined_with_both_values(i
     assert table.get_item(Key=_queued().reading.key())["Item"]["remote_avg"] == 2
 
 
+@pytest.mark.parametrize(("remote_avg", "verdict"), [("7.5", "conflict"), ("2", "duplicate")])
+def test_a_crash_after_any_write_of_a_row_leaves_its_redelivery_to_finish_it(ingest_world, remote_avg, verdict):
+    """Killed after its first write, then its second, ...: each time the redelivery must still end
+    with the row's fate written down (a conflict filed, a duplicate noted), and nothing written twice."""
+    store.store(_record(_queued("2", line=2)))
+    writes, line = 0, 100
+    while True:
+        writes, line = writes + 1, line + 1
+        row = _record(_queued(remote_avg, line=line))
+        with crash_after_writes(writes) as made:
+            try:
+                first = store.store(row)
+            except Crash:
+                first = None
+        assert store.store(row) in ({verdict, "repeated"} if first is None else {"repeated"}), made
+        if verdict == "conflict":
+            assert _object(ingest_world, f"quarantine/conflicts/k.csv/line-{line}.json"), f"crash after {made}"
+        if first is not None:
+            break
+    assert writes > 1, "at least one crash was injected"
+    [item] = items(ingest_world)
+    assert item["remote_avg"] == 2
+
+
+def _object(world: dict, key: str) -> bytes | None:
+    try:
+        return world["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    except world["s3"].exceptions.NoSuchKey:
+        return None
+
+
 def test_the_same_reading_from_another_row_is_a_duplicate_not_a_conflict(ingest_world):
     store.store(_record(_queued(line=2)))
     assert store.store(_record(_queued(line=27))) == "duplicate"
@@ -375,7 +407,7 @@ def test_an_unterminated_quote_spoils_its_own_row_and_says_so():
 
 
 def test_a_file_is_read_in_chunks_each_handing_the_rest_to_a_continuation(ingest_world, monkeypatch):
-    monkeypatch.setattr(ingest, "CHUNK_ROWS", 7)
+    monkeypatch.setenv("ROWS_PER_INVOCATION", "7")
     body = b"".join(_csv(20)).replace(b"not_a_number", b"x")
     lines = body.splitlines(keepends=True)
     lines[12] = b"bad,row\n"  # a rejection in the second chunk

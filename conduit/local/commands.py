@@ -14,6 +14,7 @@ from conduit.local.bench import run_bench
 from conduit.local.compare import compare_with_pulumi
 from conduit.local.demo import run_demo
 from conduit.local.deployment import LocalDeployment, deploy, require_deployment
+from conduit.local.faults import Faults
 from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
 from conduit.local.usage import run_profile
@@ -121,7 +122,10 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _soak(args: argparse.Namespace) -> int:
-    options = SoakOptions(args.scale, patience=args.patience, progress=_progress(args))
+    if args.duplicate_deliveries < 1:
+        raise SystemExit("conduit local soak: --duplicate-deliveries must be 1 (no duplicates) or more")
+    options = SoakOptions(args.scale, patience=args.patience, progress=_progress(args),
+                          faults=Faults(args.duplicate_deliveries, args.crash_after_write))
     return run_soak(args.stack, args.project_dir, args.state_dir, options)
 
 
@@ -184,6 +188,10 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
     soak.add_argument("--patience", type=float, default=SoakOptions.patience, metavar="SECONDS",
                       help="give up a wait after this long without any activity in the local cloud "
                            f"(default {SoakOptions.patience:.0f}; the wait lasts as long as work goes on)")
+    soak.add_argument("--duplicate-deliveries", type=int, default=1, metavar="N",
+                      help="deliver every event a service hands a function N times, as AWS may (default 1)")
+    soak.add_argument("--crash-after-write", action="store_true",
+                      help="kill each event's first invocation right after its first write, before it answers")
     soak.set_defaults(func=_soak)
     follow = sub.add_parser("logs", parents=both, help="the functions' log lines (one function, or all)")
     follow.add_argument("function", nargs="?", help="a function's name, as in the program or on AWS (default: all)")

@@ -15,6 +15,7 @@ from typing import Any
 
 from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
+from conduit.local.faults import NO_FAULTS, Faults
 from conduit.progress import QUIET, Progress
 from conduit.runner import run_stack
 
@@ -48,15 +49,15 @@ def record_file(state_dir: Path, stack: str) -> Path:
 
 
 def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None,
-           progress: Progress = QUIET) -> LocalDeployment:
+           progress: Progress = QUIET, injected: Faults = NO_FAULTS) -> LocalDeployment:
     """Start (or reset) the emulator and deploy `stack` of the project onto it. An emulator this call
     started is stopped again when the deployment fails (a bad setting, a refused resource)."""
     state_dir = state_dir or emulators.state_dir(project_dir)
     started = time.perf_counter()
     emulator = emulators.find(state_dir)
-    if emulator is None or (port and emulator.gateway_port != port):
+    if emulator is None or (port and emulator.gateway_port != port) or injected != emulator.faults():
         progress.say("starting the local cloud (ministack) ...")
-        emulator, ours = emulators.start(state_dir, port), True
+        emulator, ours = emulators.start(state_dir, port, injected), True
     else:
         emulator.reset()
         ours = False

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from conduit.local.faults import NO_FAULTS, Faults
+
 STATE_DIR_VARIABLE = "CONDUIT_LOCAL_DIR"
 
 
@@ -59,6 +61,12 @@ class Emulator:
     mqtt_port: int
     state_dir: str
     region: str = REGION
+    duplicates: int = 1
+    crash_after_write: bool = False
+
+    def faults(self) -> Faults:
+        """The faults this emulator injects (none, unless started with some)."""
+        return Faults(self.duplicates, self.crash_after_write)
 
     @property
     def endpoint(self) -> str:
@@ -180,8 +188,9 @@ def find(directory: Path) -> Emulator | None:
     return None
 
 
-def start(directory: Path, gateway_port: int | None = None) -> Emulator:
-    """Start a fresh emulator (stopping one this directory started before) on free ports."""
+def start(directory: Path, gateway_port: int | None = None, injected: Faults = NO_FAULTS) -> Emulator:
+    """Start a fresh emulator (stopping one this directory started before) on free ports, with the
+    faults asked for (duplicate deliveries, crashes after a write)."""
     stop(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = _write_gateway_certificate(directory)
@@ -196,6 +205,7 @@ def start(directory: Path, gateway_port: int | None = None) -> Emulator:
         "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2", "CONDUIT_AUDIT_LOG": str(audit), "LOG_LEVEL": "WARNING",
         # The account root's credentials, whose secret the gateway verifies signatures with.
         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        **injected.environment(),
     }
     for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_SESSION_TOKEN"):
         env.pop(variable, None)
@@ -203,7 +213,8 @@ def start(directory: Path, gateway_port: int | None = None) -> Emulator:
     process = subprocess.Popen([sys.executable, "-m", "conduit.local.launcher"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                cwd=directory)
-    emulator = Emulator(process.pid, gateway_port, mqtt_port, str(directory))
+    emulator = Emulator(process.pid, gateway_port, mqtt_port, str(directory), REGION, injected.duplicates,
+                        injected.crash_after_write)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:

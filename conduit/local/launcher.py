@@ -8,6 +8,10 @@ matter here, each measured:
 - its MQTT listener lets TLS clients without a certificate connect, subscribe and publish. AWS
   IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED).
 - it authorizes SQS batch calls as actions no IAM policy can grant; they are mapped to AWS's.
+- EventBridge targets, IoT rule actions and SNS subscriptions invoke a function once and forget it:
+  no retry, no failure destination. On AWS all three invoke asynchronously, so Lambda retries a
+  failed event twice and then sends it to the function's on-failure destination; here they go
+  through ministack's own asynchronous path, which does both.
 It also keeps no record of what IAM allowed: wrapping `enforce` lets the local cloud report, per
 role, the permissions a run never used (least privilege shown by execution). That wrapper only
 observes; the decision is ministack's.
@@ -22,6 +26,8 @@ import ssl
 import sys
 import threading
 from typing import Any
+
+from conduit.local import faults
 
 # AWS authorizes SQS's batch operations with the action of the single operation; ministack
 # checks an action named after the batch operation, which no IAM policy can grant.
@@ -51,6 +57,9 @@ def install_audit(path: str) -> None:
             arn = ""
         if ":assumed-role/" in arn:
             entry = {"principal": arn, "action": iam_action, "resource": resource_arn, "allowed": result is None}
+            enclosing = (service_context or {}).get("dynamodb:EnclosingOperation")
+            if enclosing:  # an item of a transaction: DynamoDB bills it at twice a single write or read
+                entry["within"] = enclosing[0]
             with lock:
                 log.write(json.dumps(entry) + "\n")
         return result
@@ -125,10 +134,44 @@ def require_device_certificates() -> None:
     iot._mtls_build_ssl_context = strict
 
 
+def deliver_asynchronously() -> None:
+    """EventBridge, IoT rule and SNS deliveries to a function take Lambda's asynchronous path."""
+    from ministack.services import eventbridge, iot, lambda_svc, sns
+
+    def asynchronously(func: dict | None, config: dict | None, name: str, event: Any, source: str) -> None:
+        if not func or not config:
+            print(f"{source} -> Lambda: function {name} not found", file=sys.stderr)
+            return
+        lambda_svc.invoke_async_with_retry(lambda_svc._execution_record_for_config(func, config), event)
+
+    def from_bus(arn: str, payload: Any) -> None:
+        try:
+            event = json.loads(payload)
+        except (json.JSONDecodeError, TypeError):
+            event = {"body": payload}
+        asynchronously(*lambda_svc._get_func_record_for_ref(arn), event, "EventBridge")
+
+    def from_rule(account_id: str, region: str, function_arn: str, event: Any) -> None:
+        found = lambda_svc._get_func_record_for_ref_in_scope(function_arn, account_id=account_id, region=region)
+        asynchronously(*found, event, "IoT rule")
+
+    def from_topic(endpoint: str, envelope: str, topic_arn: str, sub_arn: str, msg_id: str, raw_message: str,
+                   message_attributes: dict) -> None:
+        event = {"Records": [{"EventVersion": "1.0", "EventSubscriptionArn": sub_arn, "EventSource": "aws:sns",
+                              "Sns": json.loads(envelope)}]}
+        asynchronously(*lambda_svc._get_func_record_for_ref(endpoint), event, "SNS")
+
+    eventbridge._dispatch_to_lambda = from_bus
+    iot._dispatch_rule_to_lambda = from_rule
+    sns._deliver_to_lambda = from_topic
+
+
 def main() -> None:
     audit = os.environ.get("CONDUIT_AUDIT_LOG")
     if audit:
         install_audit(audit)
+    faults.install()
+    deliver_asynchronously()
     install_signature_check()
     require_device_certificates()
     from ministack.app import main as ministack_main

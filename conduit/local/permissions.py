@@ -29,7 +29,7 @@ class UnusedPermission:
 
 
 def _explain(action: str, resource: str, failure_queues: set[str | None], polled_queues: set[str],
-             rule_role: bool) -> str | None:
+             rule_role: bool, deliveries: set[str]) -> str | None:
     if rule_role:
         return "IoT rule actions run inside the emulator, not as the rule's role (which must still trust iot)"
     if action == "iot:DescribeEndpoint":
@@ -42,6 +42,9 @@ def _explain(action: str, resource: str, failure_queues: set[str | None], polled
         return "the event source mapping polls the queue; the emulator polls with its own identity"
     if action.startswith("dynamodb:") and any(fnmatch.fnmatchcase(s, resource) for s in polled_queues):
         return "the event source mapping reads the stream; the emulator reads it with its own identity"
+    if action == "dynamodb:DeleteItem" and resource in deliveries:
+        return ("used only when an effect fails: Powertools deletes its in-progress record so that the retry "
+                "may run the effect")
     if action.startswith("xray:"):
         return "tracing: the emulator has no X-Ray"
     return None
@@ -76,6 +79,8 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
                      if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
     rule_roles = {r["outputs"].get("name") for r in record["resources"] if r["type"] == "aws:iam/role:Role"
                   and "iot.amazonaws.com" in str(r["inputs"].get("assumeRolePolicy"))}
+    deliveries = {r["outputs"].get("arn") for r in record["resources"]
+                  if r["type"] == "aws:dynamodb/table:Table" and "conduit:blocks:Deliveries" in r["urn"]}
     unused = []
     for role, statement in _role_statements(record):
         for action in _as_list(statement["Action"]):
@@ -83,7 +88,8 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
                 exercised = any(fnmatch.fnmatchcase(a, action) and fnmatch.fnmatchcase(r, resource)
                                 for a, r in used.get(role, []))
                 if not exercised:
-                    why = _explain(action, resource, failure_queues, polled_queues, role in rule_roles)
+                    why = _explain(action, resource, failure_queues, polled_queues, role in rule_roles,
+                                   deliveries)
                     unused.append(UnusedPermission(role, action, resource, why))
     return unused
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from conduit.local.deployment import LocalDeployment
 from conduit.local.emulator import Emulator
+from conduit.local.faults import NO_FAULTS, Faults
 from conduit.local.traffic import FlowTimeout, wait_until
 from conduit.progress import QUIET, Progress
 from infra.systems import System
@@ -85,6 +86,7 @@ class SoakOptions:
     patience: float = 120.0
     limit: float = 1800.0
     progress: Progress = QUIET
+    faults: Faults = NO_FAULTS
 
     def wait(self, stage: Stage, condition: Callable[[], Any], what: str, interval: float = 0.05) -> Any:
         """`condition()`'s first true value; None once the local cloud has gone idle without it (the flow's
@@ -111,6 +113,7 @@ class Account:
     outcomes: dict[str, int]
     problems: list[str] = field(default_factory=list)
     unjudged: tuple[str, str] | None = None  # (TIMEOUT or UNJUDGED, the cause)
+    notes: list[str] = field(default_factory=list)  # what is worth knowing and is no loss
 
     @classmethod
     def not_judged(cls, flow: str, error: BaseException) -> Account:
@@ -134,7 +137,7 @@ class Account:
             return f"{self.flow:38s} not judged  [{self.unjudged[0]}]\n      {self.unjudged[1]}"
         parts = " + ".join(f"{n} {what}" for what, n in self.outcomes.items())
         return f"{self.flow:38s} sent {self.sent:5d} = {parts}  [{self.verdict}]" + "".join(
-            f"\n      {p}" for p in self.problems)
+            f"\n      {p}" for p in [*self.problems, *self.notes])
 
 
 @dataclass

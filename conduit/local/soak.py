@@ -16,11 +16,12 @@ from conduit.local.scenarios import SCENARIOS, deployed
 
 def run_soak(stack: str, project_dir: Path, state_dir: Path, options: SoakOptions) -> int:
     """0 when every flow is accounted for; 1 on any loss; 2 when some flow could not be judged."""
-    print(f"Conduit soak: stack '{stack}' on the local cloud, scale {options.scale}, every flow at once")
+    print(f"Conduit soak: stack '{stack}' on the local cloud, scale {options.scale}, every flow at once"
+          + options.faults.described())
     progress = options.progress
     by_system: dict[str, list[Account]] = {}
     try:
-        deployment = deploy(stack, project_dir, state_dir, progress=progress)
+        deployment = deploy(stack, project_dir, state_dir, progress=progress, injected=options.faults)
         stages = deployed(deployment, project_dir)
         started = time.perf_counter()
         progress.say(f"soaking {len(stages)} systems at once ...")

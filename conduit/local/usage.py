@@ -52,10 +52,13 @@ PRICED_CALLS = {
     "sns:Publish": "sns.publishes", "events:PutEvents": "eventbridge.events", "iot:Publish": "iot.messages",
     "kms:Decrypt": "kms.requests", "kms:GenerateDataKey": "kms.requests", "kms:Encrypt": "kms.requests",
 }
+# An item written or read inside TransactWriteItems/TransactGetItems costs two request units (the
+# audit marks such calls `within` the transaction).
+TRANSACTION_UNITS = 2
 # BatchWriteItem writes up to 25 items a call: its units are the items it wrote (table growth).
 BATCH_WRITE = "dynamodb:BatchWriteItem"
 # Calls made once per container, not per event: kept out of the per-event profile.
-ONCE_PER_CONTAINER = {"iot:DescribeEndpoint"}
+ONCE_PER_CONTAINER = {"iot:DescribeEndpoint", "iot:DescribeThing"}  # a feeder is looked up once per container
 EXCLUDED = ("CloudWatch Logs ingestion and storage", "X-Ray traces", "EventBridge archive storage and replays",
             "DynamoDB storage and stream reads (free for Lambda triggers)", "S3 storage", "data transfer",
             "SQS empty long polls while idle", "SQS requests of SNS deliveries into a queue",
@@ -148,9 +151,9 @@ def measure_flow(stage: Stage, flow: UsageFlow, units: int | None = None) -> dic
         usage["lambda.gbSeconds"] += sum(seconds for _, seconds in runs) * memory / 1024
         if function in queue_triggered:  # Lambda's poller: a receive and a delete per batch it delivers
             usage["sqs.requests"] += 2 * len(runs)
-    for action, count in calls.items():
-        if action in PRICED_CALLS:
-            usage[PRICED_CALLS[action]] += count
+    for entry in audited:
+        if entry["action"] in PRICED_CALLS:
+            usage[PRICED_CALLS[entry["action"]]] += TRANSACTION_UNITS if entry.get("within") else 1
     if calls[BATCH_WRITE]:
         usage["dynamodb.writeRequestUnits"] += sum(max(0, sizes_after[t] - sizes_before[t]) for t in tables)
     for topic in published + client.device_topics:

@@ -31,7 +31,7 @@ from handlers.shared.observability import entry_point, logger
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
 SEND_CONCURRENCY = 8  # batches in flight at once: SendMessageBatch is network-bound, parsing is not
-CHUNK_ROWS = 50_000  # a chunk's rejections are kept for its report: this bounds the memory they take
+CHUNK_ROWS = 50_000  # the default of ROWS_PER_INVOCATION (conduit:messageIngest.rowsPerInvocation)
 TIME_MARGIN_MS = 20_000  # a chunk stops this long before the timeout: its sends finish, its report is written
 _senders = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="send")  # one pool per container
 
@@ -295,7 +295,7 @@ def quarantine(s3: Any, report: IngestReport) -> None:
 
 
 def ingest(s3: Any, sqs: Any, queue_url: str, position: Position, max_bytes: int,
-           out_of_time: Callable[[], bool]) -> IngestReport | None:
+           out_of_time: Callable[[], bool], chunk_rows: int = CHUNK_ROWS) -> IngestReport | None:
     """One chunk of one object from `position`; None when the object changed since its event (the new
     upload has an event of its own). A file too large is quarantined whole, unread."""
     request: dict[str, Any] = {"Bucket": position.bucket, "Key": position.key}
@@ -315,7 +315,7 @@ def ingest(s3: Any, sqs: Any, queue_url: str, position: Position, max_bytes: int
         report = IngestReport(position.bucket, position.key, rejected=[
             Rejection(0, f"file is {size} bytes; the limit is {max_bytes} (MAX_CSV_BYTES)")])
     else:
-        report = read_chunk(obj["Body"].iter_lines(keepends=True), position, sqs, queue_url, out_of_time)
+        report = read_chunk(obj["Body"].iter_lines(keepends=True), position, sqs, queue_url, out_of_time, chunk_rows)
     quarantine(s3, report)
     return report
 
@@ -343,13 +343,14 @@ def continue_later(lam: Any, function_name: str, position: Position) -> None:
 @entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     queue_url, max_bytes = setting("QUEUE_URL"), int(setting("MAX_CSV_BYTES"))
+    chunk_rows = int(setting("ROWS_PER_INVOCATION"))
 
     def out_of_time() -> bool:
         return context.get_remaining_time_in_millis() < TIME_MARGIN_MS
 
     results = []
     for position in positions(event):
-        report = ingest(client("s3"), client("sqs"), queue_url, position, max_bytes, out_of_time)
+        report = ingest(client("s3"), client("sqs"), queue_url, position, max_bytes, out_of_time, chunk_rows)
         if report is None:
             logger.info("object changed since its event; its new upload is read by its own", extra={
                 "key": position.key})

@@ -58,7 +58,7 @@ def _delivery(deliveries: str, identity: str, kept_seconds: int) -> dict[str, An
 def store_reading(dynamodb: Any, table_name: str, deliveries: str, queued: QueuedReading,
                   kept_seconds: int) -> str | dict[str, Any]:
     """STORED; REPEATED when this row's delivery was already done; else what the key holds (another
-    row's reading, the same or not)."""
+    row's reading, the same or not), and the row is not done until `mark_done` says so."""
     item = {k: _serialize(v) for k, v in queued.reading.item().items()}
     delivery = _delivery(deliveries, queued.origin.identity(), kept_seconds)
     try:
@@ -74,13 +74,16 @@ def store_reading(dynamodb: Any, table_name: str, deliveries: str, queued: Queue
             return REPEATED
         if not taken:
             raise
-        found = exc.response["CancellationReasons"][1].get("Item")
-    if found is None:  # not every DynamoDB answers with the item; read it
-        found = dynamodb.get_item(TableName=table_name, Key={k: item[k] for k in ("date", "time")},
-                                  ConsistentRead=True).get("Item") or {}
-    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-        dynamodb.put_item(**delivery)  # this row's fate is decided by the caller: its delivery is done
+        # The reading put asked for ALL_OLD: DynamoDB returns the stored item with the cancellation.
+        found = exc.response["CancellationReasons"][1].get("Item") or {}
     return {k: _deserialize(v) for k, v in found.items()}
+
+
+def mark_done(dynamodb: Any, deliveries: str, queued: QueuedReading, kept_seconds: int) -> None:
+    """Record a row's delivery once its fate is written down (a duplicate, or a conflict filed): a
+    crash before this leaves the row to be decided again, never decided and forgotten."""
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(**_delivery(deliveries, queued.origin.identity(), kept_seconds))
 
 
 def record_conflict(s3: Any, queued: QueuedReading, stored: dict[str, Any]) -> str:
@@ -96,17 +99,20 @@ def record_conflict(s3: Any, queued: QueuedReading, stored: dict[str, Any]) -> s
 
 def store(record: QueuedReadingRecord) -> str:
     """A malformed body never gets here: the processor reports it, so it is retried and dead-lettered."""
-    queued = record.body
-    outcome = store_reading(client("dynamodb"), setting("TABLE_NAME"), setting(DELIVERIES_SETTING), queued,
-                            int(setting("DELIVERIES_KEPT_SECONDS")))
+    queued, dynamodb = record.body, client("dynamodb")
+    deliveries, kept_seconds = setting(DELIVERIES_SETTING), int(setting("DELIVERIES_KEPT_SECONDS"))
+    outcome = store_reading(dynamodb, setting("TABLE_NAME"), deliveries, queued, kept_seconds)
     if outcome in (STORED, REPEATED):
         logger.debug(outcome, extra={"row": queued.origin.identity()})
         return str(outcome)
     if outcome == queued.reading.item():
         logger.debug("the same reading is stored from another row", extra={"row": queued.origin.identity()})
-        return "duplicate"
-    logger.warning("conflict quarantined", extra={"at": record_conflict(client("s3"), queued, outcome)})
-    return "conflict"
+        verdict = "duplicate"
+    else:
+        logger.warning("conflict quarantined", extra={"at": record_conflict(client("s3"), queued, outcome)})
+        verdict = "conflict"
+    mark_done(dynamodb, deliveries, queued, kept_seconds)
+    return verdict
 
 
 async def store_record(record: QueuedReadingRecord) -> str:

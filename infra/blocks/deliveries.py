@@ -14,8 +14,10 @@ from infra.blocks.defaults import DataProtection
 from infra.blocks.iam import Statement
 from infra.blocks.table import Table, TableArgs
 
-# What Powertools' DynamoDB persistence layer calls (and the store's conditional markers need).
-RECORDING = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# What Powertools' DynamoDB persistence layer calls: a conditional put of the in-progress record
+# (a repeat's record comes back with the refusal, ALL_OLD, so it never reads), its completion, and
+# its deletion when the effect fails (tests/test_idempotency_contract.py holds it to this).
+RECORDING = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
 
 class Deliveries(pulumi.ComponentResource):

@@ -112,18 +112,23 @@ class CatFeederScenario(Scenario):
             accepted = sum(s == 202 for s in statuses)
             received: list[bytes] = []
 
-            def accounted_for() -> bool:
+            def commands() -> set[str]:
                 while not arrived.empty():
                     received.append(arrived.get_nowait())
-                return len(received) + undelivered() >= accepted
+                return {json.loads(payload)["id"] for payload in received}
+
+            def accounted_for() -> bool:
+                return len(commands()) + undelivered() >= accepted
 
             options.wait(stage, accounted_for, f"{accepted} accepted click(s) at the device or undelivered",
                          interval=0.2)
-        dead = undelivered()
+        dead, served = undelivered(), commands()
         problems = [f"{sum(s >= 500 for s in statuses)} click(s) got a 5xx"] if any(s >= 500 for s in statuses) else []
-        outcomes = {"at the device": len(received), "undelivered (DLQ)": dead,
+        outcomes = {"commands at the device": len(served), "undelivered (DLQ)": dead,
                     "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
-        return [Account("cat feeder (clicks)", len(bodies), outcomes, problems)]
+        notes = [f"{len(received) - len(served)} command(s) heard again under the same id: the device serves an "
+                 "id once"] if len(received) > len(served) else []
+        return [Account("cat feeder (clicks)", len(bodies), outcomes, problems, notes=notes)]
 
     def usage_flows(self) -> list[UsageFlow]:
         return [UsageFlow("click", "click", 10, usage_clicks)]

@@ -1,0 +1,1 @@
+"""Modules the local cloud puts on its function workers' PYTHONPATH (conduit/local/faults.py)."""
