@@ -63,7 +63,8 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 
 def _up(args: argparse.Namespace) -> int:
-    deployment = deploy(args.stack, args.project_dir, args.state_dir, port=args.port, progress=_progress(args))
+    deployment = deploy(args.stack, args.project_dir, args.state_dir, port=args.port, progress=_progress(args),
+                        beside=args.beside)
     timings = deployment.record["timings"]
     print(f"deployed stack '{args.stack}' onto the local cloud: {len(deployment.resources)} resources in "
           f"{timings['deploySeconds']:.1f}s (emulator ready in {timings['emulatorSeconds']:.1f}s)")
@@ -157,6 +158,8 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
                          help="print device keys and certificates among the outputs (masked by default)")
     up = sub.add_parser("up", parents=[*long_running, secrets], help="start the emulator and deploy a stack onto it")
     up.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")
+    up.add_argument("--beside", action="store_true",
+                    help="keep the stacks already deployed on the running local cloud (one account, several stacks)")
     up.set_defaults(func=_up)
     start = sub.add_parser("start", parents=[project_options], help="start (or reset) the emulator, deploy nothing")
     start.add_argument("--port", type=int, help="gateway port (default: free; 4566 for Pulumi.local.yaml)")

@@ -49,9 +49,10 @@ def record_file(state_dir: Path, stack: str) -> Path:
 
 
 def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None,
-           progress: Progress = QUIET, injected: Faults = NO_FAULTS) -> LocalDeployment:
-    """Start (or reset) the emulator and deploy `stack` of the project onto it. An emulator this call
-    started is stopped again when the deployment fails (a bad setting, a refused resource)."""
+           progress: Progress = QUIET, injected: Faults = NO_FAULTS, beside: bool = False) -> LocalDeployment:
+    """Start (or reset) the emulator and deploy `stack` of the project onto it; with `beside`, a
+    running emulator keeps the stacks already on it (one account and region, as two stacks share
+    one on AWS). An emulator this call started is stopped again when the deployment fails."""
     state_dir = state_dir or emulators.state_dir(project_dir)
     started = time.perf_counter()
     emulator = emulators.find(state_dir)
@@ -59,7 +60,8 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
         progress.say("starting the local cloud (ministack) ...")
         emulator, ours = emulators.start(state_dir, port, injected), True
     else:
-        emulator.reset()
+        if not beside:
+            emulator.reset()
         ours = False
     emulator_ready = time.perf_counter()
     # The program's child process reaches the emulator with these (dynamic providers use boto3).

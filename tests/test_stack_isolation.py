@@ -1,0 +1,158 @@
+"""Two stacks in one account and region (dev and local, side by side on one emulator): a click on
+one never feeds the other's cat, a device of one can neither hear nor speak for the other, and a
+device can connect only as the thing its certificate belongs to."""
+
+from __future__ import annotations
+
+import json
+import queue
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from conduit.local import emulator as emulator_module
+from conduit.local.deployment import LocalDeployment, deploy
+from conduit.local.traffic import call_api, wait_until
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.local_cloud
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory) -> dict[str, LocalDeployment]:
+    state_dir = tmp_path_factory.mktemp("two-stacks")
+    try:
+        local = deploy("local", REPO, state_dir)
+        dev = deploy("dev", REPO, state_dir, beside=True)
+        assert dev.emulator.pid == local.emulator.pid, "one emulator: one account and region"
+        yield {"local": local, "dev": dev}
+    finally:
+        emulator_module.stop(state_dir)
+
+
+class Device:
+    """A feeder's identity on the broker: its certificate, a client id, what it hears."""
+
+    def __init__(self, client: mqtt.Client, heard: queue.Queue, refusals: list[Any], dropped: list[Any]):
+        self.client, self.heard, self.refusals, self.dropped = client, heard, refusals, dropped
+
+    def hears(self, within: float = 5.0) -> list[dict[str, Any]]:
+        deadline, found = time.monotonic() + within, []
+        while time.monotonic() < deadline:
+            try:
+                found.append(json.loads(self.heard.get(timeout=0.2)))
+            except queue.Empty:
+                continue
+        return found
+
+
+@contextmanager
+def device(deployment: LocalDeployment, feeder: str, client_id: str | None = None,
+           subscribe: str | None = None) -> Iterator[Device | None]:
+    """Connect with `feeder`'s certificate (as its own thing unless `client_id` says otherwise) and
+    subscribe to its action topic (or `subscribe`); None when the broker refuses the connection."""
+    identity = deployment.outputs["catFeeder"]["devices"][feeder]
+    heard: queue.Queue = queue.Queue()
+    refusals: list[Any] = []
+    dropped: list[Any] = []
+    connected: queue.Queue = queue.Queue()
+    with tempfile.TemporaryDirectory() as scratch:
+        cert, key, ca = (Path(scratch) / n for n in ("cert.pem", "key.pem", "ca.pem"))
+        cert.write_text(identity["certificatePem"])
+        key.write_text(identity["privateKey"])
+        ca.write_bytes(deployment.emulator.mqtt_ca())
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or identity["thingName"])
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        client.tls_set_context(context)
+        client.on_connect = lambda _c, _u, _f, reason, _p: connected.put(not reason.is_failure)
+        client.on_message = lambda _c, _u, message: heard.put(message.payload)
+        client.on_subscribe = lambda _c, _u, _mid, reasons, _p: refusals.extend(r for r in reasons if r.is_failure)
+        client.on_disconnect = lambda _c, _u, _f, reason, _p: (dropped.append(reason), connected.put(False))
+        try:
+            client.connect("localhost", deployment.emulator.mqtt_port)
+        except (ssl.SSLError, OSError):
+            yield None
+            return
+        client.loop_start()
+        try:
+            try:
+                accepted = connected.get(timeout=5)
+            except queue.Empty:
+                accepted = False
+            if not accepted:
+                yield None
+                return
+            client.subscribe(subscribe or identity["actionTopic"], qos=1)
+            time.sleep(0.5)
+            yield Device(client, heard, refusals, dropped)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+
+def click(deployment: LocalDeployment, feeder: str) -> str:
+    answer = call_api(deployment.emulator, deployment.outputs["catFeeder"]["apiUrl"] + "click", "POST",
+                      {"feeder": feeder, "clickType": "SINGLE"})
+    assert answer.status == 202, answer
+    return answer.body["eventId"]
+
+
+def test_the_stacks_feeders_are_different_things_on_different_topics(stacks):
+    local, dev = (stacks[s].outputs["catFeeder"]["devices"]["kitchen"] for s in ("local", "dev"))
+    assert local["thingName"] != dev["thingName"]
+    assert local["actionTopic"] != dev["actionTopic"] and local["stateTopic"] != dev["stateTopic"]
+
+
+def test_a_click_on_one_stack_feeds_only_that_stacks_kitchen(stacks):
+    with device(stacks["local"], "kitchen") as local, device(stacks["dev"], "kitchen") as dev:
+        assert local and dev
+        event = click(stacks["dev"], "kitchen")
+        assert [c["id"] for c in dev.hears()] == [event]
+        assert local.hears(within=1) == [], "the other stack's kitchen cat was not fed"
+        event = click(stacks["local"], "kitchen")
+        assert [c["id"] for c in local.hears()] == [event] and dev.hears(within=1) == []
+
+
+def test_a_device_cannot_subscribe_to_the_other_stacks_commands(stacks):
+    other = stacks["dev"].outputs["catFeeder"]["devices"]["kitchen"]["actionTopic"]
+    with device(stacks["local"], "kitchen", subscribe=other) as spy:
+        assert spy is not None, "the device itself may connect"
+        click(stacks["dev"], "kitchen")
+        assert spy.hears() == [], "a refused subscription delivers nothing"
+        assert spy.refusals or spy.dropped, "the broker refused the subscription (MQTT 3.1.1: it closes the link)"
+
+
+def test_a_device_cannot_report_into_the_other_stacks_ledger(stacks):
+    dev = stacks["dev"]
+    dev_state = dev.outputs["catFeeder"]["devices"]["hallway"]["stateTopic"]
+    with device(stacks["local"], "hallway") as spoofer:
+        assert spoofer
+        spoofer.client.publish(dev_state, json.dumps({"state": "fed", "uptime_s": 1}), qos=1)
+        time.sleep(3)
+        assert spoofer.dropped, "a publish its policy refuses closes the device's link, as AWS IoT does"
+    view = call_api(dev.emulator, dev.outputs["catFeeder"]["apiUrl"] + "feeders/hallway").body
+    assert view["state"] is None, "dev's hallway never spoke; the local stack's device may not speak for it"
+
+
+@pytest.mark.parametrize("client_id", ["conduit-dev-feeder-kitchen", "conduit-local-feeder-hallway", "anything"])
+def test_a_device_can_connect_only_as_its_own_thing(stacks, client_id):
+    with device(stacks["local"], "kitchen", client_id=client_id) as impostor:
+        assert impostor is None, f"the kitchen's certificate connected as {client_id}"
+
+
+def test_a_device_reporting_on_its_own_topic_reaches_its_own_stacks_view(stacks):
+    local = stacks["local"]
+    topic = local.outputs["catFeeder"]["devices"]["hallway"]["stateTopic"]
+    with device(local, "hallway") as own:
+        assert own
+        own.client.publish(topic, json.dumps({"state": "online", "uptime_s": 1}), qos=1)
+        url = local.outputs["catFeeder"]["apiUrl"] + "feeders/hallway"
+        wait_until(lambda: call_api(local.emulator, url).body["state"] == "online", 30, "hallway online")
