@@ -55,7 +55,7 @@ class Device:
 
 @contextmanager
 def device(deployment: LocalDeployment, feeder: str, client_id: str | None = None,
-           subscribe: str | None = None) -> Iterator[Device | None]:
+           subscribe: str | None = None, will: dict[str, Any] | None = None) -> Iterator[Device | None]:
     """Connect with `feeder`'s certificate (as its own thing unless `client_id` says otherwise) and
     subscribe to its action topic (or `subscribe`); None when the broker refuses the connection."""
     identity = deployment.outputs["catFeeder"]["devices"][feeder]
@@ -72,6 +72,8 @@ def device(deployment: LocalDeployment, feeder: str, client_id: str | None = Non
         context = ssl.create_default_context(cafile=str(ca))
         context.load_cert_chain(str(cert), str(key))
         client.tls_set_context(context)
+        if will is not None:
+            client.will_set(identity["stateTopic"], json.dumps(will), qos=1)
         client.on_connect = lambda _c, _u, _f, reason, _p: connected.put(not reason.is_failure)
         client.on_message = lambda _c, _u, message: heard.put(message.payload)
         client.on_subscribe = lambda _c, _u, _mid, reasons, _p: refusals.extend(r for r in reasons if r.is_failure)
@@ -156,3 +158,18 @@ def test_a_device_reporting_on_its_own_topic_reaches_its_own_stacks_view(stacks)
         own.client.publish(topic, json.dumps({"state": "online", "uptime_s": 1}), qos=1)
         url = local.outputs["catFeeder"]["apiUrl"] + "feeders/hallway"
         wait_until(lambda: call_api(local.emulator, url).body["state"] == "online", 30, "hallway online")
+
+
+def test_a_feeder_that_vanishes_shows_offline_through_its_last_will(stacks):
+    """The firmware registers `{"state": "offline"}` as its will (firmware/app.py); the broker publishes it
+    when the link dies without a DISCONNECT, and GET /feeders says so."""
+    local = stacks["local"]
+    url = local.outputs["catFeeder"]["apiUrl"] + "feeders/kitchen"
+    with device(local, "kitchen", will={"state": "offline"}) as feeder:
+        assert feeder
+        feeder.client.publish(local.outputs["catFeeder"]["devices"]["kitchen"]["stateTopic"],
+                              json.dumps({"state": "online", "uptime_s": 1}), qos=1)
+        wait_until(lambda: call_api(local.emulator, url).body["state"] == "online", 30, "kitchen online")
+        feeder.client.loop_stop()
+        feeder.client.socket().close()  # the link dies: no DISCONNECT is sent
+        wait_until(lambda: call_api(local.emulator, url).body["state"] == "offline", 30, "kitchen offline")
