@@ -15,8 +15,14 @@ from typing import Any
 
 import boto3
 import pulumi
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+
+# A fleet's certificates are made in parallel against AWS IoT's per-second API quotas (a few to tens of
+# calls per second, per account): botocore's adaptive mode paces the client and retries a throttled
+# call with exponential backoff and full jitter, so a thousand feeders do not fail on ThrottlingException.
+THROTTLE_PACED = Config(retries={"mode": "adaptive", "max_attempts": 12})
 
 # Detaching a thing principal is asynchronous: deleting too soon is refused. Retry this long.
 DELETE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 16)
@@ -50,7 +56,7 @@ def iot_client(region: str, connection: dict[str, Any] | None) -> Any:
         session = boto3.Session(region_name=region, aws_access_key_id=credentials["AccessKeyId"],
                                 aws_secret_access_key=credentials["SecretAccessKey"],
                                 aws_session_token=credentials["SessionToken"])
-    return session.client("iot", endpoint_url=endpoints.get("iot"), verify=verify)
+    return session.client("iot", endpoint_url=endpoints.get("iot"), verify=verify, config=THROTTLE_PACED)
 
 
 def _iot(props: dict[str, Any]) -> Any:

@@ -144,3 +144,39 @@ def test_the_stack_connection_is_read_from_the_aws_settings(tmp_path):
         "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/deployer", "externalId": "x"},
         "customCaBundle": str(tmp_path / "certs" / "ca.pem")}
     assert connection_from_config({"region": "eu-west-1"}, tmp_path) == {}
+
+
+def test_a_throttled_create_is_paced_and_retried_until_aws_accepts_it(moto_aws, provider, monkeypatch):
+    """AWS IoT answers ThrottlingException when a fleet's certificates come faster than its quota."""
+    from botocore.awsrequest import AWSResponse
+
+    from infra import device_certificate
+
+    refused = []
+
+    def throttle(request, **_):
+        if "keys-and-certificate" in request.url and len(refused) < 4:
+            refused.append(request.url)
+            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"},
+                               _RawBody(b'{"message": "Rate exceeded"}'))
+        return None
+
+    made = device_certificate.iot_client
+
+    def hooked(region, connection):
+        client = made(region, connection)
+        client.meta.events.register_first("before-send.iot", throttle)
+        return client
+
+    monkeypatch.setattr(device_certificate, "iot_client", hooked)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # the backoff itself is botocore's
+    created = provider.create(dict(PROPS))
+    assert len(refused) == 4 and created.outs["status"] == "ACTIVE"
+
+
+class _RawBody:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def stream(self, **_):
+        yield self.data
