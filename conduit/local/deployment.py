@@ -17,7 +17,7 @@ from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
 from conduit.progress import QUIET, Progress
-from conduit.runner import run_stack
+from conduit.runner import DEFAULT_TIMEOUT_SECONDS, run_stack
 
 
 class NotDeployedError(RuntimeError):
@@ -49,7 +49,8 @@ def record_file(state_dir: Path, stack: str) -> Path:
 
 
 def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: int | None = None,
-           progress: Progress = QUIET, injected: Faults = NO_FAULTS, beside: bool = False) -> LocalDeployment:
+           progress: Progress = QUIET, injected: Faults = NO_FAULTS, beside: bool = False,
+           timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS) -> LocalDeployment:
     """Start (or reset) the emulator and deploy `stack` of the project onto it; with `beside`, a
     running emulator keeps the stacks already on it (one account and region, as two stacks share
     one on AWS). An emulator this call started is stopped again when the deployment fails."""
@@ -67,7 +68,7 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
     # The program's child process reaches the emulator with these (dynamic providers use boto3).
     env = {emulators.STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
     try:
-        document = run_stack(project_dir, stack, mode="local", env=env,
+        document = run_stack(project_dir, stack, mode="local", env=env, timeout_seconds=timeout_seconds,
                              progress=lambda done, registered: progress.count(
                                  f"deploying stack '{stack}': resources created", done, registered))
     except BaseException:
