@@ -154,14 +154,22 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
 
 
 def render(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None,
-           preview: bool = False) -> str:
-    lines = render_violations(violations)
+           preview: bool = False, direct_calls: list[dict[str, Any]] | None = None) -> str:
+    lines = render_violations(violations) + render_direct_calls(direct_calls or [])
     if preview:
         count = len(unjudged_entries or [])
         lines += (f"\n{count} resource(s) unjudged by some policy: a value they need is unknown until the "
                   "resources exist (run conduit check without --preview to judge them)" if count else
                   "\nevery policy judged every resource, unknown values notwithstanding")
     return lines
+
+
+def render_direct_calls(calls: list[dict[str, Any]]) -> str:
+    """The program's own cloud calls the offline run refused (conduit/hermetic.py)."""
+    if not calls:
+        return ""
+    return (f"\n{len(calls)} call(s) of the program's own to a cloud, refused (an offline check reaches none):\n"
+            + "\n".join(f"  - {c['line']}" for c in calls))
 
 
 def render_violations(violations: list[Violation]) -> str:
@@ -180,8 +188,9 @@ def render_violations(violations: list[Violation]) -> str:
     return "\n".join(lines)
 
 
-def as_json(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None) -> str:
-    document: dict[str, Any] = {"violations": [asdict(v) for v in violations]}
+def as_json(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None,
+            direct_calls: list[dict[str, Any]] | None = None) -> str:
+    document: dict[str, Any] = {"violations": [asdict(v) for v in violations], "directCalls": direct_calls or []}
     if unjudged_entries is not None:
         document["unjudged"] = unjudged_entries
     return json.dumps(document, indent=2)

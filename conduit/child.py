@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import traceback
@@ -14,6 +15,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from conduit.engine import is_secret, run_program
+from conduit.hermetic import OfflineRefusal, Seal
 from conduit.offline import FakeCloud
 from conduit.project import load_project, load_stack
 from conduit.runner import PROGRESS_MARK
@@ -55,6 +57,43 @@ def _where(error: BaseException, project: Any) -> str:
     return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
 
 
+def _refused(error: BaseException | None) -> bool:
+    """Whether `error` is, or was caused by, a call the seal refused."""
+    while error is not None:
+        if isinstance(error, OfflineRefusal):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _unknown_where_refused(seal: Seal) -> None:
+    """A refused call inside an `apply` leaves that output unknown (as a preview of a resource not yet
+    created would) instead of failing the run; the seal records it."""
+    original = pulumi.Output.apply
+
+    def apply(self: pulumi.Output, func: Any, run_with_unknowns: bool = False) -> pulumi.Output:
+        def guarded(value: Any) -> Any:
+            try:
+                return func(value)
+            except Exception as error:
+                if not _refused(error):
+                    raise
+                seal.went_on()
+                return _unknown()
+
+        return original(self, guarded, run_with_unknowns)
+
+    pulumi.Output.apply = apply
+
+
+def _unknown() -> pulumi.Output:
+    loop = asyncio.get_event_loop()
+    value, known = loop.create_future(), loop.create_future()
+    value.set_result(None)
+    known.set_result(False)
+    return pulumi.Output(set(), value, known)
+
+
 def _report_progress(done: int, registered: int) -> None:
     sys.stderr.write(f"{PROGRESS_MARK}{done} {registered}\n")
     sys.stderr.flush()
@@ -84,14 +123,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project = load_project(args.project_dir)
     stack = load_stack(project, args.stack)
+    seal = Seal(project.directory)
+    if args.mode != "local":  # only the local cloud's own deployment may reach an endpoint
+        seal.install()
+        _unknown_where_refused(seal)
     try:
         mocks = _mocks(args.mode)
         run = run_program(project, stack, mocks, dry_run=args.mode == "unknowns",
                           progress=_report_progress if args.progress else None)
     except pulumi.RunError as exc:
-        args.out.write_text(json.dumps({"error": str(exc)}))
+        args.out.write_text(json.dumps({"error": str(exc), "directCalls": seal.report()}))
         return 2
     except Exception as exc:
+        if _refused(exc) and seal.calls:
+            message = f"the program {seal.calls[-1].line()}"  # calls ... itself, not judged offline (...): where
+            args.out.write_text(json.dumps({"error": message, "directCalls": seal.report(),
+                                            "traceback": traceback.format_exc()}))
+            return 4
         where = _where(exc, project)
         message = f"the program raised {type(exc).__name__}: {exc}" + (f"\n  at {where}" if where else "")
         if isinstance(exc, ModuleNotFoundError):
@@ -109,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in run.resources
         ],
         "outputs": plain(run.outputs, reveal),
+        "directCalls": seal.report(),
     }
     args.out.write_text(json.dumps(document))
     return 0

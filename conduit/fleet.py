@@ -19,6 +19,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from conduit.local import emulator as emulators
+from conduit.local.deployment import deploy
 from conduit.runner import run_stack
 
 COPY_IGNORED = shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__", ".*cache")
@@ -80,9 +82,6 @@ def main(argv: list[str] | None = None) -> int:
               f"environment {shape['environmentBytes']} of 4,096 bytes, device policy "
               f"{shape['devicePolicyChars']} of 2,048 characters: none grows with the fleet")
         if args.local:
-            from conduit.local import emulator as emulators
-            from conduit.local.deployment import deploy
-
             state = Path(scratch) / "local"
             started = time.perf_counter()
             try:

@@ -23,6 +23,7 @@ from conduit.check import (
     judge,
     load_policy_config,
     render,
+    render_direct_calls,
     require_pack_data,
 )
 from conduit.cost import model as cost
@@ -36,7 +37,8 @@ from conduit.local.deployment import NotDeployedError
 from conduit.local.emulator import EmulatorError
 from conduit.local.scenario import ScenarioError
 from conduit.preview import preview_json, preview_text
-from conduit.project import ProjectError, find_project_dir, load_project, load_stack
+from conduit.project import ProjectError, find_project_dir, load_project, load_stack, short_stack_name
+from conduit.provider_config import unknown_provider_keys
 from conduit.replay import ReplayError, replay
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, ProgramError, run_stack
 from conduit_policies.pack import NAME as PACK_NAME
@@ -48,20 +50,44 @@ USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, Pa
                NotDeployedError, EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
 
 
+def _warn_about_settings(args: argparse.Namespace) -> None:
+    """Provider settings the provider does not declare (a misspelled aws:regoin), on stderr."""
+    project = load_project(args.project_dir)
+    for warning in unknown_provider_keys(load_stack(project, args.stack).values, project.name):
+        print(f"conduit: warning: {warning}", file=sys.stderr)
+
+
+def _stack_policy_config(args: argparse.Namespace) -> Path | None:
+    """--policy-config, else the stack's own policies/config/<stack>.json (said on stderr)."""
+    if args.policy_config is not None:
+        return args.policy_config
+    own = args.project_dir / "policies" / "config" / f"{short_stack_name(args.stack)}.json"
+    if own.exists():
+        print(f"conduit: policy config {own} (the stack's own; --policy-config overrides it)", file=sys.stderr)
+        return own
+    return None
+
+
 def _preview(args: argparse.Namespace) -> int:
+    _warn_about_settings(args)
     document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
     print(preview_json(document) if args.json else preview_text(document))
+    if document.get("directCalls") and not args.json:
+        print(render_direct_calls(document["directCalls"]))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     require_pack_data()
-    config = load_policy_config(args.policy_config)
+    _warn_about_settings(args)
+    config = load_policy_config(_stack_policy_config(args))
     document = run_stack(args.project_dir, args.stack, mode="unknowns" if args.preview else "preview",
                          timeout_seconds=args.timeout)
     verdict = judge(document, load_project(args.project_dir).name, config)
     unjudged = verdict.unjudged if args.preview else None
-    print(as_json(verdict.violations, unjudged) if args.json else render(verdict.violations, unjudged, args.preview))
+    calls = document.get("directCalls") or []
+    print(as_json(verdict.violations, unjudged, calls) if args.json
+          else render(verdict.violations, unjudged, args.preview, calls))
     return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
 
 
@@ -161,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="evaluate the policy pack against a stack's program, offline")
     check.add_argument("--preview", action="store_true",
                        help="as pulumi preview of a new stack: computed outputs unknown; lists what stays unjudged")
-    check.add_argument("--policy-config", type=Path, help="JSON: {policy: level} or {policy: {enforcementLevel, ...}}")
+    check.add_argument("--policy-config", "--policy-pack-config", dest="policy_config", type=Path,
+                       help="JSON: {policy: level} or {policy: {enforcementLevel, ...}} (default: the stack's own "
+                            "policies/config/<stack>.json, when the project has one)")
     check.set_defaults(func=_check)
 
     commands.add_parser("diagram", parents=[stack, project, run],

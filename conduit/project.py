@@ -125,10 +125,21 @@ def _engine_value(value: Any) -> str:
     return json.dumps(value)
 
 
+def short_stack_name(stack: str) -> str:
+    """`org/project/stack` or `org/stack` as the CLI accepts them: the stack file is Pulumi.<stack>.yaml."""
+    return stack.rsplit("/", 1)[-1]
+
+
 def load_stack(project: Project, stack: str) -> StackConfig:
     """The stack's configuration over the project's. A project with no stack file at all (stack
     files are often not committed) runs on the project's alone; one with other stacks' files but
-    not this one is a mistyped stack name, refused with the names it has."""
+    not this one is a mistyped stack name, refused with the names it has. A qualified name
+    (`org/project/stack`) names the same stack file; a project part must be this project's."""
+    parts = stack.split("/")
+    if len(parts) > 3 or not all(parts) or (len(parts) == 3 and parts[1] != project.name):
+        raise ProjectError(f"stack {stack!r} is not a stack of project {project.name!r}: name it as 'stack', "
+                           f"'org/stack' or 'org/{project.name}/stack'")
+    stack = short_stack_name(stack)
     path = project.directory / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = stacks(project)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from conduit.hermetic import sealed_environment
 from conduit.project import load_project, load_stack
 
 # The program runs in the project's own virtualenv, which need not have Conduit installed.
@@ -46,6 +47,8 @@ def run_stack(
     with tempfile.TemporaryDirectory(prefix="conduit-run-") as scratch:
         out = Path(scratch) / "run.json"
         child_env = {**os.environ, **(env or {})}
+        if mode != "local":  # the child seals itself too; it starts with no way into a cloud either
+            child_env = sealed_environment(child_env)
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
         command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
                    "--stack", stack, "--mode", mode, "--out", str(out), *(["--progress"] if progress else [])]

@@ -122,3 +122,41 @@ def test_compare_reports_what_only_one_deployment_made():
         "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q: inputs ['sqsManagedSseEnabled'] did not reach the "
         "real provider",
         "stack output a.url only from conduit local up"]
+
+
+def small_program(tmp_path, settings: str = "  aws:region: eu-west-1\n"):
+    (tmp_path / "Pulumi.yaml").write_text("name: outside\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n" + settings)
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\n"
+                                          "aws.sqs.Queue('q', sqs_managed_sse_enabled=True)\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["dev", "acme/dev", "acme/outside/dev"])
+def test_a_stack_may_be_named_as_pulumi_names_it(tmp_path, name):
+    result = conduit("preview", "--stack", name, "-C", str(small_program(tmp_path)))
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_qualified_name_of_another_project_is_refused(tmp_path):
+    result = conduit("preview", "--stack", "acme/elsewhere/dev", "-C", str(small_program(tmp_path)))
+    assert result.returncode != 0 and "not a stack of project 'outside'" in result.stderr
+
+
+def test_a_misspelled_provider_setting_is_named_with_the_one_meant(tmp_path):
+    result = conduit("preview", "--stack", "dev", "-C", str(small_program(tmp_path, "  aws:regoin: eu-west-1\n")))
+    assert "aws:regoin is not a setting of the aws provider" in result.stderr
+    assert "did you mean aws:region?" in result.stderr
+
+
+def test_check_reads_the_stacks_own_policy_config_and_takes_pulumis_option_name(tmp_path):
+    project = small_program(tmp_path)
+    (project / "policies" / "config").mkdir(parents=True)
+    (project / "policies" / "config" / "dev.json").write_text('{"sqs-dead-letter-queue": "disabled"}')
+    own = conduit("check", "--stack", "dev", "-C", str(project))
+    assert "policy config" in own.stderr and "dev.json (the stack's own" in own.stderr
+    assert "sqs-dead-letter-queue" not in own.stdout
+    given = tmp_path / "given.json"
+    given.write_text('{"sqs-dead-letter-queue": "mandatory"}')
+    named = conduit("check", "--stack", "dev", "-C", str(project), "--policy-pack-config", str(given))
+    assert named.returncode == 1 and "sqs-dead-letter-queue (mandatory)" in named.stdout

@@ -119,10 +119,14 @@ CASES = [
     ("http-stage-complete", "apigateway-structured-logging", False),
     ("rest-stage-bare", "apigateway-throttling", True),
     ("http-stage-complete", "apigateway-throttling", False),
+    ("target-role-trusts-lambda", "role-trusts-its-service", True),
+    ("target-role-trusts-events", "role-trusts-its-service", False),
+    ("state-machine-bare", "role-trusts-its-service", False),
     ("appsync-bare", "appsync-tracing", True),
     ("appsync-traced", "appsync-tracing", False),
     *[("deployable", policy, False) for policy in ("service-delivery-key", "sqs-visibility-covers-function-timeout",
-                                                   "delivery-after-permission", "physical-name-limits")],
+                                                   "delivery-after-permission", "physical-name-limits",
+                                                   "role-trusts-its-service")],
 ]
 
 

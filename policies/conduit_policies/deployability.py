@@ -198,6 +198,64 @@ def _needs_policy(graph: StackGraph, sender: PolicyResource, destination: Policy
                          "depends_on=[the policy]", sender.urn)
 
 
+# --- a role handed to a service that it does not trust ------------------------------------------
+
+ROLE = "aws:iam/role:Role"
+# (resource type, the property its role comes through) -> the service that assumes the role. A
+# topic rule's actions each carry a role: every property of a rule is searched (None).
+ASSUMED_BY: dict[tuple[str, str | None], str] = {
+    ("aws:cloudwatch/eventTarget:EventTarget", "roleArn"): "events.amazonaws.com",
+    ("aws:cloudwatch/eventRule:EventRule", "roleArn"): "events.amazonaws.com",
+    ("aws:scheduler/schedule:Schedule", "target"): "scheduler.amazonaws.com",
+    ("aws:sfn/stateMachine:StateMachine", "roleArn"): "states.amazonaws.com",
+    ("aws:pipes/pipe:Pipe", "roleArn"): "pipes.amazonaws.com",
+    ("aws:lambda/function:Function", "role"): "lambda.amazonaws.com",
+    ("aws:iot/topicRule:TopicRule", None): "iot.amazonaws.com",
+    ("aws:iot/roleAlias:RoleAlias", "roleArn"): "credentials.iot.amazonaws.com",
+    ("aws:apigateway/account:Account", "cloudwatchRoleArn"): "apigateway.amazonaws.com",
+    ("aws:ecs/taskDefinition:TaskDefinition", "executionRoleArn"): "ecs-tasks.amazonaws.com",
+    ("aws:ecs/taskDefinition:TaskDefinition", "taskRoleArn"): "ecs-tasks.amazonaws.com",
+    ("aws:glue/job:Job", "roleArn"): "glue.amazonaws.com",
+    ("aws:codebuild/project:Project", "serviceRole"): "codebuild.amazonaws.com",
+    ("aws:iam/instanceProfile:InstanceProfile", "role"): "ec2.amazonaws.com",
+}
+
+
+def _trusts(document: Any, service: str) -> bool:
+    """Whether a trust policy lets `service` assume the role (sts:AssumeRole, or every action)."""
+    for statement in statements_of(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        actions = [str(a) for a in as_list(statement.get("Action"))]
+        if (service in services or principal == "*") and any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            return True
+    return False
+
+
+def _trust_fit(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    graph = StackGraph(args)
+    for (type_, prop), service in ASSUMED_BY.items():
+        for resource in graph.of_type(type_):
+            props = [prop] if prop else list(resource.property_dependencies or {})
+            for role in {r.urn: r for p in props for r in graph.through(resource, p, ROLE)}.values():
+                try:
+                    trust = value(role, "assumeRolePolicy")
+                except Unknown as exc:
+                    note("role-trusts-its-service", exc.urn, exc.path)
+                    continue
+                if trust is None or _trusts(trust, service):
+                    continue
+                trusted = sorted({s for st in statements_of(trust) if isinstance(st.get("Principal"), dict)
+                                  for s in as_list(st["Principal"].get("Service"))}) or ["no service"]
+                report_violation(
+                    f"{type_.split(':')[-1]} '{resource.name}' has {service} act as role '{role.name}', whose trust "
+                    f"policy lets only {', '.join(trusted)} assume it: AWS refuses to assume it and every run or "
+                    f"delivery fails. Add {service} as a Principal Service (sts:AssumeRole), limited by "
+                    "aws:SourceAccount or aws:SourceArn", resource.urn)
+
+
 # --- physical names AWS refuses ------------------------------------------------------------------
 
 def _names(resource: PolicyResource) -> Iterator[str]:
@@ -246,6 +304,11 @@ POLICIES = [
         description="Notifications, EventBridge targets and SNS subscriptions come after the permission or "
                     "resource policy that lets the service deliver.",
         validate=_delivery_order),
+    StackValidationPolicy(
+        name="role-trusts-its-service",
+        description="A role handed to a service (EventBridge target, scheduler, Step Functions, IoT rule, "
+                    "Lambda, ...) trusts that service.",
+        validate=_trust_fit),
     StackValidationPolicy(
         name="physical-name-limits",
         description="Physical names keep AWS's length and character rules for their resource type.",
