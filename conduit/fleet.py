@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -21,9 +20,8 @@ from typing import Any
 
 from conduit.local import emulator as emulators
 from conduit.local.deployment import deploy
+from conduit.project import copy_project
 from conduit.runner import run_stack
-
-COPY_IGNORED = shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__", ".*cache")
 
 
 def fleet_settings(base: str, feeders: int, stack: str = "dev") -> str:
@@ -34,14 +32,6 @@ def fleet_settings(base: str, feeders: int, stack: str = "dev") -> str:
     if text.count("feeder-0000") != 1:
         raise ValueError(f"Pulumi.{stack}.yaml has no conduit:catFeeder.feeders list to grow")
     return text
-
-
-def copy_project(source: Path, into: Path) -> Path:
-    shutil.copytree(source, into, ignore=COPY_IGNORED)
-    venv = source / ".venv"
-    if venv.exists():
-        (into / ".venv").symlink_to(venv)
-    return into
 
 
 def growth(document: dict[str, Any]) -> dict[str, Any]:

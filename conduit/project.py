@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,3 +163,20 @@ def load_stack(project: Project, stack: str) -> StackConfig:
         else:
             values[full_key] = _engine_value(value)
     return StackConfig(stack, values, secrets)
+
+
+COPY_IGNORED = (".venv", ".git", "build", ".conduit", "__pycache__", ".*cache")
+
+
+def copy_project(source: Path, into: Path, *ignored: str) -> Path:
+    """A working copy of a project (to try a changed setting or file on): its files without the
+    virtualenv, history and build output, the virtualenv linked, and dependency layers already
+    built copied along, so that a run of the copy needs no network (an offline check refuses it)."""
+    shutil.copytree(source, into, ignore=shutil.ignore_patterns(*COPY_IGNORED, *ignored))
+    venv = source / ".venv"
+    if venv.exists():
+        (into / ".venv").symlink_to(venv)
+    for layer in (source / "build" / "lambda").glob("layer-*.zip"):
+        (into / "build" / "lambda").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(layer, into / "build" / "lambda" / layer.name)
+    return into

@@ -22,6 +22,7 @@ from conduit.local import emulator as emulators
 from conduit.local.scenario import Account, SoakOptions
 from conduit.local.traffic import FlowTimeout, wait_until
 from conduit.progress import Progress
+from conduit.project import copy_project
 from tests.conftest import REPO
 
 EXTRAS = {"cfn-lint", "pulumi-kubernetes", "pulumi-eks", "pulumi-awsx", "pulumi-random", "pulumi-tls",
@@ -181,9 +182,7 @@ def test_every_command_takes_the_project_directory(tmp_path):
 
 def test_a_failed_deploy_stops_the_emulator_it_started(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__",
-                                                                 ".*cache", "tests"))
-    (project / ".venv").symlink_to(REPO / ".venv")
+    copy_project(REPO, project, "tests")
     stack = project / "Pulumi.local.yaml"
     stack.write_text(stack.read_text().replace("conduit:logRetentionDays: 1", "conduit:logRetentionDays: 2"))
     state = tmp_path / "state"

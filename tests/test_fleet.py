@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conduit.fleet import copy_project, fleet_settings, growth
+from conduit.fleet import fleet_settings, growth
+from conduit.project import copy_project
 from conduit.runner import run_stack
 from tests.conftest import REPO
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conduit.check import evaluate
+from conduit.project import copy_project
 from conduit.runner import run_stack
 from tests.conftest import REPO
 
@@ -247,9 +248,7 @@ def test_enforcement_is_configurable(tmp_path):
 
 def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__",
-                                                                 ".*cache"))
-    (project / ".venv").symlink_to(REPO / ".venv")
+    copy_project(REPO, project)
     component = project / "infra" / "message_ingest.py"
     component.write_text(component.read_text().replace('Statement(["dynamodb:PutItem"], [self.table.arn])',
                                                        'Statement(["dynamodb:*"], [self.table.arn])'))
@@ -286,9 +285,7 @@ def test_each_refused_name_is_named_with_the_rule_it_breaks(tmp_path):
 def test_the_program_fits_every_name_even_for_an_awkward_stack_name(tmp_path):
     """A long stack name with characters some types refuse: every physical name still passes."""
     project = tmp_path / "project"
-    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", ".conduit", "__pycache__",
-                                                                 ".*cache", "tests"))
-    (project / ".venv").symlink_to(REPO / ".venv")
+    copy_project(REPO, project, "tests")
     stack = "Team_Alpha.Staging-Environment-For-Long-Names-2026"
     shutil.copy(REPO / "Pulumi.dev.yaml", project / f"Pulumi.{stack}.yaml")
     document = run_stack(project, stack)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 import yaml
 
+from conduit.project import copy_project
 from infra.stack_settings import StackSettingsError, parse_settings
 from tests.conftest import REPO
 
@@ -61,8 +61,7 @@ def test_committed_stacks_are_valid(stack):
 
 def test_a_broken_stack_file_fails_the_preview_naming_the_key(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".venv", ".git", "build", "__pycache__", ".*cache"))
-    (project / ".venv").symlink_to(REPO / ".venv")
+    copy_project(REPO, project)
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace("conduit:logRetentionDays: 14",
                                                          "conduit:logRetentionDays: fortnight"))
