@@ -38,7 +38,8 @@ class PackDataError(RuntimeError):
 
 
 # Packages of the `check` extra the pack itself reads (not only programs): the name to import, what for.
-PACK_DATA = {"cfnlint": "AWS's Lambda runtime lifecycle, which lambda-deprecated-runtime judges by"}
+PACK_DATA = {"cfnlint": "AWS's Lambda runtime lifecycle, which lambda-deprecated-runtime judges by",
+             "moto": "the documents of AWS-managed policies, which attached policies are judged by"}
 
 
 def require_pack_data() -> None:

@@ -87,7 +87,11 @@ CASES = [
     ("names-accepted", "physical-name-limits", False),
     ("describe-star", "iam-no-wildcard-resource", False),
     ("describe-star", "iam-no-wildcard-actions", True),
-    ("logs-every-resource", "iam-no-wildcard-resource", True),
+    ("logs-every-resource", "iam-no-wildcard-resource", False),
+    ("logs-every-resource", "iam-logs-every-log-group", True),
+    ("console-basic-execution", "iam-logs-every-log-group", False),
+    ("basic-execution-attachment", "iam-logs-every-log-group-managed", True),
+    ("lambda-role", "iam-logs-every-log-group-managed", False),
     ("admin-variant", "iam-no-admin-managed-policies", True),
     ("admin-govcloud", "iam-no-admin-managed-policies", True),
     ("admin-exclusive", "iam-no-admin-managed-policies", True),
@@ -97,13 +101,30 @@ CASES = [
     ("lambda-role", "iam-broad-managed-policies", False),
     ("lambda-role", "iam-managed-policy-every-resource", True),
     ("xray-daemon", "iam-managed-policy-every-resource", False),
-    ("passrole-escalation", "iam-no-privilege-escalation", True),
+    ("passrole-escalation", "iam-no-privilege-escalation", False),  # CreateFunction alone runs nothing
     ("passrole-named", "iam-no-privilege-escalation", False),
+    ("passrole-to-states-only", "iam-no-privilege-escalation", False),
+    ("own-access-key", "iam-no-privilege-escalation", False),
+    ("exposure-one-function", "iam-resource-exposure", False),
+    ("exfiltration-one-secret", "iam-data-exfiltration", False),
+    ("console-basic-execution", "iam-no-wildcard-resource", False),
     ("public-lambda-permission", "no-public-principal", True),
     ("public-trust", "no-public-principal", True),
     ("public-queue-policy", "no-public-principal", True),
     ("scoped-lambda-permission", "no-public-principal", False),
     ("org-queue-policy", "no-public-principal", False),
+    ("public-condition-narrowing-nothing", "no-public-principal", True),
+    ("website-unreviewed", "no-public-principal", True),
+    ("website-reviewed-by-access-block", "no-public-principal", False),
+    ("website-reviewed-by-access-block", "reviewed-exposure", True),
+    ("website-reviewed-by-tag", "no-public-principal", False),
+    ("website-reviewed-by-tag", "reviewed-exposure", True),
+    ("website-unreviewed", "reviewed-exposure", False),
+    ("service-permission-without-source", "service-principal-source", True),
+    ("service-queue-policy-without-source", "service-principal-source", True),
+    ("service-queue-policy-condition-if-exists", "service-principal-source", True),
+    ("service-queue-policy-with-source", "service-principal-source", False),
+    ("async-with-destination", "service-principal-source", False),
     ("queue-with-separate-redrive", "sqs-dead-letter-queue", False),
     ("schedule-without-dlq", "eventbridge-target-dead-letter", True),
     ("schedule-with-dlq", "eventbridge-target-dead-letter", False),
@@ -144,6 +165,30 @@ CASES = [
 ]
 
 
+# (case, policy, URN of the resource the finding is reported on): every class of attack path, with
+# the principal that holds it named.
+ROLE_URN = "urn:pulumi:t::policy-fixtures::aws:iam/role:Role::"
+ATTACK_PATHS = [
+    ("escalation-passrole-named-admin", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-own-policy-version", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-attach-own-role", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-put-own-role-policy", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-access-keys", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-split", "iam-no-privilege-escalation", ROLE_URN + "worker"),
+    ("escalation-managed", "iam-no-privilege-escalation", ROLE_URN + "attached-role"),
+    ("exposure-bucket-policy", "iam-resource-exposure", ROLE_URN + "worker"),
+    ("exposure-every-function", "iam-resource-exposure", ROLE_URN + "worker"),
+    ("exposure-queue-permission", "iam-resource-exposure", ROLE_URN + "worker"),
+    ("exposure-every-function", "iam-no-wildcard-resource",
+     "urn:pulumi:t::policy-fixtures::aws:iam/rolePolicy:RolePolicy::worker-policy"),
+    ("exfiltration-every-secret", "iam-data-exfiltration", ROLE_URN + "worker"),
+    ("exfiltration-managed", "iam-data-exfiltration", ROLE_URN + "attached-role"),
+    ("exfiltration-managed", "iam-resource-exposure", ROLE_URN + "attached-role"),
+    ("wildcard-in-arn", "iam-no-wildcard-resource",
+     "urn:pulumi:t::policy-fixtures::aws:iam/rolePolicy:RolePolicy::worker-policy"),
+]
+
+
 def fixture_project(tmp_path: Path, case: str) -> Path:
     project = tmp_path / "fixture"
     shutil.copytree(FIXTURE, project)
@@ -163,10 +208,18 @@ def test_policy_on_fixture_program(tmp_path, case, policy, violated):
                                                           "refuses", "move", "split", "declare", "give")), v.message
 
 
+@pytest.mark.parametrize(("case", "policy", "urn"), ATTACK_PATHS, ids=[f"{c[1]}:{c[0]}" for c in ATTACK_PATHS])
+def test_every_attack_path_is_caught_on_the_principal_that_holds_it(tmp_path, case, policy, urn):
+    violations = evaluate(run_stack(fixture_project(tmp_path, case), "t"), "policy-fixtures")
+    found = [v for v in violations if v.policy == policy]
+    assert found and {v.urn for v in found} == {urn}, [(v.policy, v.urn, v.message) for v in violations]
+    assert all(v.enforcement == "mandatory" for v in found)
+
+
 def test_every_policy_has_a_failing_and_a_passing_case():
     from conduit_policies.pack import POLICIES
 
-    covered = {(policy, violated) for _, policy, violated in CASES}
+    covered = {(policy, violated) for _, policy, violated in CASES} | {(p, True) for _, p, _ in ATTACK_PATHS}
     uncovered = [p.name for p in POLICIES if not {(p.name, True), (p.name, False)} <= covered]
     # Stack-level advisories over S3 are checked against this project's own buckets below.
     assert set(uncovered) <= {"s3-encryption-at-rest", "s3-tls-only", "prod-point-in-time-recovery"}, uncovered

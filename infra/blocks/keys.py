@@ -42,7 +42,10 @@ class ServiceKey(pulumi.ComponentResource):
         # administer it, so the key can never become unmanageable.
         statements = [
             Statement(["kms:*"], ["*"], principals={"AWS": [root]}, sid="AccountAdministersTheKey"),
+            # Only on this account's behalf (the confused deputy): CloudWatch sends aws:SourceAccount with
+            # its KMS requests. EventBridge does not; a key for it would need another block.
             Statement(["kms:Decrypt", "kms:GenerateDataKey*"], ["*"], principals=service(*args.services),
+                      condition={"StringEquals": {"aws:SourceAccount": identity.account_id}},
                       sid="ServicesEncryptWhatTheyDeliver"),
         ]
         key = aws.kms.Key(name, description=args.description, enable_key_rotation=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,3 +134,23 @@ def only(*resource_types: str) -> Any:
         return validate_of_type
 
     return wrap
+
+
+# Services whose ARNs name the resource without a type before it (arn:aws:sqs:r:a:queue-name).
+UNTYPED_ARNS = frozenset({"s3", "sqs", "sns"})
+
+
+def every_resource_of_type(resource: str) -> bool:
+    """`*`, or an ARN matching every resource of its type in an account: `arn:aws:logs:*:*:*`,
+    `...:function:*`, `...:secret:*`, `...:user/*`, `...:table/*`, `arn:aws:s3:::*/*`."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return False
+    rest = parts[5]
+    if rest in ("*", "*/*"):
+        return True
+    if parts[2] in UNTYPED_ARNS:  # `bucket/*` is one bucket's objects, `queue-name` one queue
+        return False
+    return bool(re.fullmatch(r"[A-Za-z0-9_.-]+[:/]\*", rest))

@@ -67,8 +67,19 @@ def role_holdings(graph: StackGraph, role: PolicyResource) -> list[Held]:
     return held
 
 
+def role_sources(graph: StackGraph, role: PolicyResource) -> set[str]:
+    """URNs of the policy resources whose statements `role` holds (judged with the role, not alone)."""
+    found = {p.urn for p in graph.referring(role, "role", ROLE_POLICY)}
+    found |= {p.urn for p in graph.through(role, "managedPolicyArns", POLICY)}
+    for attachment in graph.referring(role, "role", ATTACHMENT):
+        found |= {p.urn for p in graph.through(attachment, "policyArn", POLICY)}
+    for exclusive in graph.referring(role, "roleName", EXCLUSIVE):
+        found |= {p.urn for p in graph.through(exclusive, "policyArns", POLICY)}
+    return found
+
+
 def roles_through(graph: StackGraph, resource: PolicyResource, prop: str) -> list[PolicyResource]:
     return graph.through(resource, prop, ROLE)
 
 
-__all__ = ["Held", "Unknown", "role_holdings", "roles_through"]
+__all__ = ["Held", "Unknown", "role_holdings", "role_sources", "roles_through"]

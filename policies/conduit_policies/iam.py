@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,7 +14,14 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from conduit_policies.documents import PolicyStatement, Props, as_list, identity_documents, parse_document
+from conduit_policies.documents import (
+    PolicyStatement,
+    Props,
+    as_list,
+    every_resource_of_type,
+    identity_documents,
+    parse_document,
+)
 from conduit_policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
 from conduit_policies.managed_policies import managed_document
 
@@ -38,14 +44,15 @@ def _allow_statements(args: ResourceValidationArgs) -> Iterator[tuple[str, Polic
                 yield where, statement
 
 
-def _statement_policy(name: str, description: str,
-                      check: Callable[[PolicyStatement], Iterator[str]]) -> ResourceValidationPolicy:
+def _statement_policy(name: str, description: str, check: Callable[[PolicyStatement], Iterator[str]],
+                      enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         for where, statement in _allow_statements(args):
             for problem in check(statement):
                 report_violation(f"{args.resource_type} '{args.name}' {where}, {statement.label()}: {problem}")
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate)
+    return ResourceValidationPolicy(name=name, description=description, validate=validate,
+                                    enforcement_level=enforcement_level)
 
 
 def _wildcard_actions(statement: PolicyStatement) -> Iterator[str]:
@@ -74,7 +81,7 @@ def _wildcard_resources(statement: PolicyStatement) -> Iterator[str]:
     if not broad:
         return
     scoped = sorted({m for a in statement.actions if known_service(a) and not _mostly_unscoped(a)
-                     for m in matching_actions(a) if not requires_wildcard_resource(m)})
+                     for m in matching_actions(a) if not requires_wildcard_resource(m) and m not in LAMBDA_LOG_WRITES})
     if scoped:
         yield (f"Resource {broad[0]!r} (every resource) for {', '.join(scoped[:5])}{', ...' if len(scoped) > 5 else ''}"
                ", which support resource-level permissions; name the ARNs (of the table, queue, bucket objects...) "
@@ -91,11 +98,22 @@ def _mostly_unscoped(action: str) -> bool:
 
 
 def every_resource(resource: str) -> bool:
-    """`*`, or an ARN pattern that matches every resource of its service (`arn:aws:logs:*:*:*`)."""
-    if resource == "*":
-        return True
-    parts = resource.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and parts[5] in ("*", "*/*")
+    """`*`, or an ARN that matches every resource of its type (`arn:aws:logs:*:*:*`, `...:function:*`)."""
+    return every_resource_of_type(resource)
+
+
+# Lambda's logging writes: AWS's own AWSLambdaBasicExecutionRole grants them on every log group,
+# and its console scopes CreateLogGroup to the account. Inline or managed, the same advisory.
+LAMBDA_LOG_WRITES = ("logs:createloggroup", "logs:createlogstream", "logs:putlogevents")
+
+
+def _logs_everywhere(statement: PolicyStatement) -> Iterator[str]:
+    broad = [r for r in statement.resources if every_resource(r)]
+    # Creating a group is how Lambda's first start makes its own; writing into every group is the reach.
+    granted = sorted({m for a in statement.actions for m in matching_actions(a)} & set(LAMBDA_LOG_WRITES[1:]))
+    if broad and granted:
+        yield (f"{', '.join(granted)} on {broad[0]!r}: a function may write into every log group of the account "
+               "(AWS's AWSLambdaBasicExecutionRole does the same); scope it to its own /aws/lambda/<name> group")
 
 
 def _unknown_actions(statement: PolicyStatement) -> Iterator[str]:
@@ -162,35 +180,6 @@ def _managed_contents_policy(name: str, description: str, enforcement_level: Enf
                                     enforcement_level=enforcement_level, config_schema=ALLOWED_MANAGED_POLICIES)
 
 
-# Actions that start a service with a role of the caller's choosing: with iam:PassRole on every role,
-# the holder gains every permission of the most powerful role in the account.
-ESCALATING_WITH_PASSROLE = ("lambda:createfunction", "lambda:updatefunctionconfiguration", "ec2:runinstances",
-                            "ecs:runtask", "glue:createjob", "glue:createdevendpoint", "cloudformation:createstack",
-                            "datapipeline:createpipeline", "sagemaker:createnotebookinstance")
-
-
-def _allows(statements: list[PolicyStatement], action: str, resource_is_every: bool = False) -> bool:
-    for statement in statements:
-        if statement.effect != "Allow":
-            continue
-        if any(fnmatch.fnmatchcase(action, a.lower()) for a in statement.actions) and (
-                not resource_is_every or any(every_resource(r) or r.endswith(":role/*") for r in statement.resources)):
-            return True
-    return False
-
-
-def _privilege_escalation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for where, document in identity_documents(args.resource_type, Props(args.props)):
-        statements = parse_document(document)
-        if not _allows(statements, "iam:passrole", resource_is_every=True):
-            continue
-        starts = [a for a in ESCALATING_WITH_PASSROLE if _allows(statements, a)]
-        if starts:
-            report_violation(f"{args.resource_type} '{args.name}' {where} allows iam:PassRole on every role together "
-                             f"with {', '.join(starts)}: its holder can start a service as the most powerful role in "
-                             "the account (privilege escalation); name the one role it may pass")
-
-
 POLICIES = [
     _statement_policy("iam-no-wildcard-actions",
                       "IAM statements name actions: no '*', no 'service:*', no wildcard matching several actions.",
@@ -205,12 +194,15 @@ POLICIES = [
                              description="No AWS-managed administrator, power-user or *FullAccess policy.",
                              validate=_validate_managed_policies,
                              config_schema=ALLOWED_MANAGED_POLICIES),
-    ResourceValidationPolicy(name="iam-no-privilege-escalation",
-                             description="No document lets its holder pass any role to a service it can start.",
-                             validate=_privilege_escalation),
     _managed_contents_policy("iam-broad-managed-policies",
                              "No AWS-managed policy whose document grants wildcard actions or uses NotAction.",
                              EnforcementLevel.MANDATORY, _wildcard_actions, _not_action_or_resource),
+    _statement_policy("iam-logs-every-log-group",
+                      "Lambda's logging writes name the function's own log group (inline and AWS-managed alike).",
+                      _logs_everywhere, EnforcementLevel.ADVISORY),
+    _managed_contents_policy("iam-logs-every-log-group-managed",
+                             "An AWS-managed policy lets a function write into every log group.",
+                             EnforcementLevel.ADVISORY, _logs_everywhere),
     _managed_contents_policy("iam-managed-policy-every-resource",
                              "An AWS-managed policy grants resource-scoped actions on every resource.",
                              EnforcementLevel.ADVISORY, _wildcard_resources),

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from conduit_policies import advisory, dead_letters, deployability, iam, iot_devices, principals, serverless
+from conduit_policies import (
+            advisory,
+            attack_paths,
+            dead_letters,
+            deployability,
+            iam,
+            iot_devices,
+            principals,
+            serverless,
+)
 
 NAME = "conduit"
 VERSION = "0.3.1"
-POLICIES = [*iam.POLICIES, *principals.POLICIES, *dead_letters.POLICIES, *iot_devices.POLICIES, *deployability.POLICIES,
-            *serverless.POLICIES,
-            *advisory.POLICIES]
+POLICIES = [*iam.POLICIES, *attack_paths.POLICIES, *principals.POLICIES, *dead_letters.POLICIES,
+            *iot_devices.POLICIES, *deployability.POLICIES, *serverless.POLICIES, *advisory.POLICIES]
