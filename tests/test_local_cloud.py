@@ -6,6 +6,8 @@ its role fails here as it would on AWS.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import os
 import re
@@ -18,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -224,10 +227,73 @@ def test_api_answers_signed_callers_and_refuses_unsigned_ones(ingest):
 
 
 def _signed_headers(emulator, url: str, method: str = "GET", body: bytes | None = None,
-                    secret: str = "test") -> dict[str, str]:
-    request = AWSRequest(method=method, url=url, data=body, headers={"content-type": "application/json"})
-    SigV4Auth(Credentials("test", secret), "execute-api", emulator.region).add_auth(request)
+                    secret: str = "test", service: str = "execute-api", region: str | None = None,
+                    minutes_ago: float = 0, headers: dict[str, str] | None = None) -> dict[str, str]:
+    request = AWSRequest(method=method, url=url, data=body, headers={"content-type": "application/json",
+                                                                     **(headers or {})})
+    signed_at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=minutes_ago)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
+        SigV4Auth(Credentials("test", secret), service, region or emulator.region).add_auth(request)
     return dict(request.headers)
+
+
+def _answer(emulator, url: str, headers: dict[str, str], method: str = "GET", body: bytes | None = None
+            ) -> tuple[int, str, str]:
+    context = ssl.create_default_context(cafile=emulator.tls_cert)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method=method, headers=headers),
+                                    context=context, timeout=30) as response:
+            return response.status, "", ""
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("x-amzn-ErrorType", ""), json.loads(error.read() or b"{}").get(
+            "message", "")
+
+
+SCOPE_REFUSALS = [
+    (dict(service="s3"), "Credential should be scoped to correct service: 'execute-api'"),
+    (dict(service="iam"), "Credential should be scoped to correct service: 'execute-api'"),
+    (dict(region="us-east-1"), "Credential should be scoped to a valid region"),
+    (dict(minutes_ago=10), "Signature expired"),
+    (dict(minutes_ago=6), "Signature expired"),
+    (dict(minutes_ago=-6), "Signature not yet current"),
+    (dict(service="s3", minutes_ago=10), "Credential should be scoped to correct service"),
+]
+
+
+@pytest.mark.parametrize(("signing", "message"), SCOPE_REFUSALS, ids=[str(s[0]) for s in SCOPE_REFUSALS])
+def test_a_signature_scoped_or_dated_wrongly_is_refused_as_api_gateway_refuses_it(local_cloud, signing, message):
+    record, emulator = local_cloud
+    url = record["outputs"]["currencyStream"]["apiUrl"] + "currency"
+    status, error_type, said = _answer(emulator, url, _signed_headers(emulator, url, **signing))
+    assert (status, error_type) == (403, "InvalidSignatureException") and message in said, said
+
+
+@pytest.mark.parametrize("date", ["1999-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "20260101t000000z",
+                                  "20260101T000000", "Thu, 01 Jan 2026 00:00:00 GMT"])
+def test_a_date_not_in_iso_8601_basic_format_never_passes(local_cloud, date):
+    record, emulator = local_cloud
+    url = record["outputs"]["currencyStream"]["apiUrl"] + "currency"
+    headers = {**_signed_headers(emulator, url), "X-Amz-Date": date}
+    status, _, said = _answer(emulator, url, headers)
+    assert status == 403 and ("ISO-8601 'basic format'" in said or "signature" in said.lower()), said
+
+
+def test_the_hash_signed_is_the_hash_of_the_body_that_arrived(local_cloud):
+    record, emulator = local_cloud
+    url = record["outputs"]["currencyStream"]["apiUrl"] + "currency"
+    signed_body = json.dumps({"symbol": "EUR", "rate": 1}).encode()
+    declared = {"x-amz-content-sha256": hashlib.sha256(signed_body).hexdigest()}
+    headers = _signed_headers(emulator, url, "POST", signed_body, headers=declared)
+    swapped = json.dumps({"symbol": "EUR", "rate": 999}).encode()
+    assert _answer(emulator, url, headers, "POST", swapped)[0] == 403
+    assert _answer(emulator, url, headers, "POST", signed_body)[0] < 300, "the body as signed still passes"
+
+
+@pytest.mark.parametrize("minutes_ago", [0, 4, -4])
+def test_the_neighbours_of_each_refusal_still_pass(local_cloud, minutes_ago):
+    record, emulator = local_cloud
+    url = record["outputs"]["currencyStream"]["apiUrl"] + "currency"
+    assert _answer(emulator, url, _signed_headers(emulator, url, minutes_ago=minutes_ago))[0] == 200
 
 
 def _send(emulator, url: str, headers: dict[str, str], method: str = "GET", body: bytes | None = None) -> int:

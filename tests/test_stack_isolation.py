@@ -173,3 +173,30 @@ def test_a_feeder_that_vanishes_shows_offline_through_its_last_will(stacks):
         feeder.client.loop_stop()
         feeder.client.socket().close()  # the link dies: no DISCONNECT is sent
         wait_until(lambda: call_api(local.emulator, url).body["state"] == "offline", 30, "kitchen offline")
+
+
+def _state(deployment: LocalDeployment, feeder: str) -> str | None:
+    return call_api(deployment.emulator, deployment.outputs["catFeeder"]["apiUrl"] + f"feeders/{feeder}").body["state"]
+
+
+def test_a_publish_over_128_kb_closes_the_link_and_reaches_nobody(stacks):
+    """AWS IoT Core refuses a PUBLISH whose payload passes 128 KB; one just under it is delivered."""
+    local = stacks["local"]
+    topic = local.outputs["catFeeder"]["devices"]["hallway"]["stateTopic"]
+    with device(local, "hallway") as big:
+        assert big
+        big.client.publish(topic, json.dumps({"state": "error", "error": "x", "pad": "p" * (129 * 1024)}), qos=1)
+        time.sleep(3)
+        assert big.dropped, "the broker closed the link"
+    assert _state(local, "hallway") != "error"
+    with device(local, "hallway") as under:
+        assert under
+        under.client.publish(topic, json.dumps({"state": "feeding", "pad": "p" * (120 * 1024)}), qos=1)
+        wait_until(lambda: _state(local, "hallway") == "feeding", 30, "the 120 KB report delivered")
+
+
+def test_a_client_id_over_128_bytes_is_refused(stacks):
+    with device(stacks["local"], "kitchen", client_id="k" * 129) as impostor:
+        assert impostor is None
+    log = (Path(stacks["local"].emulator.state_dir) / "emulator.log").read_text()
+    assert "refused a client id of 129 bytes" in log

@@ -202,7 +202,8 @@ def start(directory: Path, gateway_port: int | None = None, injected: Faults = N
         "GATEWAY_PORT": str(gateway_port), "BIND_HOST": "127.0.0.1", "AUTH": "true",
         "USE_SSL": "1", "MINISTACK_SSL_CERT": str(cert), "MINISTACK_SSL_KEY": str(key),
         "IOT_MTLS_PORT": str(mqtt_port), "MINISTACK_REGION": REGION, "LAMBDA_EXECUTOR": "local",
-        "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2", "CONDUIT_AUDIT_LOG": str(audit), "LOG_LEVEL": "WARNING",
+        "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2", "CONDUIT_AUDIT_LOG": str(audit), "CONDUIT_REGION": REGION,
+        "LOG_LEVEL": "WARNING",
         # The account root's credentials, whose secret the gateway verifies signatures with.
         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
         **injected.environment(),

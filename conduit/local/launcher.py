@@ -4,7 +4,9 @@ ministack 1.5.33 (pinned exactly: these adjust its internals) is lenient in thre
 matter here, each measured:
 - its API gateway checks only the access key id of a SigV4 request, not the signature: a wrong
   secret or a garbage signature is executed. API Gateway verifies the signature of every AWS_IAM
-  route; so does this launcher, with ministack's own SigV4 primitives, answering 403.
+  route; so does this launcher, with ministack's own SigV4 primitives, answering 403 as API Gateway
+  does: a credential scoped to execute-api in the API's region, a date in ISO 8601 basic format within
+  five minutes, and the hash of the body that arrived (not the one a header claims).
 - its MQTT listener lets TLS clients without a certificate connect, subscribe and publish. AWS
   IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED).
 - it authorizes SQS batch calls as actions no IAM policy can grant; they are mapped to AWS's.
@@ -20,14 +22,17 @@ observes; the decision is ministack's.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import os
+import re
 import ssl
 import sys
 import threading
 from typing import Any
 
 from conduit.local import faults
+from conduit.local.emulator import REGION
 
 # AWS authorizes SQS's batch operations with the action of the single operation; ministack
 # checks an action named after the batch operation, which no IAM policy can grant.
@@ -91,9 +96,9 @@ def install_signature_check() -> None:
         finally:
             request.reset(token)
 
-    def forbidden() -> tuple[int, dict[str, str], bytes]:
-        return 403, {"Content-Type": "application/json", "x-amzn-ErrorType": "InvalidSignatureException"}, \
-            FORBIDDEN_SIGNATURE
+    def forbidden(message: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        body = json.dumps({"message": message}).encode() if message else FORBIDDEN_SIGNATURE
+        return 403, {"Content-Type": "application/json", "x-amzn-ErrorType": "InvalidSignatureException"}, body
 
     def verifying(api_id: str, stage: str, method: str, execute_path: str, headers: dict, query_params: dict,
                   iam_action: str = "execute-api:Invoke") -> Any:
@@ -107,17 +112,48 @@ def install_signature_check() -> None:
         signature = sigv4.parse_header_signature(lowered)
         if isinstance(signature, tuple) or signature.region_set is not None:
             return forbidden()
+        raw_path, body = remembered
+        refusal = scope_refusal(signature, app_region(), body, lowered)
+        if refusal:
+            return forbidden(refusal)
         credential = resolve_credential(signature.access_key_id, get_account_id(),
                                         lowered.get("x-amz-security-token", ""))
         if isinstance(credential, CredentialResolutionError):
             return forbidden()
-        raw_path, body = remembered
         failure = sigv4.request_time_failure(signature) or sigv4.header_signature_failure(
             signature, credential.secret_access_key, method, raw_path, query_params, lowered, body)
+        if failure and failure[0] in ("RequestTimeTooSkewed", "CredentialDateMismatch"):
+            return forbidden(failure[1])
         return forbidden() if failure else None
 
     app._handle_execute_api_request = remembering
     app._enforce_execute_api = verifying
+
+
+def app_region() -> str:
+    """The region the local cloud's APIs live in (a request's own scope says only what it claims)."""
+    return os.environ.get("CONDUIT_REGION", REGION)
+
+
+BASIC_DATE = re.compile(r"\d{8}T\d{6}Z")
+
+
+def scope_refusal(signature: Any, region: str, body: bytes, headers: dict[str, str]) -> str | None:
+    """What API Gateway says when a signature is scoped, dated or hashed wrongly (its own messages):
+    the credential must be for execute-api in the API's region, the date in ISO 8601 basic format,
+    and a payload hash the client declares must be the hash of the body that arrived."""
+    if signature.service != "execute-api":
+        return "Credential should be scoped to correct service: 'execute-api'. "
+    if signature.region != region:
+        return "Credential should be scoped to a valid region. "
+    if not BASIC_DATE.fullmatch(signature.amz_date or ""):
+        return (f"Date must be in ISO-8601 'basic format'. Got '{signature.amz_date}'. See "
+                "http://en.wikipedia.org/wiki/ISO_8601")
+    declared = headers.get("x-amz-content-sha256")
+    if declared is not None and declared != hashlib.sha256(body).hexdigest():
+        return ("The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method.")
+    return None
 
 
 def require_device_certificates() -> None:
@@ -166,6 +202,73 @@ def deliver_asynchronously() -> None:
     sns._deliver_to_lambda = from_topic
 
 
+# AWS IoT Core's message broker limits (AWS IoT Core endpoints and quotas) that Conduit's devices
+# meet: a PUBLISH payload of at most 128 KB, a topic of at most 7 slashes (8 levels; beyond the
+# `$aws/rules/<rule>/` of Basic Ingest) and a client id of at most 128 bytes.
+MAX_PAYLOAD_BYTES = 128 * 1024
+MAX_TOPIC_SLASHES = 7
+MAX_CLIENT_ID_BYTES = 128
+PACKET_TOO_LARGE, TOPIC_NAME_INVALID, CLIENT_IDENTIFIER_NOT_VALID = 0x95, 0x90, 0x85
+
+
+def _slashes(topic: str) -> int:
+    parts = topic.split("/")
+    if topic.lower().startswith("$aws/rules/") and len(parts) > 3:
+        return topic.count("/") - 3
+    return topic.count("/")
+
+
+def enforce_broker_limits() -> None:
+    """Refuse what AWS IoT Core refuses: oversized payloads, over-deep topics, over-long client ids.
+    The connection is closed (with the MQTT 5 reason code first where there is one)."""
+    from ministack.services import iot
+
+    dispatch = iot._WSSession._dispatch_packet
+
+    async def limited(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
+        refusal = None
+        if pkt_type == iot.PKT_PUBLISH:
+            topic, offset = iot._read_string(body, 0)
+            offset += 2 if (flags >> 1) & 0x03 else 0
+            if session.protocol_version == iot.MQTT_5:
+                _, offset = iot._decode_properties(body, offset)
+            if len(body) - offset > MAX_PAYLOAD_BYTES:
+                refusal = PACKET_TOO_LARGE, f"a {len(body) - offset}-byte payload on {topic!r} (the limit is 128 KB)"
+            elif _slashes(topic) > MAX_TOPIC_SLASHES:
+                refusal = TOPIC_NAME_INVALID, f"topic {topic[:80]!r} has more than {MAX_TOPIC_SLASHES} slashes"
+        elif pkt_type == iot.PKT_CONNECT:
+            client_id = _connect_client_id(iot, body)
+            if client_id is not None and len(client_id.encode()) > MAX_CLIENT_ID_BYTES:
+                refusal = CLIENT_IDENTIFIER_NOT_VALID, f"a client id of {len(client_id.encode())} bytes (at most 128)"
+        if refusal is None:
+            return await dispatch(session, pkt_type, flags, body)
+        print(f"IoT broker (conduit): refused {refusal[1]}", file=sys.stderr)
+        if session.protocol_version == iot.MQTT_5 or (pkt_type == iot.PKT_CONNECT and body[6:7] == b"\x05"):
+            if pkt_type == iot.PKT_CONNECT:
+                await session.send_bytes(iot._make_connack(return_code=refusal[0], protocol_version=iot.MQTT_5))
+            else:
+                await session.send_bytes(iot._make_disconnect(refusal[0]))
+        elif pkt_type == iot.PKT_CONNECT:
+            await session.send_bytes(iot._make_connack(return_code=0x02))  # 3.1.1: identifier rejected
+        return False
+
+    iot._WSSession._dispatch_packet = limited
+
+
+def _connect_client_id(iot: Any, body: bytes) -> str | None:
+    """The client id of a CONNECT packet (3.1.1 or 5), or None when it cannot be read."""
+    try:
+        _, offset = iot._read_string(body, 0)  # protocol name
+        level = body[offset]
+        offset += 4  # level, flags, keep-alive
+        if level == iot.MQTT_5:
+            _, offset = iot._decode_properties(body, offset)
+        client_id, _ = iot._read_string(body, offset)
+        return client_id
+    except (ValueError, IndexError):
+        return None
+
+
 def main() -> None:
     audit = os.environ.get("CONDUIT_AUDIT_LOG")
     if audit:
@@ -174,6 +277,7 @@ def main() -> None:
     deliver_asynchronously()
     install_signature_check()
     require_device_certificates()
+    enforce_broker_limits()
     from ministack.app import main as ministack_main
 
     sys.argv = ["ministack"]
