@@ -426,6 +426,19 @@ def test_a_file_is_read_in_chunks_each_handing_the_rest_to_a_continuation(ingest
     assert len(items(ingest_world)) == 19
 
 
+def test_a_file_ending_exactly_at_a_chunks_end_leaves_its_continuation_nothing_to_do(ingest_world, monkeypatch):
+    """S3 answers 416 for a range starting at the file's size: the continuation is done, not failed."""
+    monkeypatch.setenv("ROWS_PER_INVOCATION", "7")
+    result = drop_file(ingest_world, "exact.csv", b"".join(_csv(14)).replace(b"not_a_number", b"1"))
+    assert result["files"][0]["continuesAtLine"] == 9
+    summaries = []
+    while ingest_world["continuations"]:
+        summaries += ingest.handler(ingest_world["continuations"].pop(0), LAMBDA_CONTEXT)["files"]
+    assert [(s["fromLine"], s["sent"]) for s in summaries] == [(9, 7), (16, 0)]
+    drain(ingest_world)
+    assert len(items(ingest_world)) == 14
+
+
 def test_a_chunk_short_of_time_stops_at_a_record_boundary_and_the_rest_continues(ingest_world):
     body = RFC_4180
     ingest_world["s3"].put_object(Bucket=BUCKET, Key="late.csv", Body=body)

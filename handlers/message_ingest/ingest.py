@@ -306,8 +306,12 @@ def ingest(s3: Any, sqs: Any, queue_url: str, position: Position, max_bytes: int
     try:
         obj = s3.get_object(**request)
     except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("PreconditionFailed", "412"):
             return None
+        if code in ("InvalidRange", "416") and position.offset:
+            # The previous chunk ended exactly at the end of the file: nothing is left to read.
+            return IngestReport(position.bucket, position.key, first_line=position.line)
         raise
     size = int(obj["ContentLength"]) + position.offset
     if size > max_bytes:
