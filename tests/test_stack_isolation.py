@@ -17,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
+from conduit.local import broker_rules
 from conduit.local import emulator as emulator_module
 from conduit.local.deployment import LocalDeployment, deploy
 from conduit.local.traffic import call_api, wait_until
@@ -29,7 +30,11 @@ pytestmark = pytest.mark.local_cloud
 def stacks(tmp_path_factory) -> dict[str, LocalDeployment]:
     state_dir = tmp_path_factory.mktemp("two-stacks")
     try:
-        local = deploy("local", REPO, state_dir)
+        with pytest.MonkeyPatch.context() as patch:
+            # AWS's keep-alive floor is 30 s; lowered here to see a silent device dropped in seconds.
+            patch.setenv(broker_rules.MIN_KEEP_ALIVE_VARIABLE, "1")
+            patch.setenv("IOT_RETRANSMIT_SECONDS", "2")  # ministack's wait before resending a QoS 1 message
+            local = deploy("local", REPO, state_dir)
         dev = deploy("dev", REPO, state_dir, beside=True)
         assert dev.emulator.pid == local.emulator.pid, "one emulator: one account and region"
         yield {"local": local, "dev": dev}
@@ -55,9 +60,11 @@ class Device:
 
 @contextmanager
 def device(deployment: LocalDeployment, feeder: str, client_id: str | None = None,
-           subscribe: str | None = None, will: dict[str, Any] | None = None) -> Iterator[Device | None]:
+           subscribe: str | None = None, will: dict[str, Any] | None = None, keep_alive: int = 60,
+           persistent: bool = False, acknowledge: bool = True) -> Iterator[Device | None]:
     """Connect with `feeder`'s certificate (as its own thing unless `client_id` says otherwise) and
-    subscribe to its action topic (or `subscribe`); None when the broker refuses the connection."""
+    subscribe to its action topic (or `subscribe`); None when the broker refuses the connection.
+    `persistent` keeps the session (clean session off); without `acknowledge` no PUBACK is sent."""
     identity = deployment.outputs["catFeeder"]["devices"][feeder]
     heard: queue.Queue = queue.Queue()
     refusals: list[Any] = []
@@ -68,7 +75,9 @@ def device(deployment: LocalDeployment, feeder: str, client_id: str | None = Non
         cert.write_text(identity["certificatePem"])
         key.write_text(identity["privateKey"])
         ca.write_bytes(deployment.emulator.mqtt_ca())
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or identity["thingName"])
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or identity["thingName"],
+                             clean_session=not persistent)
+        client.manual_ack_set(not acknowledge)
         context = ssl.create_default_context(cafile=str(ca))
         context.load_cert_chain(str(cert), str(key))
         client.tls_set_context(context)
@@ -79,7 +88,7 @@ def device(deployment: LocalDeployment, feeder: str, client_id: str | None = Non
         client.on_subscribe = lambda _c, _u, _mid, reasons, _p: refusals.extend(r for r in reasons if r.is_failure)
         client.on_disconnect = lambda _c, _u, _f, reason, _p: (dropped.append(reason), connected.put(False))
         try:
-            client.connect("localhost", deployment.emulator.mqtt_port)
+            client.connect("localhost", deployment.emulator.mqtt_port, keepalive=keep_alive)
         except (ssl.SSLError, OSError):
             yield None
             return
@@ -200,3 +209,55 @@ def test_a_client_id_over_128_bytes_is_refused(stacks):
         assert impostor is None
     log = (Path(stacks["local"].emulator.state_dir) / "emulator.log").read_text()
     assert "refused a client id of 129 bytes" in log
+
+
+@pytest.mark.parametrize(("requested", "applied"), [(0, 1200), (5, 30), (30, 30), (45, 45), (1200, 1200), (1201, 1200)])
+def test_the_keep_alive_applied_is_the_one_aws_iot_core_applies(requested, applied):
+    assert broker_rules.effective_keep_alive(requested) == applied
+
+
+def test_a_device_silent_past_one_and_a_half_keep_alives_is_dropped_and_its_will_published(stacks):
+    """The link stays open but nothing is sent: AWS IoT Core disconnects after 1.5 keep-alives
+    (MQTT_KEEP_ALIVE_TIMEOUT) and publishes the will, so the feeder shows offline."""
+    local = stacks["local"]
+    with device(local, "kitchen", will={"state": "offline"}, keep_alive=2) as feeder:
+        assert feeder
+        feeder.client.publish(local.outputs["catFeeder"]["devices"]["kitchen"]["stateTopic"],
+                              json.dumps({"state": "online", "uptime_s": 2}), qos=1)
+        wait_until(lambda: _state(local, "kitchen") == "online", 30, "kitchen online")
+        feeder.client.loop_stop()  # silent from here on: no PINGREQ, the socket left open
+        wait_until(lambda: _state(local, "kitchen") == "offline", 30, "kitchen offline")
+    log = (Path(local.emulator.state_dir) / "emulator.log").read_text()
+    assert "past 1.5 x its 2 s keep-alive: disconnected" in log
+
+
+def test_a_device_that_pings_stays_connected_past_its_keep_alive(stacks):
+    with device(stacks["local"], "hallway", keep_alive=1) as feeder:
+        assert feeder
+        time.sleep(4)
+        assert not feeder.dropped
+
+
+def test_subscribing_twice_to_one_filter_hears_each_command_once(stacks):
+    """A second SUBSCRIBE to a held filter replaces it (MQTT 3.1.1 section 3.8.4), as AWS IoT Core does."""
+    local = stacks["local"]
+    with device(local, "hallway") as feeder:
+        assert feeder
+        feeder.client.subscribe(local.outputs["catFeeder"]["devices"]["hallway"]["actionTopic"], qos=1)
+        time.sleep(0.5)
+        event_id = click(local, "hallway")
+        assert [c["id"] for c in feeder.hears(within=8)] == [event_id]
+
+
+def test_an_unacknowledged_command_is_sent_again_when_its_persistent_session_resumes(stacks):
+    local = stacks["local"]
+    with device(local, "hallway", persistent=True, acknowledge=False) as feeder:
+        assert feeder
+        event_id = click(local, "hallway")
+        assert event_id in [c["id"] for c in feeder.hears(within=6)]
+        feeder.client.loop_stop()
+        feeder.client.socket().close()  # gone before its PUBACK
+    time.sleep(1)
+    with device(local, "hallway", persistent=True) as again:
+        assert again
+        assert event_id in [c["id"] for c in again.hears(within=8)]

@@ -8,7 +8,8 @@
 
 API Gateway requests are never repeated: a client's request is not an at-least-once delivery.
 Installed by the launcher (conduit/local/launcher.py) inside the emulator; the worker side is
-`worker_hooks/sitecustomize.py`, which every function's worker imports when faults are on.
+`worker_hooks/sitecustomize.py`, which every function's worker imports when faults are on. Written
+against ministack 1.5.33 (pinned exactly: this wraps its function execution and worker invoke).
 """
 
 from __future__ import annotations

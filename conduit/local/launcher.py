@@ -8,7 +8,9 @@ matter here, each measured:
   does: a credential scoped to execute-api in the API's region, a date in ISO 8601 basic format within
   five minutes, and the hash of the body that arrived (not the one a header claims).
 - its MQTT listener lets TLS clients without a certificate connect, subscribe and publish. AWS
-  IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED).
+  IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED). What
+  else AWS's broker enforces (message and topic limits, keep-alive, one subscription per filter) is
+  in `broker_rules`.
 - it authorizes SQS batch calls as actions no IAM policy can grant; they are mapped to AWS's.
 - EventBridge targets, IoT rule actions and SNS subscriptions invoke a function once and forget it:
   no retry, no failure destination. On AWS all three invoke asynchronously, so Lambda retries a
@@ -31,7 +33,7 @@ import sys
 import threading
 from typing import Any
 
-from conduit.local import faults
+from conduit.local import broker_rules, faults
 from conduit.local.emulator import REGION
 
 # AWS authorizes SQS's batch operations with the action of the single operation; ministack
@@ -202,73 +204,6 @@ def deliver_asynchronously() -> None:
     sns._deliver_to_lambda = from_topic
 
 
-# AWS IoT Core's message broker limits (AWS IoT Core endpoints and quotas) that Conduit's devices
-# meet: a PUBLISH payload of at most 128 KB, a topic of at most 7 slashes (8 levels; beyond the
-# `$aws/rules/<rule>/` of Basic Ingest) and a client id of at most 128 bytes.
-MAX_PAYLOAD_BYTES = 128 * 1024
-MAX_TOPIC_SLASHES = 7
-MAX_CLIENT_ID_BYTES = 128
-PACKET_TOO_LARGE, TOPIC_NAME_INVALID, CLIENT_IDENTIFIER_NOT_VALID = 0x95, 0x90, 0x85
-
-
-def _slashes(topic: str) -> int:
-    parts = topic.split("/")
-    if topic.lower().startswith("$aws/rules/") and len(parts) > 3:
-        return topic.count("/") - 3
-    return topic.count("/")
-
-
-def enforce_broker_limits() -> None:
-    """Refuse what AWS IoT Core refuses: oversized payloads, over-deep topics, over-long client ids.
-    The connection is closed (with the MQTT 5 reason code first where there is one)."""
-    from ministack.services import iot
-
-    dispatch = iot._WSSession._dispatch_packet
-
-    async def limited(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
-        refusal = None
-        if pkt_type == iot.PKT_PUBLISH:
-            topic, offset = iot._read_string(body, 0)
-            offset += 2 if (flags >> 1) & 0x03 else 0
-            if session.protocol_version == iot.MQTT_5:
-                _, offset = iot._decode_properties(body, offset)
-            if len(body) - offset > MAX_PAYLOAD_BYTES:
-                refusal = PACKET_TOO_LARGE, f"a {len(body) - offset}-byte payload on {topic!r} (the limit is 128 KB)"
-            elif _slashes(topic) > MAX_TOPIC_SLASHES:
-                refusal = TOPIC_NAME_INVALID, f"topic {topic[:80]!r} has more than {MAX_TOPIC_SLASHES} slashes"
-        elif pkt_type == iot.PKT_CONNECT:
-            client_id = _connect_client_id(iot, body)
-            if client_id is not None and len(client_id.encode()) > MAX_CLIENT_ID_BYTES:
-                refusal = CLIENT_IDENTIFIER_NOT_VALID, f"a client id of {len(client_id.encode())} bytes (at most 128)"
-        if refusal is None:
-            return await dispatch(session, pkt_type, flags, body)
-        print(f"IoT broker (conduit): refused {refusal[1]}", file=sys.stderr)
-        if session.protocol_version == iot.MQTT_5 or (pkt_type == iot.PKT_CONNECT and body[6:7] == b"\x05"):
-            if pkt_type == iot.PKT_CONNECT:
-                await session.send_bytes(iot._make_connack(return_code=refusal[0], protocol_version=iot.MQTT_5))
-            else:
-                await session.send_bytes(iot._make_disconnect(refusal[0]))
-        elif pkt_type == iot.PKT_CONNECT:
-            await session.send_bytes(iot._make_connack(return_code=0x02))  # 3.1.1: identifier rejected
-        return False
-
-    iot._WSSession._dispatch_packet = limited
-
-
-def _connect_client_id(iot: Any, body: bytes) -> str | None:
-    """The client id of a CONNECT packet (3.1.1 or 5), or None when it cannot be read."""
-    try:
-        _, offset = iot._read_string(body, 0)  # protocol name
-        level = body[offset]
-        offset += 4  # level, flags, keep-alive
-        if level == iot.MQTT_5:
-            _, offset = iot._decode_properties(body, offset)
-        client_id, _ = iot._read_string(body, offset)
-        return client_id
-    except (ValueError, IndexError):
-        return None
-
-
 def main() -> None:
     audit = os.environ.get("CONDUIT_AUDIT_LOG")
     if audit:
@@ -277,7 +212,7 @@ def main() -> None:
     deliver_asynchronously()
     install_signature_check()
     require_device_certificates()
-    enforce_broker_limits()
+    broker_rules.install()
     from ministack.app import main as ministack_main
 
     sys.argv = ["ministack"]

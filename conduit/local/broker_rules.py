@@ -1,0 +1,181 @@
+"""What AWS IoT Core's message broker enforces and ministack's does not, added to its sessions.
+
+Each rule is measured against ministack 1.5.33 (pinned exactly: this wraps `_WSSession`) and taken
+from AWS IoT Core's documented broker limits and MQTT behaviour:
+- a PUBLISH payload of at most 128 KB, a topic of at most 7 slashes (beyond Basic Ingest's
+  `$aws/rules/<rule>/`) and a client id of at most 128 bytes; the connection is closed;
+- keep-alive: a client silent for 1.5 times its keep-alive is disconnected
+  (`MQTT_KEEP_ALIVE_TIMEOUT`, its last will published); AWS treats a keep-alive under 30 s as
+  30 s and 0 or over 1200 s as 1200 s;
+- one subscription per filter per session: a SUBSCRIBE to a filter the session already holds
+  replaces it (MQTT 3.1.1 section 3.8.4), so a client resubscribing after resuming its persistent
+  session hears each message once, not twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 128 * 1024
+MAX_TOPIC_SLASHES = 7
+MAX_CLIENT_ID_BYTES = 128
+PACKET_TOO_LARGE, TOPIC_NAME_INVALID, CLIENT_IDENTIFIER_NOT_VALID = 0x95, 0x90, 0x85
+MAX_KEEP_ALIVE_SECONDS = 1200
+# AWS's floor is 30 s. Tests of the broker itself may lower it (CONDUIT_IOT_MIN_KEEP_ALIVE) to see
+# a silent client dropped in seconds; nothing else should.
+MIN_KEEP_ALIVE_VARIABLE = "CONDUIT_IOT_MIN_KEEP_ALIVE"
+AWS_MIN_KEEP_ALIVE_SECONDS = 30
+KEEP_ALIVE_TIMEOUT = "MQTT_KEEP_ALIVE_TIMEOUT"
+# The TLS connection a session is served on. Closing it politely waits up to 30 s for the silent
+# peer's close_notify; a broker dropping a dead client aborts it instead.
+connection: contextvars.ContextVar[asyncio.StreamWriter | None] = contextvars.ContextVar("connection", default=None)
+
+
+@dataclass(frozen=True)
+class Connect:
+    """What the broker reads from a CONNECT packet (3.1.1 or 5)."""
+
+    keep_alive: int
+    client_id: str
+
+
+def effective_keep_alive(requested: int, floor: int = AWS_MIN_KEEP_ALIVE_SECONDS) -> int:
+    """The keep-alive AWS IoT Core applies to a requested one (seconds)."""
+    if requested == 0 or requested > MAX_KEEP_ALIVE_SECONDS:
+        return MAX_KEEP_ALIVE_SECONDS
+    return max(requested, floor)
+
+
+def slashes(topic: str) -> int:
+    """Slashes counted against the limit: Basic Ingest's `$aws/rules/<rule>/` prefix is free."""
+    parts = topic.split("/")
+    if topic.lower().startswith("$aws/rules/") and len(parts) > 3:
+        return topic.count("/") - 3
+    return topic.count("/")
+
+
+def read_connect(iot: Any, body: bytes) -> Connect | None:
+    try:
+        _, offset = iot._read_string(body, 0)  # protocol name
+        level = body[offset]
+        keep_alive = int.from_bytes(body[offset + 2:offset + 4], "big")
+        offset += 4  # level, flags, keep-alive
+        if level == iot.MQTT_5:
+            _, offset = iot._decode_properties(body, offset)
+        client_id, _ = iot._read_string(body, offset)
+        return Connect(keep_alive, client_id)
+    except (ValueError, IndexError):
+        return None
+
+
+def subscribed_filters(iot: Any, session: Any, body: bytes) -> list[str]:
+    """The topic filters a SUBSCRIBE packet names."""
+    offset, filters = 2, []
+    try:
+        if session.protocol_version == iot.MQTT_5:
+            _, offset = iot._decode_properties(body, offset)
+        while offset < len(body):
+            topic_filter, offset = iot._read_string(body, offset)
+            filters.append(topic_filter)
+            offset += 1  # subscription options
+    except (ValueError, IndexError):
+        pass
+    return filters
+
+
+def refusal(iot: Any, session: Any, pkt_type: int, flags: int, body: bytes) -> tuple[int, str] | None:
+    """The MQTT 5 reason code and the why of a packet AWS IoT Core would refuse, or None."""
+    if pkt_type == iot.PKT_PUBLISH:
+        topic, offset = iot._read_string(body, 0)
+        offset += 2 if (flags >> 1) & 0x03 else 0
+        if session.protocol_version == iot.MQTT_5:
+            _, offset = iot._decode_properties(body, offset)
+        if len(body) - offset > MAX_PAYLOAD_BYTES:
+            return PACKET_TOO_LARGE, f"a {len(body) - offset}-byte payload on {topic!r} (the limit is 128 KB)"
+        if slashes(topic) > MAX_TOPIC_SLASHES:
+            return TOPIC_NAME_INVALID, f"topic {topic[:80]!r} has more than {MAX_TOPIC_SLASHES} slashes"
+    elif pkt_type == iot.PKT_CONNECT:
+        connect = read_connect(iot, body)
+        if connect is not None and len(connect.client_id.encode()) > MAX_CLIENT_ID_BYTES:
+            return CLIENT_IDENTIFIER_NOT_VALID, f"a client id of {len(connect.client_id.encode())} bytes (at most 128)"
+    return None
+
+
+async def refuse(iot: Any, session: Any, pkt_type: int, body: bytes, code: int, why: str) -> bool:
+    """Close the connection, with the MQTT 5 reason code first where the protocol has one."""
+    print(f"IoT broker (conduit): refused {why}", file=sys.stderr)
+    if session.protocol_version == iot.MQTT_5 or (pkt_type == iot.PKT_CONNECT and body[6:7] == b"\x05"):
+        if pkt_type == iot.PKT_CONNECT:
+            await session.send_bytes(iot._make_connack(return_code=code, protocol_version=iot.MQTT_5))
+        else:
+            await session.send_bytes(iot._make_disconnect(code))
+    elif pkt_type == iot.PKT_CONNECT:
+        await session.send_bytes(iot._make_connack(return_code=0x02))  # 3.1.1: identifier rejected
+    return False
+
+
+async def replace_held_subscriptions(iot: Any, session: Any, filters: list[str]) -> None:
+    """Drop the session's subscriptions to filters it is subscribing to again."""
+    for sid, held in list(session._sub_filters.items()):
+        if held in filters:
+            await iot.broker_unsubscribe(sid)
+            session._sub_filters.pop(sid, None)
+            session._sub_granted_qos.pop(sid, None)
+            if sid in session._sub_ids:
+                session._sub_ids.remove(sid)
+
+
+async def watch_keep_alive(session: Any, keep_alive: int) -> None:
+    """Close the session once it has been silent for 1.5 keep-alives, as a lost link."""
+    limit = 1.5 * keep_alive
+    while not session._cleaned_up:
+        silent = time.monotonic() - session.conduit_heard_at
+        if silent >= limit:
+            print(f"IoT broker (conduit): {session._client_id!r} silent for {silent:.1f} s, past 1.5 x its "
+                  f"{keep_alive} s keep-alive: disconnected", file=sys.stderr)
+            session._forced_disconnect_reason = KEEP_ALIVE_TIMEOUT
+            writer = getattr(session, "conduit_connection", None)
+            if writer is not None:
+                writer.transport.abort()
+            else:
+                await session._send({"type": "websocket.close", "code": 1000})
+            return
+        await asyncio.sleep(limit - silent)
+
+
+def install() -> None:
+    """Wrap every session's packet dispatch with the rules above."""
+    from ministack.services import iot
+
+    dispatch = iot._WSSession._dispatch_packet
+    serve = iot._mtls_handle_conn
+    floor = int(os.environ.get(MIN_KEEP_ALIVE_VARIABLE, AWS_MIN_KEEP_ALIVE_SECONDS))
+
+    async def strict(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
+        session.conduit_heard_at = time.monotonic()
+        refused = refusal(iot, session, pkt_type, flags, body)
+        if refused is not None:
+            return await refuse(iot, session, pkt_type, body, *refused)
+        if pkt_type == iot.PKT_SUBSCRIBE:
+            await replace_held_subscriptions(iot, session, subscribed_filters(iot, session, body))
+        carry_on = await dispatch(session, pkt_type, flags, body)
+        if pkt_type == iot.PKT_CONNECT and carry_on and getattr(session, "conduit_watchdog", None) is None:
+            connect = read_connect(iot, body)
+            keep_alive = effective_keep_alive(connect.keep_alive if connect else 0, floor)
+            session.conduit_heard_at = time.monotonic()  # AWS starts the timer at CONNACK
+            session.conduit_connection = connection.get()
+            session.conduit_watchdog = asyncio.ensure_future(watch_keep_alive(session, keep_alive))
+        return carry_on
+
+    async def served(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection.set(writer)
+        await serve(reader, writer)
+
+    iot._WSSession._dispatch_packet = strict
+    iot._mtls_handle_conn = served

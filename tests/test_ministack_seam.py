@@ -1,0 +1,106 @@
+"""The local cloud's seam to ministack's internals: every private name the launcher, the broker rules
+and the fault injection wrap or call, with the parameters they are called with. An upgrade of
+ministack that moves one fails here, by name, instead of somewhere in an end-to-end run."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+SEAM_MODULES = ("conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py")
+
+# (module, attribute path, parameters it is called or replaced with; None: a constant or a class)
+USED = [
+    ("ministack.app", "_enforce_execute_api",
+     ["api_id", "stage", "method", "execute_path", "headers", "query_params", "iam_action"]),
+    ("ministack.app", "_execute_api_authorization_type", ["api_id", "stage", "method", "execute_path"]),
+    ("ministack.app", "_handle_execute_api_request", None),
+    ("ministack.core.iam_evaluator", "enforce",
+     ["access_key_id", "iam_action", "service", "region", "resource_arn", "service_context"]),
+    ("ministack.core.iam_evaluator", "resolve_principal", None),
+    ("ministack.core.iam_evaluator", "resolve_credential", None),
+    ("ministack.core.iam_evaluator", "CredentialResolutionError", None),
+    ("ministack.core.sigv4", "parse_header_signature", None),
+    ("ministack.core.sigv4", "request_time_failure", None),
+    ("ministack.core.sigv4", "header_signature_failure", None),
+    ("ministack.core.lambda_runtime", "Worker.invoke", None),
+    ("ministack.services.eventbridge", "_dispatch_to_lambda", ["arn", "payload"]),
+    ("ministack.services.sns", "_deliver_to_lambda",
+     ["endpoint", "envelope", "topic_arn", "sub_arn", "msg_id", "raw_message", "message_attributes"]),
+    ("ministack.services.iot", "_dispatch_rule_to_lambda", ["account_id", "region", "function_arn", "event"]),
+    ("ministack.services.iot", "_WSSession._dispatch_packet", ["self", "pkt_type", "flags", "body"]),
+    ("ministack.services.iot", "_mtls_handle_conn", ["reader", "writer"]),
+    ("ministack.services.iot", "_mtls_build_ssl_context", []),
+    ("ministack.services.iot", "broker_unsubscribe", ["subscription_id"]),
+    ("ministack.services.iot", "_read_string", None),
+    ("ministack.services.iot", "_decode_properties", None),
+    ("ministack.services.iot", "_make_connack", None),
+    ("ministack.services.iot", "_make_disconnect", None),
+    ("ministack.services.iot", "PKT_CONNECT", None),
+    ("ministack.services.iot", "PKT_PUBLISH", None),
+    ("ministack.services.iot", "PKT_SUBSCRIBE", None),
+    ("ministack.services.iot", "MQTT_5", None),
+    ("ministack.services.lambda_svc", "invoke_async_with_retry", None),
+    ("ministack.services.lambda_svc", "_execution_record_for_config", None),
+    ("ministack.services.lambda_svc", "_get_func_record_for_ref", None),
+    ("ministack.services.lambda_svc", "_get_func_record_for_ref_in_scope", None),
+    ("ministack.services.lambda_svc", "_execute_function", None),
+]
+
+# What a session object must carry for the broker rules (set by ministack's _WSSession.__init__).
+SESSION_ATTRIBUTES = ("_sub_filters", "_sub_granted_qos", "_sub_ids", "_cleaned_up", "_client_id",
+                      "_forced_disconnect_reason", "_send", "protocol_version")
+
+
+def test_the_seam_is_written_against_the_pinned_ministack():
+    pinned = next(line.split("==")[1].strip('",\n ') for line in (REPO / "pyproject.toml").read_text().splitlines()
+                  if '"ministack==' in line)
+    assert version("ministack") == pinned
+    for module in SEAM_MODULES:
+        assert f"ministack {pinned}" in (REPO / module).read_text(), f"{module} names the version it was measured on"
+
+
+@pytest.mark.parametrize(("module", "path", "parameters"), USED, ids=[f"{m}.{p}" for m, p, _ in USED])
+def test_each_private_the_local_cloud_uses_is_there(module, path, parameters):
+    found = importlib.import_module(module)
+    for part in path.split("."):
+        assert hasattr(found, part), f"ministack moved {module}.{path}: revisit {', '.join(SEAM_MODULES)}"
+        found = getattr(found, part)
+    if parameters is not None:
+        assert list(inspect.signature(found).parameters)[:len(parameters)] == parameters
+
+
+def test_a_session_carries_what_the_broker_rules_read():
+    from ministack.services import iot
+
+    async def send(_message: dict) -> None:
+        return None
+
+    session = iot._WSSession(send, "000000000000", "us-east-1")
+    missing = [name for name in SESSION_ATTRIBUTES if not hasattr(session, name)]
+    assert not missing
+
+
+def test_every_ministack_private_used_is_listed_and_used_only_in_the_seam():
+    listed = {(module.rsplit(".", 1)[-1], path.split(".")[0]) for module, path, _ in USED}
+    for source in (REPO / "conduit").rglob("*.py"):
+        tree = ast.parse(source.read_text())
+        aliases = {alias.asname or alias.name: f"{node.module}.{alias.name}"
+                   for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ministack")
+                   for alias in node.names}
+        if str(source.relative_to(REPO)) not in SEAM_MODULES:
+            assert not aliases, f"{source.relative_to(REPO)} imports ministack: keep its internals in {SEAM_MODULES}"
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                    and node.attr.startswith("_")):
+                owner = aliases[node.value.id].rsplit(".", 1)[-1]
+                assert (owner, node.attr) in listed, f"{Path(source).name} uses {owner}.{node.attr}: list it here"
