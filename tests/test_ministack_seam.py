@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import REPO
 
-SEAM_MODULES = ("conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py")
+SEAM_MODULES = ("conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py",
+                "conduit/local/lambda_rules.py")
 
 # (module, attribute path, parameters it is called or replaced with; None: a constant or a class)
 USED = [
@@ -30,7 +31,8 @@ USED = [
     ("ministack.core.sigv4", "parse_header_signature", None),
     ("ministack.core.sigv4", "request_time_failure", None),
     ("ministack.core.sigv4", "header_signature_failure", None),
-    ("ministack.core.lambda_runtime", "Worker.invoke", None),
+    ("ministack.core.lambda_runtime", "Worker.invoke", ["self", "event", "request_id"]),
+    ("ministack.core.lambda_runtime", "Worker._spawn", ["self"]),
     ("ministack.services.eventbridge", "_dispatch_to_lambda", ["arn", "payload"]),
     ("ministack.services.sns", "_deliver_to_lambda",
      ["endpoint", "envelope", "topic_arn", "sub_arn", "msg_id", "raw_message", "message_attributes"]),
@@ -52,9 +54,13 @@ USED = [
     ("ministack.services.lambda_svc", "_get_func_record_for_ref", None),
     ("ministack.services.lambda_svc", "_get_func_record_for_ref_in_scope", None),
     ("ministack.services.lambda_svc", "_execute_function", None),
+    ("ministack.services.lambda_svc", "_ACCOUNT_CONCURRENCY_CAP", None),
+    ("ministack.services.lambda_svc", "_AWS_DEFAULT_ACCOUNT_CONCURRENCY", None),
+    ("ministack.services.lambda_svc", "_memory_budget_bytes", []),
 ]
 
 # What a session object must carry for the broker rules (set by ministack's _WSSession.__init__).
+WORKER_ATTRIBUTES = ("_proc", "_lock", "func_name", "config")
 SESSION_ATTRIBUTES = ("_sub_filters", "_sub_granted_qos", "_sub_ids", "_cleaned_up", "_client_id",
                       "_forced_disconnect_reason", "_send", "protocol_version")
 
@@ -104,3 +110,10 @@ def test_every_ministack_private_used_is_listed_and_used_only_in_the_seam():
                     and node.attr.startswith("_")):
                 owner = aliases[node.value.id].rsplit(".", 1)[-1]
                 assert (owner, node.attr) in listed, f"{Path(source).name} uses {owner}.{node.attr}: list it here"
+
+
+def test_a_worker_carries_what_the_init_limit_reads():
+    from ministack.core import lambda_runtime
+
+    worker = lambda_runtime.Worker("f", {"Runtime": "python3.12", "Timeout": 3}, b"")
+    assert not [name for name in WORKER_ATTRIBUTES if not hasattr(worker, name)]

@@ -10,7 +10,7 @@ matter here, each measured:
 - its MQTT listener lets TLS clients without a certificate connect, subscribe and publish. AWS
   IoT Core's mutual-TLS endpoint refuses them; so does the listener here (CERT_REQUIRED). What
   else AWS's broker enforces (message and topic limits, keep-alive, one subscription per filter) is
-  in `broker_rules`.
+  in `broker_rules`; Lambda's 10 s init limit in `lambda_rules`.
 - it authorizes SQS batch calls as actions no IAM policy can grant; they are mapped to AWS's.
 - EventBridge targets, IoT rule actions and SNS subscriptions invoke a function once and forget it:
   no retry, no failure destination. On AWS all three invoke asynchronously, so Lambda retries a
@@ -33,7 +33,7 @@ import sys
 import threading
 from typing import Any
 
-from conduit.local import broker_rules, faults
+from conduit.local import broker_rules, faults, lambda_rules
 from conduit.local.emulator import REGION
 
 # AWS authorizes SQS's batch operations with the action of the single operation; ministack
@@ -209,6 +209,7 @@ def main() -> None:
     if audit:
         install_audit(audit)
     faults.install()
+    lambda_rules.install()
     deliver_asynchronously()
     install_signature_check()
     require_device_certificates()
