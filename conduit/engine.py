@@ -27,6 +27,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.stack_reference import StackReferenceOutputDetails
 
+from conduit import lazy_modules
+from conduit.auto_names import with_auto_name
 from conduit.plausible import DYNAMIC_OUTPUTS, value_named
 from conduit.project import Project, StackConfig
 
@@ -105,9 +107,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._count(1, 0)
         pulumi_mocks._ensure_event_loop()
         registered = self.resources[response.urn]
+        inputs = rpc.deserialize_properties(request.object)
+        if request.custom:  # as the provider's Check returns them, auto-name included
+            inputs = with_auto_name(request.type, request.name, inputs)
         self.run.resources.append(Registration(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
-            custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+            custom=bool(request.custom), inputs=inputs,
             outputs=dict(registered.state), id=registered.id, dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
         ))
@@ -203,6 +208,7 @@ def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks,
     """Run the project's program for `stack` against `mocks`; raises what the program raises.
     `progress(done, registered)` hears of every resource as it is registered and as it is done."""
     run = ProgramRun(stack=stack.name)
+    lazy_modules.install()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     set_all_config(dict(stack.values), list(stack.secret_keys))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
+from conduit.auto_names import with_auto_name
 from conduit.plausible import (
     ACCOUNT,
     DYNAMIC_OUTPUTS,
@@ -165,19 +167,41 @@ def policy_document_from_args(args: dict[str, Any]) -> dict[str, Any]:
     return {"Version": args.get("version", "2012-10-17"), "Statement": statements}
 
 
+def _reference(component: str, child: str, child_name: str) -> dict[str, Any]:
+    urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), f"{component}${child}", child_name])
+    return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "type": child, "name": child_name,
+            "id": resource_id(child, child_name)}
+
+
 def built_by_provider(component: str, name: str) -> dict[str, Any]:
     """References to the resources a provider's component hands back (awsx's `load_balancer`), so a
     program can read `lb.load_balancer.dns_name`; the monitor answers each when it is rehydrated."""
-    def reference(child: str, child_name: str) -> dict[str, Any]:
-        urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), f"{component}${child}", child_name])
-        return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "type": child, "name": child_name,
-                "id": resource_id(child, child_name)}
-
     made: dict[str, Any] = {}
     for output, child, many in resources_in_outputs(component):
         base = f"{name}-{output}"
-        made[output] = [reference(child, f"{base}-{n}") for n in (1, 2)] if many else reference(child, base)
+        made[output] = ([_reference(component, child, f"{base}-{n}") for n in (1, 2)] if many
+                        else _reference(component, child, base))
     return made
+
+
+def awsx_vpc_subnets(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """awsx's Vpc makes one subnet per availability zone for each subnet spec, in the specs' order
+    (3 zones unless told; a public and a private spec unless given): programs index into the lists
+    by that layout (`isolated_subnet_ids[3]` is the second spec's first subnet)."""
+    zones = len(inputs.get("availabilityZoneNames") or []) or int(inputs.get("numberOfAvailabilityZones") or 3)
+    specs = [s for s in inputs.get("subnetSpecs") or [{"type": "Public"}, {"type": "Private"}] if isinstance(s, dict)]
+    made: dict[str, Any] = {"subnets": []}
+    for kind in ("public", "private", "isolated"):
+        names = [f"{name}-{spec.get('name') or kind}-{zone + 1}" for spec in specs
+                 if str(spec.get("type", "")).lower() == kind for zone in range(zones)]
+        made[f"{kind}SubnetIds"] = [resource_id("aws:ec2/subnet:Subnet", n) for n in names]
+        made[f"{kind}Subnets"] = [_reference("awsx:ec2:Vpc", "aws:ec2/subnet:Subnet", n) for n in names]
+        made["subnets"] += made[f"{kind}Subnets"]
+    return made
+
+
+# A provider component whose outputs have a shape its inputs decide: one row each.
+COMPONENT_SHAPES: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {"awsx:ec2:Vpc": awsx_vpc_subnets}
 
 
 class OfflineEngineError(RuntimeError):
@@ -210,7 +234,14 @@ class FakeCloud(Mocks):
             # like any resource's, and the resources it hands back are references in either mode.
             # The program's own components (unknown to any provider) get none.
             made = {} if self.preview else resource_outputs(args.typ, args.name, args.inputs)
-            return "", {**made, **built_by_provider(args.typ, args.name)}
+            made = {**made, **built_by_provider(args.typ, args.name)}
+            if args.typ in COMPONENT_SHAPES:
+                shaped = COMPONENT_SHAPES[args.typ](args.name, dict(args.inputs))
+                made.update(shaped if not self.preview else {k: v for k, v in shaped.items() if not k.endswith("Ids")})
+            return "", made
+        # The provider's Check names what the program left unnamed, in a preview too.
+        args = MockResourceArgs(args.typ, args.name, with_auto_name(args.typ, args.name, args.inputs),
+                                args.provider, args.resource_id, custom=True)
         if self.preview:
             return None, dict(args.inputs)
         try:

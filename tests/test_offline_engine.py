@@ -45,7 +45,9 @@ def test_resources_passed_as_inputs_and_exported_do_not_break_the_engine(tmp_pat
     """)
     document = run_stack(project, "t")
     [index] = [r for r in document["resources"] if r["name"] == "index"]
-    assert index["inputs"]["bucket"] == "site-files-fake", "a resource input travels as its id"
+    [files] = [r for r in document["resources"] if r["name"] == "site-files"]
+    assert index["inputs"]["bucket"] == files["inputs"]["bucket"], "a resource input travels as its id"
+    assert index["inputs"]["bucket"].startswith("site-files-"), "the name the provider makes"
     assert document["outputs"]["bucket"]["arn"].startswith("arn:aws:s3:::")
 
 
@@ -499,3 +501,21 @@ def test_a_setting_whose_value_is_an_unknown_arn_is_set_in_a_preview(tmp_path):
                "eventbridge-target-retry-policy"}
     assert [u for u in verdict.unjudged if u["policy"] in watched] == []
     assert [(v.policy, v.urn) for v in verdict.violations if v.policy in watched] == []
+
+
+def test_an_awsx_vpc_has_one_subnet_per_zone_for_each_spec_in_order(tmp_path):
+    """Programs index awsx's lists by its layout: 3 zones by default, specs in order (a real program,
+    pulumi/examples' hub-and-spoke network, reads isolated_subnet_ids[3..5] for its second spec)."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_awsx as awsx
+        vpc = awsx.ec2.Vpc("spoke", subnet_specs=[
+            awsx.ec2.SubnetSpecArgs(name="private", type=awsx.ec2.SubnetType.ISOLATED, cidr_mask=28),
+            awsx.ec2.SubnetSpecArgs(name="tgw", type=awsx.ec2.SubnetType.ISOLATED, cidr_mask=28)])
+        two = awsx.ec2.Vpc("two", number_of_availability_zones=2)
+        pulumi.export("tgw", vpc.isolated_subnet_ids.apply(lambda ids: ids[3:]))
+        pulumi.export("counts", pulumi.Output.all(two.public_subnet_ids, two.private_subnet_ids,
+                                                  two.isolated_subnet_ids).apply(lambda l: [len(x) for x in l]))
+    """)
+    outputs = run_stack(project, "t")["outputs"]
+    assert len(outputs["tgw"]) == 3 and all(i.startswith("subnet-") for i in outputs["tgw"])
+    assert outputs["counts"] == [2, 2, 0]

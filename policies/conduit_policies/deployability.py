@@ -15,6 +15,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 
+from conduit_policies.auto_names import DEFAULT, OVERRIDES, AutoName, made_from, override
 from conduit_policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
 from conduit_policies.documents import as_list, statements_of
 from conduit_policies.graph import StackGraph, value
@@ -258,7 +259,23 @@ def _trust_fit(args: StackValidationArgs, report_violation: ReportViolation) -> 
 
 # --- physical names AWS refuses ------------------------------------------------------------------
 
+def _auto_name(resource: PolicyResource) -> tuple[AutoName, str] | None:
+    """The provider's naming rule and the name, when the name is one the aws provider made from the
+    resource's own name (the program set none)."""
+    rule = override(resource.resource_type, resource.props) if resource.resource_type in OVERRIDES else (
+        DEFAULT if resource.resource_type.startswith("aws:") else None)
+    made = _safe(lambda: value(resource, rule.prop)) if rule else None
+    return (rule, made) if isinstance(made, str) and made_from(rule, resource.name, made) else None
+
+
 def _names(resource: PolicyResource) -> Iterator[str]:
+    auto = _auto_name(resource)
+    if auto is not None and auto[0].refusal(resource.name):
+        yield (f"{auto[0].prop} is left to the aws provider, which refuses to make it: "
+               f"{auto[0].refusal(resource.name)}. Shorten the resource name or set {auto[0].prop}")
+        return
+    made = (f" (made by the aws provider from the resource name '{resource.name}' and "
+            f"{auto[0].randlen} random characters; shorten the resource name or set {auto[0].prop})") if auto else ""
     for (type_, prop), kind in NAMED_TYPES.items():
         if resource.resource_type != type_:
             continue
@@ -275,7 +292,7 @@ def _names(resource: PolicyResource) -> Iterator[str]:
             if fifo != name.endswith(".fifo"):
                 problems.append("must end in .fifo exactly when the " + kind + " is FIFO")
         for problem in problems:
-            yield f"{prop} {name!r} {problem}"
+            yield f"{prop} {name!r} {problem}{made}"
     for (type_, prop), limit in PREFIX_LIMITS.items():
         if resource.resource_type == type_:
             prefix = _safe(lambda p=prop: value(resource, p))
