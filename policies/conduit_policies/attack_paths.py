@@ -209,8 +209,8 @@ def principals(args: StackValidationArgs, policy: str) -> Iterator[Principal]:
     for role in graph.of_type(ROLE):
         try:
             held = role_holdings(graph, role)
-        except Unknown as exc:
-            note(policy, exc.urn, exc.path)
+        except Unknown as exc:  # listed under the role, whose finding it leaves undecided
+            note(policy, role.urn, exc.path if exc.urn == role.urn else f"{exc.path} of {exc.urn.rsplit('::', 1)[-1]}")
             continue
         reached |= role_sources(graph, role)
         yield Principal(role.urn, f"role '{role.name}'", held)

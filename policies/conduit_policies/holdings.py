@@ -42,7 +42,7 @@ def _managed(graph: StackGraph, arn: Any, carrier: PolicyResource | None, prop: 
     for policy in built_from:
         yield from _statements(value(policy, "policy"), f"customer-managed policy '{policy.name}'")
     if built_from or not isinstance(arn, str):
-        return
+        return  # (a None ARN: one the program's own policy will have, unknown in a preview)
     document = managed_document(arn)
     match = AWS_MANAGED_ARN.fullmatch(arn)
     if document is not None and match:
@@ -55,16 +55,27 @@ def role_holdings(graph: StackGraph, role: PolicyResource) -> list[Held]:
     for n, inline in enumerate(as_list(value(role, "inlinePolicies"))):
         if isinstance(inline, dict) and inline.get("policy"):
             held += _statements(inline["policy"], f"inline policy '{inline.get('name') or n}'")
-    for arn in as_list(value(role, "managedPolicyArns")):
+    for arn in as_list(_arns(graph, role, "managedPolicyArns")):
         held += _managed(graph, arn, role, "managedPolicyArns")
     for policy in graph.referring(role, "role", ROLE_POLICY):
         held += _statements(value(policy, "policy"), f"inline policy '{policy.name}'")
     for attachment in graph.referring(role, "role", ATTACHMENT):
-        held += _managed(graph, value(attachment, "policyArn"), attachment, "policyArn")
+        held += _managed(graph, _arns(graph, attachment, "policyArn"), attachment, "policyArn")
     for exclusive in graph.referring(role, "roleName", EXCLUSIVE):
-        for arn in as_list(value(exclusive, "policyArns")):
+        for arn in as_list(_arns(graph, exclusive, "policyArns")):
             held += _managed(graph, arn, exclusive, "policyArns")
     return held
+
+
+def _arns(graph: StackGraph, carrier: PolicyResource, prop: str) -> Any:
+    """The policy ARN(s) `carrier` names. Unknown in a preview when built from an `aws.iam.Policy` of
+    the program; its document is known all the same, so None stands for the ARN then."""
+    try:
+        return value(carrier, prop)
+    except Unknown:
+        if graph.through(carrier, prop, POLICY):
+            return None
+        raise
 
 
 def role_sources(graph: StackGraph, role: PolicyResource) -> set[str]:

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,46 +101,64 @@ def _services(principal: Any) -> list[str]:
     return [str(s) for s in as_list(principal.get("Service"))] if isinstance(principal, dict) else []
 
 
-def _exposures(graph: StackGraph, allowed: set[str]) -> Iterator[Exposure]:
-    for permission in graph.of_type(PERMISSION):
-        principal = value(permission, "principal")
-        narrowed = {k for k in PERMISSION_NARROWING if value(permission, k)}
-        if principal == "*" and "*" not in allowed and not narrowed:
-            yield Exposure(permission, f"lambda permission '{permission.name}' lets any principal "
-                                       f"({value(permission, 'action')}) invoke the function; set source_arn (or "
-                                       "source_account / principal_org_id) to the caller")
+Unknowns = Callable[[Unknown], None]
+"""Told of each resource whose setting is unknown: it is listed unjudged, and the others are judged."""
+
+
+def _read(resource: PolicyResource, keys: Iterable[str], unknown: Unknowns) -> list[Any] | None:
+    try:
+        return [value(resource, key) for key in keys]
+    except Unknown as exc:
+        unknown(exc)
+        return None
+
+
+def _documents(graph: StackGraph, unknown: Unknowns, roles: bool = True
+               ) -> Iterator[tuple[str, PolicyResource, str, dict[str, Any]]]:
+    """(type, resource, property, statement) of every resource policy (and trust policy, with `roles`)."""
     for type_, key in RESOURCE_POLICIES.items():
+        if type_ == "aws:iam/role:Role" and not roles:
+            continue
         for resource in graph.of_type(type_):
-            for statement in statements_of(value(resource, key)):
-                if statement.get("Effect") == "Allow" and _public(statement.get("Principal"), allowed) \
-                        and not narrows(statement.get("Condition"), NARROWING_KEYS):
-                    what = "assume the role" if type_ == "aws:iam/role:Role" else "use it"
-                    yield Exposure(resource, f"{type_} '{resource.name}' {key}: an Allow with Principal '*' and no "
-                                             f"narrowing condition lets anyone {what} ({statement.get('Action')}); "
-                                             "name the principals, or add a condition such as aws:SourceArn, "
-                                             "aws:SourceAccount or aws:PrincipalOrgID")
+            read = _read(resource, [key], unknown)
+            for statement in statements_of(read[0]) if read else []:
+                yield type_, resource, key, statement
 
 
-def _confused_deputies(graph: StackGraph) -> Iterator[Exposure]:
+def _exposures(graph: StackGraph, allowed: set[str], unknown: Unknowns) -> Iterator[Exposure]:
     for permission in graph.of_type(PERMISSION):
-        principal = str(value(permission, "principal") or "")
-        if principal.endswith(".amazonaws.com") and not any(value(permission, k) for k in SOURCE_NARROWING):
+        read = _read(permission, ["principal", "action", *PERMISSION_NARROWING], unknown)
+        if read and read[0] == "*" and "*" not in allowed and not any(read[2:]):
+            yield Exposure(permission, f"lambda permission '{permission.name}' lets any principal ({read[1]}) "
+                                       "invoke the function; set source_arn (or source_account / "
+                                       "principal_org_id) to the caller")
+    for type_, resource, key, statement in _documents(graph, unknown):
+        if statement.get("Effect") == "Allow" and _public(statement.get("Principal"), allowed) \
+                and not narrows(statement.get("Condition"), NARROWING_KEYS):
+            what = "assume the role" if type_ == "aws:iam/role:Role" else "use it"
+            yield Exposure(resource, f"{type_} '{resource.name}' {key}: an Allow with Principal '*' and no "
+                                     f"narrowing condition lets anyone {what} ({statement.get('Action')}); "
+                                     "name the principals, or add a condition such as aws:SourceArn, "
+                                     "aws:SourceAccount or aws:PrincipalOrgID")
+
+
+def _confused_deputies(graph: StackGraph, unknown: Unknowns) -> Iterator[Exposure]:
+    for permission in graph.of_type(PERMISSION):
+        read = _read(permission, ["principal", *SOURCE_NARROWING], unknown)
+        principal = str(read[0] or "") if read else ""
+        if principal.endswith(".amazonaws.com") and not any(read[1:]):
             yield Exposure(permission, f"lambda permission '{permission.name}' lets {principal} invoke the function "
                                        "for any account that asks it (the confused deputy): set source_arn to the "
                                        "resource that invokes it, or source_account")
-    for type_, key in RESOURCE_POLICIES.items():
-        if type_ == "aws:iam/role:Role":
-            continue  # a service assumes a role only for its own account
-        for resource in graph.of_type(type_):
-            for statement in statements_of(value(resource, key)):
-                services = _services(statement.get("Principal"))
-                if type_ == "aws:kms/key:Key":
-                    services = [s for s in services if s not in NO_SOURCE_CONTEXT_IN_KMS]
-                if statement.get("Effect") == "Allow" and services and \
-                        not narrows(statement.get("Condition"), ON_BEHALF_KEYS):
-                    yield Exposure(resource, f"{type_} '{resource.name}' {key}: {', '.join(services)} may "
-                                             f"{statement.get('Action')} for any account that asks it (the confused "
-                                             "deputy); add a condition on aws:SourceArn or aws:SourceAccount")
+    # A service assumes a role only for its own account: trust policies are not judged here.
+    for type_, resource, key, statement in _documents(graph, unknown, roles=False):
+        services = _services(statement.get("Principal"))
+        if type_ == "aws:kms/key:Key":
+            services = [s for s in services if s not in NO_SOURCE_CONTEXT_IN_KMS]
+        if statement.get("Effect") == "Allow" and services and not narrows(statement.get("Condition"), ON_BEHALF_KEYS):
+            yield Exposure(resource, f"{type_} '{resource.name}' {key}: {', '.join(services)} may "
+                                     f"{statement.get('Action')} for any account that asks it (the confused "
+                                     "deputy); add a condition on aws:SourceArn or aws:SourceAccount")
 
 
 def _reviewed(graph: StackGraph, resource: PolicyResource, config: dict[str, Any]) -> str | None:
@@ -160,18 +178,20 @@ def _reviewed(graph: StackGraph, resource: PolicyResource, config: dict[str, Any
     return None
 
 
-def _judge(find: Any, accepted: list[tuple[Exposure, str]] | None = None) -> Any:
+def _noting(policy: str) -> Unknowns:
+    return lambda exc: note(policy, exc.urn, exc.path)
+
+
+def _judge(policy: str, find: Callable[[StackGraph, dict[str, Any], Unknowns], Iterator[Exposure]]) -> Any:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args)
         config = args.get_config() or {}
-        try:
-            found = list(find(graph, set(config.get("allowedPrincipals") or []))) if find is _exposures \
-                else list(find(graph))
-        except Unknown as exc:
-            note("no-public-principal" if find is _exposures else "service-principal-source", exc.urn, exc.path)
-            return
-        for exposure in found:
-            reason = _reviewed(graph, exposure.resource, config)
+        for exposure in find(graph, config, _noting(policy)):
+            try:
+                reason = _reviewed(graph, exposure.resource, config)
+            except Unknown as exc:
+                note(policy, exc.urn, exc.path)
+                continue
             if reason is None:
                 report_violation(exposure.message, exposure.resource.urn)
 
@@ -181,12 +201,13 @@ def _judge(find: Any, accepted: list[tuple[Exposure, str]] | None = None) -> Any
 def _reviewed_exposures(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     config = args.get_config() or {}
-    try:
-        found = [*_exposures(graph, set()), *_confused_deputies(graph)]
-    except Unknown:
-        return
-    for exposure in found:
-        reason = _reviewed(graph, exposure.resource, config)
+    unknown = _noting("reviewed-exposure")
+    for exposure in [*_exposures(graph, set(), unknown), *_confused_deputies(graph, unknown)]:
+        try:
+            reason = _reviewed(graph, exposure.resource, config)
+        except Unknown as exc:
+            unknown(exc)
+            continue
         if reason is not None:
             report_violation(f"accepted after review ({reason}): {exposure.message}", exposure.resource.urn)
 
@@ -195,12 +216,14 @@ POLICIES = [
     StackValidationPolicy(
         name="no-public-principal",
         description="Trust and resource policies allow no Principal '*' without a condition that narrows it.",
-        validate=_judge(_exposures), config_schema=REVIEWS),
+        validate=_judge("no-public-principal", lambda graph, config, unknown: _exposures(
+            graph, set(config.get("allowedPrincipals") or []), unknown)), config_schema=REVIEWS),
     StackValidationPolicy(
         name="service-principal-source",
         description="A service principal acts only on this program's behalf: aws:SourceArn or aws:SourceAccount "
                     "(source_arn / source_account for a Lambda permission).",
-        validate=_judge(_confused_deputies), config_schema=REVIEWS),
+        validate=_judge("service-principal-source", lambda graph, _config, unknown: _confused_deputies(
+            graph, unknown)), config_schema=REVIEWS),
     StackValidationPolicy(
         name="reviewed-exposure",
         description="Exposures accepted after review (a conduit:reviewed-exposure tag, a reviewedExposures entry, "
