@@ -58,10 +58,12 @@ def _where(error: BaseException, project: Any) -> str:
 
 
 def _refused(error: BaseException | None) -> bool:
-    """Whether `error` is, or was caused by, a call the seal refused."""
-    while error is not None:
+    """Whether `error` is, or was caused by, a call the seal refused (a chain may loop back on itself)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
         if isinstance(error, OfflineRefusal):
             return True
+        seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
 

@@ -143,3 +143,11 @@ def test_lookups_and_other_programs_are_refused_too(tmp_path, endpoint, source, 
                      "check")
     assert result.returncode != 0 and refused in result.stderr, result.stderr
     assert f"{tmp_path}/__main__.py:2:" in result.stderr
+
+
+def test_an_error_whose_causes_loop_back_is_judged_without_hanging():
+    from conduit.child import _refused
+
+    first, second = ValueError("a"), KeyError("b")
+    first.__context__, second.__context__ = second, first
+    assert _refused(first) is False

@@ -1,0 +1,51 @@
+"""Provider SDKs' lazy modules, loaded once and whole however many threads ask.
+
+Written against pulumi 3.x's `pulumi._utils._LazyModule` (pinned exactly: this replaces its
+`__getattribute__`). The generated SDKs (`pulumi_aws.ec2`, ...) are lazy modules: the first
+attribute access runs the module's code. pulumi's copy of the stdlib class turns the module into a
+plain one *before* running that code, so a second thread asking meanwhile (the SDK resolves output
+types and rebuilds resource references on executor threads while the program's thread imports)
+sees it half-loaded: `module 'pulumi_aws.ec2' has no attribute 'Eip'` (two awsx Vpcs in one
+program). Here a load runs under one re-entrant lock and the module stays lazy until its code has
+run, so another thread waits for the whole module instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from typing import Any
+
+import pulumi._utils as pulumi_utils
+
+_LOCK = threading.RLock()
+_LOADING: set[int] = set()
+
+
+def _load_then_get(module: types.ModuleType, attr: str) -> Any:
+    introspection = pulumi_utils._INTROSPECTION_ATTRS
+    if attr in introspection:
+        return types.ModuleType.__getattribute__(module, attr)
+    with _LOCK:
+        if types.ModuleType.__getattribute__(module, "__class__") is not pulumi_utils._LazyModule \
+                or id(module) in _LOADING:  # loaded meanwhile, or being loaded by this thread
+            return types.ModuleType.__getattribute__(module, attr)
+        _LOADING.add(id(module))
+        try:
+            spec = types.ModuleType.__getattribute__(module, "__spec__")
+            attrs_then = spec.loader_state["__dict__"]
+            attrs_now = types.ModuleType.__getattribute__(module, "__dict__")
+            updated = {k: v for k, v in attrs_now.items() if k not in attrs_then or attrs_then[k] is not v}
+            spec.loader.exec_module(module)
+            if spec.name in sys.modules and sys.modules[spec.name] is not module:
+                raise ValueError(f"module object for {spec.name!r} substituted in sys.modules during a lazy load")
+            attrs_now.update(updated)
+        finally:
+            module.__class__ = types.ModuleType
+            _LOADING.discard(id(module))
+    return getattr(module, attr)
+
+
+def install() -> None:
+    pulumi_utils._LazyModule.__getattribute__ = _load_then_get  # type: ignore[method-assign]
