@@ -190,8 +190,10 @@ def render_violations(violations: list[Violation]) -> str:
 
 
 def as_json(violations: list[Violation], unjudged_entries: list[dict[str, str]] | None = None,
-            direct_calls: list[dict[str, Any]] | None = None) -> str:
+            direct_calls: list[dict[str, Any]] | None = None, resources: int | None = None) -> str:
     document: dict[str, Any] = {"violations": [asdict(v) for v in violations], "directCalls": direct_calls or []}
+    if resources is not None:
+        document["resources"] = resources  # what the program registered, components included
     if unjudged_entries is not None:
         document["unjudged"] = unjudged_entries
     return json.dumps(document, indent=2)

@@ -86,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
     verdict = judge(document, load_project(args.project_dir).name, config)
     unjudged = verdict.unjudged if args.preview else None
     calls = document.get("directCalls") or []
-    print(as_json(verdict.violations, unjudged, calls) if args.json
+    print(as_json(verdict.violations, unjudged, calls, len(document["resources"])) if args.json
           else render(verdict.violations, unjudged, args.preview, calls))
     return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
 
