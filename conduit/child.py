@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         _unknown_where_refused(seal)
     try:
         mocks = _mocks(args.mode)
-        run = run_program(project, stack, mocks, dry_run=args.mode == "unknowns",
+        # Every offline run is a preview to the program (`pulumi.runtime.is_dry_run()`), as the
+        # policy pack's run under `pulumi preview` is: programs keep real-world actions for `up`.
+        run = run_program(project, stack, mocks, dry_run=args.mode != "local",
                           progress=_report_progress if args.progress else None)
     except pulumi.RunError as exc:
         args.out.write_text(json.dumps({"error": str(exc), "directCalls": seal.report()}))

@@ -1,9 +1,10 @@
 """`python -m conduit.corpus DIR...`: `conduit check` over real Pulumi Python programs, one line each.
 
 Each program is copied to a scratch folder and checked on a stack of its own (`corpus`, with
-`aws:region` and any config its template declares a default for), as a new user would check a fresh
-clone. The summary counts the programs the offline engine ran to a verdict; every other line
-says why it did not (a missing package, a config value the program requires, an engine error).
+`aws:region`, any config its template declares a default for, and what `corpus.json` says its README
+asks a user to set), as a new user would check a fresh clone. The summary counts the programs the
+offline engine ran to a verdict; every other line says why it did not (a missing package, a config
+value the program requires, an engine error).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -33,6 +35,9 @@ class Outcome:
     why: str
 
 
+MANIFEST = Path(__file__).with_name("corpus.json")
+
+
 def _stack_file(project: Path, config: dict[str, str]) -> None:
     document = yaml.safe_load((project / "Pulumi.yaml").read_text()) or {}
     name = document.get("name", project.name)
@@ -45,11 +50,16 @@ def _stack_file(project: Path, config: dict[str, str]) -> None:
     (project / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": settings}))
 
 
-def check(program: Path, config: dict[str, str], timeout: int) -> Outcome:
+def check(program: Path, config: dict[str, str], timeout: int, settings: dict[str, Any] | None = None) -> Outcome:
+    """Check one program, with the config and files its README asks for (`settings`, from the manifest)."""
+    settings = settings or {}
     with tempfile.TemporaryDirectory(prefix="conduit-corpus-") as scratch:
         project = Path(scratch) / program.name
         shutil.copytree(program, project, ignore=shutil.ignore_patterns("venv", ".venv", "node_modules"))
-        _stack_file(project, config)
+        for name, content in settings.get("files", {}).items():
+            (project / name).write_text(content)
+        given = {k: v.replace("{project}", str(project)) for k, v in settings.get("config", {}).items()}
+        _stack_file(project, {**given, **config})
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "conduit.main", "check", "--stack", STACK, "-C", str(project),
                                  "--json", "--timeout", str(timeout)], capture_output=True, text=True)
@@ -71,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=300)
     args = parser.parse_args(argv)
     config = dict(item.split("=", 1) for item in args.config)
+    manifest = json.loads(MANIFEST.read_text())["programs"]
     outcomes = []
     for program in args.programs:
-        outcome = check(program, config, args.timeout)
+        outcome = check(program, config, args.timeout, manifest.get(program.name))
         outcomes.append(outcome)
         status = (f"judged: {outcome.resources} resources, {outcome.mandatory} mandatory findings"
                   if outcome.judged else f"NOT JUDGED: {outcome.why}")

@@ -42,7 +42,10 @@ def _load_then_get(module: types.ModuleType, attr: str) -> Any:
                 raise ValueError(f"module object for {spec.name!r} substituted in sys.modules during a lazy load")
             attrs_now.update(updated)
         finally:
-            module.__class__ = types.ModuleType
+            # A module's own code may give it a class of its own (an SDK's `config` module does):
+            # only a module still lazy becomes a plain one.
+            if types.ModuleType.__getattribute__(module, "__class__") is pulumi_utils._LazyModule:
+                module.__class__ = types.ModuleType
             _LOADING.discard(id(module))
     return getattr(module, attr)
 

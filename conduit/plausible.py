@@ -240,11 +240,28 @@ def resources_in_outputs(token: str) -> list[tuple[str, str, bool]]:
     return found
 
 
+def coerced(value: Any, hint: Any) -> Any:
+    """An argument as the provider hands it back in a result of declared type `hint`: Terraform
+    reads `"true"` as a bool and `"5"` as a number (a result class refuses the string)."""
+    wanted = unwrap(hint)
+    if isinstance(value, str):
+        if wanted is bool and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if wanted in (int, float):
+            try:
+                return wanted(value)
+            except ValueError:
+                return value
+    return value
+
+
 def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """A value for every field of an invoke's result, arguments echoed where they share a name."""
+    """A value for every field of an invoke's result, arguments echoed (as the provider coerces
+    them) where they share a name."""
     cls = result_class(token)
     if cls is None:
         return {}
     label = str(args.get("name") or token.rsplit(":", 1)[-1])
     context = _context(token, label)
-    return {k: args[k] if k in args else value_for(k, hint, context) for k, hint in declared(cls).items()}
+    return {k: coerced(args[k], hint) if k in args else value_for(k, hint, context)
+            for k, hint in declared(cls).items()}

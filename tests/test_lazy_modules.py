@@ -51,3 +51,19 @@ def test_with_the_lock_every_thread_waits_for_the_whole_module(slow_package, mon
     module = slow_package()
     assert _race(module) == [2, 2]
     assert type(module) is not pulumi_utils._LazyModule and module.FIRST == 1
+
+
+def test_a_module_that_gives_itself_a_class_keeps_it(tmp_path, monkeypatch):
+    """Generated SDKs' `config` modules end by swapping their own class (for `aws.config.region`)."""
+    package = tmp_path / "selfclass"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import sys, types\nclass Exported(types.ModuleType):\n    @property\n    def region(self):\n"
+        "        return 'us-east-1'\nsys.modules[__name__].__class__ = Exported\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(pulumi_utils._LazyModule, "__getattribute__", pulumi_utils._LazyModule.__getattribute__)
+    lazy_modules.install()
+    try:
+        assert pulumi_utils.lazy_import("selfclass").region == "us-east-1"
+    finally:
+        sys.modules.pop("selfclass", None)

@@ -519,3 +519,17 @@ def test_an_awsx_vpc_has_one_subnet_per_zone_for_each_spec_in_order(tmp_path):
     outputs = run_stack(project, "t")["outputs"]
     assert len(outputs["tgw"]) == 3 and all(i.startswith("subnet-") for i in outputs["tgw"])
     assert outputs["counts"] == [2, 2, 0]
+
+
+def test_a_check_is_a_preview_to_the_program_and_data_source_arguments_come_back_as_the_provider_reads_them(
+        tmp_path):
+    """pulumi/examples' static website refuses a placeholder domain outside a preview; its ECS example
+    passes most_recent="true" to get_ami, which the provider hands back as a bool."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        if not pulumi.runtime.is_dry_run():
+            raise Exception("only pulumi up gets here")
+        ami = aws.ec2.get_ami(most_recent="true", owners=["amazon"])
+        pulumi.export("latest", ami.most_recent)
+    """)
+    assert run_stack(project, "t")["outputs"]["latest"] is True
