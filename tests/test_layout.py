@@ -129,3 +129,50 @@ def test_building_blocks_take_typed_arguments_not_dict_spreads():
                if (lines := _args_calls_with_spreads(p.read_text()))}
     assert spreads == {}
     assert _args_calls_with_spreads("X(**y)\nFunctionArgs(a=1, **common)\n") == [2]
+
+
+# The modules allowed to touch a pinned library's private names (each one says why and names the
+# version it was written against; each library's contract test lists the names it touches).
+PRIVATE_SEAMS = {
+    "pulumi": {"conduit/engine.py", "conduit/offline.py", "conduit/lazy_modules.py"},
+    "pulumi_policy": {"conduit/check.py"},
+    "ministack": {"conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py",
+                  "conduit/local/lambda_rules.py"},
+    "aws_lambda_powertools": set(),
+}
+
+
+def _private_uses(source: str) -> set[str]:
+    """The pinned libraries whose private names (`_x`, not dunders) `source` imports or reads."""
+    tree, aliases, used = ast.parse(source), {}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases |= {(a.asname or a.name.split(".")[0]): a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            root = node.module.split(".")[0]
+            aliases |= {(a.asname or a.name): root for a in node.names}
+            if root in PRIVATE_SEAMS and (any(a.name.startswith("_") for a in node.names)
+                                          or any(p.startswith("_") for p in node.module.split(".")[1:])):
+                used.add(root)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and aliases.get(base.id) in PRIVATE_SEAMS:
+                used.add(aliases[base.id])
+    return used
+
+
+def test_pinned_libraries_private_names_are_touched_only_in_their_seams():
+    outside = {}
+    for package in ("conduit", "policies", "infra", "handlers"):
+        for path in (REPO / package).rglob("*.py"):
+            where = str(path.relative_to(REPO))
+            stray = {lib for lib in _private_uses(path.read_text()) if where not in PRIVATE_SEAMS[lib]}
+            if stray:
+                outside[where] = sorted(stray)
+    assert outside == {}
+    assert _private_uses("from pulumi.runtime import rpc\nrpc._special_sig_key\n") == {"pulumi"}
+    assert _private_uses("from pulumi_policy.policy import _PolicyAnalyzerServicer\n") == {"pulumi_policy"}
+    assert _private_uses("import pulumi\npulumi.Output\n") == set()
