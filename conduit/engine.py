@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import runpy
 import sys
@@ -29,7 +30,7 @@ from pulumi.stack_reference import StackReferenceOutputDetails
 
 from conduit import lazy_modules
 from conduit.auto_names import with_auto_name
-from conduit.plausible import DYNAMIC_OUTPUTS, value_named
+from conduit.plausible import DYNAMIC_OUTPUTS, MADE_CONTENT, DocumentByName, value_named
 from conduit.project import Project, StackConfig
 
 # How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
@@ -170,13 +171,25 @@ def answers_by_name() -> Iterator[None]:
       program asks for gets a value shaped by its name;
     - a key of a map the provider fills (`api.uris["GRAPHQL"]`, made empty offline) gets one too,
       where the SDK's `Output[...]` lookup would have raised KeyError;
-    - the outputs a dynamic resource declares are noted, for conduit.offline to make by name.
+    - the outputs a dynamic resource declares are noted, for conduit.offline to make by name;
+    - content a data source made up (an SSM parameter's value, an S3 object's body) that the program
+      parses as JSON becomes a document answering every key by name, where `json.loads` would raise.
     """
     reference, output, dynamic = pulumi.StackReference, pulumi.Output, pulumi.dynamic.Resource
     saved = [(reference, name, reference.__dict__[name]) for name in ("get_output", "require_output",
                                                                           "get_output_details")]
     saved += [(output, "__getitem__", output.__dict__["__getitem__"]), (dynamic, "__init__", dynamic.__init__)]
     dynamic_init = dynamic.__init__
+    saved.append((json, "loads", json.loads))
+    parse = json.loads
+
+    def loads(text: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return parse(text, *args, **kw)
+        except json.JSONDecodeError:
+            if (text.decode(errors="replace") if isinstance(text, bytes) else text) in MADE_CONTENT:
+                return DocumentByName()
+            raise
 
     def declare(self: pulumi.dynamic.Resource, provider: Any, name: str, props: Any, *rest: Any, **kw: Any) -> None:
         type_ = f"pulumi-python:{self._resource_type_name}"
@@ -196,6 +209,7 @@ def answers_by_name() -> Iterator[None]:
     reference.get_output_details = get_output_details  # type: ignore[method-assign]
     output.__getitem__ = getitem  # type: ignore[method-assign]
     dynamic.__init__ = declare  # type: ignore[method-assign]
+    json.loads = loads
     try:
         yield
     finally:

@@ -255,6 +255,20 @@ def coerced(value: Any, hint: Any) -> Any:
     return value
 
 
+# Fields of a data source's result that hold content a program may parse (an SSM parameter's value,
+# an S3 object's body): their made-up strings are remembered, so that a program's `json.loads` of one
+# gets a document answering every key by name (conduit.engine) instead of a JSONDecodeError.
+CONTENT_FIELDS = {"value", "body", "insecurevalue", "content", "plaintext", "secretbinary"}
+MADE_CONTENT: set[str] = set()
+
+
+class DocumentByName(dict):
+    """A parsed document whose keys only the cloud knows: each key read answers by its name."""
+
+    def __missing__(self, key: Any) -> Any:
+        return value_named(str(key))
+
+
 def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
     """A value for every field of an invoke's result, arguments echoed (as the provider coerces
     them) where they share a name."""
@@ -263,5 +277,7 @@ def invoke_result(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     label = str(args.get("name") or token.rsplit(":", 1)[-1])
     context = _context(token, label)
-    return {k: coerced(args[k], hint) if k in args else value_for(k, hint, context)
-            for k, hint in declared(cls).items()}
+    result = {k: coerced(args[k], hint) if k in args else value_for(k, hint, context)
+              for k, hint in declared(cls).items()}
+    MADE_CONTENT.update(v for k, v in result.items() if k.lower() in CONTENT_FIELDS and isinstance(v, str))
+    return result

@@ -533,3 +533,21 @@ def test_a_check_is_a_preview_to_the_program_and_data_source_arguments_come_back
         pulumi.export("latest", ami.most_recent)
     """)
     assert run_stack(project, "t")["outputs"]["latest"] is True
+
+
+def test_content_a_data_source_made_up_parses_as_the_program_parses_it(tmp_path):
+    """An SSM parameter's value or an S3 object's body parsed as JSON: a document answering any key by
+    name, where json.loads of the made-up string would have ended the run; a secret parses as the
+    database credentials Secrets Manager documents; the program's own bad JSON still fails."""
+    project = program(tmp_path, """
+        import json, pulumi, pulumi_aws as aws
+        settings = json.loads(aws.ssm.get_parameter(name="/app/settings").value)
+        body = json.loads(aws.s3.get_object(bucket="cfg", key="app.json").body)
+        creds = json.loads(aws.secretsmanager.get_secret_version(secret_id="db").secret_string)
+        aws.sqs.Queue("q", visibility_timeout_seconds=int(settings.get("timeout", 30)))
+        pulumi.export("read", [body["bucketName"], creds["username"]])
+    """)
+    assert run_stack(project, "t")["outputs"]["read"][1] == "admin"
+    broken = program(tmp_path, "import json\njson.loads('not json')\n", name="broken")
+    with pytest.raises(ProgramError):
+        run_stack(broken, "t")
