@@ -114,7 +114,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    options = BenchOptions(args.events, args.rows, _progress(args))
+    options = BenchOptions(args.events, args.rows, _progress(args), args.big_file)
     return run_bench(args.stack, args.project_dir, args.state_dir, options, args.json)
 
 
@@ -178,6 +178,8 @@ def add_local_commands(commands: argparse._SubParsersAction, stack_options: argp
                            help="measure deploy time, flow latency and ingest throughput")
     bench.add_argument("--events", type=int, default=200)
     bench.add_argument("--rows", type=int, default=2000)
+    bench.add_argument("--big-file", type=int, default=0, metavar="ROWS",
+                       help="also send one CSV of ROWS rows through the ingest function (rows/s, invocations, memory)")
     bench.add_argument("--json", action="store_true", help="one JSON document on stdout, the report on stderr")
     bench.set_defaults(func=_bench)
     profile = sub.add_parser("profile", parents=both,

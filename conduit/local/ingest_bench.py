@@ -214,6 +214,49 @@ def measure(emulator: Emulator, design: IngestDesign, rows: int, first_timestamp
     }
 
 
+def worker_peak_mib(function: str) -> float:
+    """The highest peak resident memory (VmHWM) of the function's live worker processes, in MiB: the
+    emulator runs each as a process whose command line names the function's code folder."""
+    peak = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f"ministack-lambda-{function}-".encode() not in (proc / "cmdline").read_bytes():
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return round(peak / 1024, 1)
+
+
+def big_file(emulator: Emulator, outputs: dict[str, Any], rows: int) -> dict[str, Any]:
+    """One file of `rows` rows through the ingest function, the store's mapping off: how fast the rows
+    reach the queue, how many invocations (each chunk's continuation) the file takes, and the ingest
+    workers' peak memory. The queue is purged afterwards (storing that many rows is end to end's job)."""
+    design = stack_design(emulator, outputs)
+    wait_until(lambda: queue_depth(emulator, design.queue_url) == 0, 120, "the queue empty before the big file")
+    _set_mapping(emulator, design, False)
+    since_ms = int(time.time() * 1000) - 1000
+    body = csv_file(rows, first_timestamp=1199145600, location="big-file")
+    started = time.perf_counter()
+    emulator.client("s3").put_object(Bucket=design.bucket, Key="bench/big.csv", Body=body)
+    wait_until(lambda: queue_depth(emulator, design.queue_url) >= rows, 3600, f"{rows} rows on the queue", 0.2)
+    seconds = time.perf_counter() - started
+    time.sleep(0.5)
+    invocations = len(durations(emulator, design.ingest_function, since_ms))
+    figures = {"rows": rows, "megabytes": round(len(body) / 2**20, 1), "seconds": round(seconds, 1),
+               "rowsPerSecond": round(rows / seconds), "invocations": invocations,
+               "workerPeakMiB": worker_peak_mib(design.ingest_function)}
+    emulator.client("sqs").purge_queue(QueueUrl=design.queue_url)
+    _set_mapping(emulator, design, True)
+    print(f"  one file of {rows:,} rows ({figures['megabytes']} MiB): on the queue in {figures['seconds']} s "
+          f"({figures['rowsPerSecond']:,} rows/s), {invocations} ingest invocations, ingest workers' peak "
+          f"memory {figures['workerPeakMiB']} MiB")
+    return figures
+
+
 def emulator_ceiling(emulator: Emulator, requests: int = 200, threads: int = 8) -> dict[str, float]:
     """What the emulator itself can serve, from the bench host with `threads` callers: SendMessageBatch
     of 10 and conditional PutItem calls per second. A design that needs N such calls per row cannot go

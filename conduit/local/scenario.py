@@ -44,6 +44,8 @@ class BenchOptions:
     events: int = 200
     rows: int = 2000
     progress: Progress = QUIET
+    big_file: int = 0
+    """Rows of one very large CSV sent through the ingest function (0: none)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conduit.local.emulator import Emulator
-from conduit.local.ingest_bench import ingest_figures
+from conduit.local.ingest_bench import big_file, ingest_figures
 from conduit.local.scenario import (
     Account,
     BenchOptions,
@@ -145,8 +145,11 @@ class MessageIngestScenario(Scenario):
             expect(result.status == 201, f"POST /message {n} should answer 201", result)
 
         api = measure("POST /message (SigV4) -> 201", options.events, post, options.progress)
-        return {"flows": {"CSV row": row.figures(), "POST /message": api.figures()},
-                "ingest": ingest_figures(emulator, stage.outputs, options.rows)}
+        figures = {"flows": {"CSV row": row.figures(), "POST /message": api.figures()},
+                   "ingest": ingest_figures(emulator, stage.outputs, options.rows)}
+        if options.big_file:
+            figures["bigFile"] = big_file(emulator, stage.outputs, options.big_file)
+        return figures
 
     def soak(self, stage: Stage, options: SoakOptions) -> list[Account]:
         return [soak_ingest(stage, options), soak_api(stage, options)]
