@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+# An item written or read inside TransactWriteItems/TransactGetItems costs two request units (the
+# audit marks such calls `within` the transaction).
+TRANSACTION_UNITS = 2
+
 
 def audit_length(path: str | Path) -> int:
     """Lines in the audit so far: where a later `audit_entries` should start."""

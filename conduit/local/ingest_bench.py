@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conduit.local.audit import audit_entries, audit_length, function_name, role_name
+from conduit.local.audit import TRANSACTION_UNITS, audit_entries, audit_length, function_name, role_name
 from conduit.local.emulator import Emulator
 from conduit.local.traffic import csv_file, queue_depth, stored_items, wait_until
 
@@ -132,11 +132,15 @@ def durations(emulator: Emulator, function: str, since_ms: int) -> list[tuple[fl
 
 
 def role_calls(emulator: Emulator, functions: list[str], start_line: int) -> Counter[str]:
-    """API calls the functions' roles made since line `start_line` of the audit log, by IAM action."""
+    """API calls the functions' roles made since line `start_line` of the audit log, by IAM action;
+    `writeRequests` counts DynamoDB item writes as billed (an item of a transaction twice)."""
     lam = emulator.client("lambda")
     roles = {lam.get_function_configuration(FunctionName=f)["Role"].rsplit("/", 1)[1] for f in functions}
-    entries = audit_entries(emulator.audit_log, start_line)
-    return Counter(e["action"] for e in entries if role_name(e["principal"]) in roles)
+    entries = [e for e in audit_entries(emulator.audit_log, start_line) if role_name(e["principal"]) in roles]
+    calls = Counter(e["action"] for e in entries)
+    calls["writeRequests"] = sum(TRANSACTION_UNITS if e.get("within") else 1 for e in entries
+                                 if e["action"] in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"))
+    return calls
 
 
 def busy_seconds(invocations: list[tuple[float, float]], window: tuple[float, float]) -> float:
@@ -202,7 +206,7 @@ def measure(emulator: Emulator, design: IngestDesign, rows: int, first_timestamp
             # (empty long polls while idle are not counted).
             "sqsRequests": {"send": round(calls["sqs:SendMessage"] * per_1000, 1),
                             "receive": round(len(store) * per_1000, 1), "delete": round(len(store) * per_1000, 1)},
-            "dynamodbWriteUnits": round(calls["dynamodb:PutItem"] * _write_units(emulator, design) * per_1000, 1),
+            "dynamodbWriteUnits": round(calls.pop("writeRequests") * _write_units(emulator, design) * per_1000, 1),
             "calls": {action: round(n * per_1000, 1) for action, n in sorted(calls.items())},
         },
         "roleCallsPerSecond": round(sum(calls.values()) / seconds, 1),

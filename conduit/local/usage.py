@@ -28,7 +28,7 @@ from typing import Any
 
 from conduit.cost.model import PROFILE
 from conduit.local import emulator as emulators
-from conduit.local.audit import audit_entries, audit_length, function_name, role_name
+from conduit.local.audit import TRANSACTION_UNITS, audit_entries, audit_length, function_name, role_name
 from conduit.local.deployment import LocalDeployment, deploy
 from conduit.local.emulator import Emulator
 from conduit.local.ingest_bench import durations
@@ -52,9 +52,6 @@ PRICED_CALLS = {
     "sns:Publish": "sns.publishes", "events:PutEvents": "eventbridge.events", "iot:Publish": "iot.messages",
     "kms:Decrypt": "kms.requests", "kms:GenerateDataKey": "kms.requests", "kms:Encrypt": "kms.requests",
 }
-# An item written or read inside TransactWriteItems/TransactGetItems costs two request units (the
-# audit marks such calls `within` the transaction).
-TRANSACTION_UNITS = 2
 # BatchWriteItem writes up to 25 items a call: its units are the items it wrote (table growth).
 BATCH_WRITE = "dynamodb:BatchWriteItem"
 # Calls made once per container, not per event: kept out of the per-event profile.
