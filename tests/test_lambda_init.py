@@ -103,3 +103,11 @@ def test_workers_are_bounded_by_what_the_machine_can_hold(monkeypatch, memory_gi
 def test_the_emulator_says_how_many_workers_it_allows(lambda_service):
     log = (Path(lambda_service.state_dir) / "emulator.log").read_text()
     assert "Lambda (conduit): at most " in log
+
+
+def test_time_spent_waiting_for_a_cpu_is_read_from_the_kernel():
+    """A busy 2-core machine makes inits wait for a CPU: that wait is not the init's own time."""
+    import os
+
+    assert lambda_rules.waited_for_cpu(os.getpid()) >= 0.0
+    assert lambda_rules.waited_for_cpu(2**22 + 1) == 0.0  # no such process
