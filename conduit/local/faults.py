@@ -4,7 +4,8 @@
   S3, SNS, EventBridge and IoT rule deliveries, asynchronous invokes) is delivered `n` times;
 - a crash after the first write: the first delivery of each event kills the function's worker right
   after its first successful write call (a put, an update, a send, a publish), before it can answer,
-  as a timeout or an out-of-memory kill would; the service then delivers the event again.
+  as a timeout or an out-of-memory kill would; the service then delivers the event again. An event
+  is in at most one crashed invocation (a queue regroups messages on redelivery).
 
 API Gateway requests are never repeated: a client's request is not an at-least-once delivery.
 Installed by the launcher (conduit/local/launcher.py) inside the emulator; the worker side is
@@ -92,21 +93,27 @@ def install() -> None:
 
     execute, invoke = lambda_svc._execute_function, lambda_runtime.Worker.invoke
     seen: set[str] = set()
+    crashed: set[str] = set()
     lock = threading.Lock()
     crashing = threading.local()
 
-    def first_delivery(function: str, event: Any) -> bool:
+    def to_crash(function: str, event: Any) -> bool:
+        """A delivery holding an event never delivered before, and none already crashed once: a
+        queue regroups its messages on redelivery, and a message crashed in every batch it lands in
+        would only ever reach its dead-letter queue (a crash does not follow a message around)."""
         keys = delivery_keys(function, event)
         with lock:
-            new = not keys <= seen
+            chosen = not keys <= seen and not keys & crashed
             seen.update(keys)
-        return new
+            if chosen:
+                crashed.update(keys)
+        return chosen
 
     def executing(func: dict, event: Any) -> dict:
         if is_api_request(event):
             return execute(func, event)
         name = (func.get("config") or func).get("FunctionName", "")
-        crashing.now = crash and first_delivery(name, event)
+        crashing.now = crash and to_crash(name, event)
         for _ in range(duplicates - 1):
             execute(func, event)
             crashing.now = False
