@@ -42,6 +42,7 @@ USED = [
     ("ministack.services.iot", "_mtls_build_ssl_context", []),
     ("ministack.services.iot", "broker_unsubscribe", ["subscription_id"]),
     ("ministack.services.iot", "_read_string", None),
+    ("ministack.services.iot", "_certificates", None),
     ("ministack.services.iot", "_decode_properties", None),
     ("ministack.services.iot", "_make_connack", None),
     ("ministack.services.iot", "_make_disconnect", None),
@@ -61,7 +62,7 @@ USED = [
 
 # What a session object must carry for the broker rules (set by ministack's _WSSession.__init__).
 WORKER_ATTRIBUTES = ("_proc", "_lock", "func_name", "config")
-SESSION_ATTRIBUTES = ("_sub_filters", "_sub_granted_qos", "_sub_ids", "_cleaned_up", "_client_id",
+SESSION_ATTRIBUTES = ("certificate_id", "_sub_filters", "_sub_granted_qos", "_sub_ids", "_cleaned_up", "_client_id",
                       "_forced_disconnect_reason", "_send", "protocol_version")
 
 

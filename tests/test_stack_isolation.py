@@ -261,3 +261,22 @@ def test_an_unacknowledged_command_is_sent_again_when_its_persistent_session_res
     with device(local, "hallway", persistent=True) as again:
         assert again
         assert event_id in [c["id"] for c in again.hears(within=8)]
+
+
+def test_a_deactivated_certificate_disconnects_its_device_and_cannot_reconnect(stacks):
+    """UpdateCertificate: "within a few minutes of updating a certificate from the ACTIVE state to any
+    other state, AWS IoT disconnects all devices that used that certificate to connect"."""
+    local = stacks["local"]
+    iot = local.emulator.client("iot")
+    certificate = local.outputs["catFeeder"]["devices"]["hallway"]["certificateId"]
+    try:
+        with device(local, "hallway") as feeder:
+            assert feeder
+            iot.update_certificate(certificateId=certificate, newStatus="INACTIVE")
+            wait_until(lambda: bool(feeder.dropped), 15, "the device disconnected")
+        with device(local, "hallway") as again:
+            assert again is None
+    finally:
+        iot.update_certificate(certificateId=certificate, newStatus="ACTIVE")
+    with device(local, "hallway") as restored:
+        assert restored

@@ -9,7 +9,9 @@ from AWS IoT Core's documented broker limits and MQTT behaviour:
   30 s and 0 or over 1200 s as 1200 s;
 - one subscription per filter per session: a SUBSCRIBE to a filter the session already holds
   replaces it (MQTT 3.1.1 section 3.8.4), so a client resubscribing after resuming its persistent
-  session hears each message once, not twice.
+  session hears each message once, not twice;
+- a certificate taken out of ACTIVE (deactivated or revoked) disconnects the devices connected
+  with it ("within a few minutes" on AWS, UpdateCertificate; here within a second or two).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ MAX_KEEP_ALIVE_SECONDS = 1200
 MIN_KEEP_ALIVE_VARIABLE = "CONDUIT_IOT_MIN_KEEP_ALIVE"
 AWS_MIN_KEEP_ALIVE_SECONDS = 30
 KEEP_ALIVE_TIMEOUT = "MQTT_KEEP_ALIVE_TIMEOUT"
+CERTIFICATE_CHECK_SECONDS = 1.0
 # The TLS connection a session is served on. Closing it politely waits up to 30 s for the silent
 # peer's close_notify; a broker dropping a dead client aborts it instead.
 connection: contextvars.ContextVar[asyncio.StreamWriter | None] = contextvars.ContextVar("connection", default=None)
@@ -131,22 +134,37 @@ async def replace_held_subscriptions(iot: Any, session: Any, filters: list[str])
                 session._sub_ids.remove(sid)
 
 
-async def watch_keep_alive(session: Any, keep_alive: int) -> None:
-    """Close the session once it has been silent for 1.5 keep-alives, as a lost link."""
+def certificate_status(iot: Any, session: Any) -> str | None:
+    """The status of the certificate the session connected with (None: no certificate, or unknown)."""
+    record = iot._certificates.get(session.certificate_id) if session.certificate_id else None
+    return record.get("status") if isinstance(record, dict) else None
+
+
+async def disconnect(session: Any, reason: str, why: str) -> None:
+    print(f"IoT broker (conduit): {session._client_id!r} {why}: disconnected", file=sys.stderr)
+    session._forced_disconnect_reason = reason
+    writer = getattr(session, "conduit_connection", None)
+    if writer is not None:
+        writer.transport.abort()
+    else:
+        await session._send({"type": "websocket.close", "code": 1000})
+
+
+async def watch(iot: Any, session: Any, keep_alive: int) -> None:
+    """Close the session once it has been silent for 1.5 keep-alives (a lost link), or once its
+    certificate is no longer ACTIVE."""
     limit = 1.5 * keep_alive
     while not session._cleaned_up:
         silent = time.monotonic() - session.conduit_heard_at
         if silent >= limit:
-            print(f"IoT broker (conduit): {session._client_id!r} silent for {silent:.1f} s, past 1.5 x its "
-                  f"{keep_alive} s keep-alive: disconnected", file=sys.stderr)
-            session._forced_disconnect_reason = KEEP_ALIVE_TIMEOUT
-            writer = getattr(session, "conduit_connection", None)
-            if writer is not None:
-                writer.transport.abort()
-            else:
-                await session._send({"type": "websocket.close", "code": 1000})
+            await disconnect(session, KEEP_ALIVE_TIMEOUT,
+                             f"silent for {silent:.1f} s, past 1.5 x its {keep_alive} s keep-alive")
             return
-        await asyncio.sleep(limit - silent)
+        status = certificate_status(iot, session)
+        if status not in (None, "ACTIVE"):
+            await disconnect(session, "AUTH_ERROR", f"connected with a certificate now {status}")
+            return
+        await asyncio.sleep(min(limit - silent, CERTIFICATE_CHECK_SECONDS))
 
 
 def install() -> None:
@@ -170,7 +188,7 @@ def install() -> None:
             keep_alive = effective_keep_alive(connect.keep_alive if connect else 0, floor)
             session.conduit_heard_at = time.monotonic()  # AWS starts the timer at CONNACK
             session.conduit_connection = connection.get()
-            session.conduit_watchdog = asyncio.ensure_future(watch_keep_alive(session, keep_alive))
+            session.conduit_watchdog = asyncio.ensure_future(watch(iot, session, keep_alive))
         return carry_on
 
     async def served(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
