@@ -28,3 +28,13 @@ def test_every_resource_type_the_program_declares_is_supported():
 def test_secrets_are_unwrapped_for_aws():
     wrapped = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s3cr3t"}
     assert unsecret({"a": [wrapped], "b": {"c": wrapped}}) == {"a": ["s3cr3t"], "b": {"c": "s3cr3t"}}
+
+
+def test_a_function_invoking_itself_is_explained_as_its_continuation():
+    """The demo's files fit one invocation on dev, so the ingest's continuation of itself goes unused."""
+    from conduit.local.permissions import _explain
+
+    arn = "arn:aws:lambda:eu-west-1:000000000000:function:conduit-dev-message-ingest-ingest"
+    why = _explain("lambda:InvokeFunction", arn, set(), set(), False, set(), "conduit-dev-message-ingest-ingest")
+    assert why and "continuation" in why
+    assert _explain("lambda:InvokeFunction", arn, set(), set(), False, set(), "conduit-dev-other") is None

@@ -29,7 +29,7 @@ class UnusedPermission:
 
 
 def _explain(action: str, resource: str, failure_queues: set[str | None], polled_queues: set[str],
-             rule_role: bool, deliveries: set[str]) -> str | None:
+             rule_role: bool, deliveries: set[str], role: str = "") -> str | None:
     if rule_role:
         return "IoT rule actions run inside the emulator, not as the rule's role (which must still trust iot)"
     if action == "iot:DescribeEndpoint":
@@ -47,6 +47,9 @@ def _explain(action: str, resource: str, failure_queues: set[str | None], polled
                 "may run the effect")
     if action.startswith("xray:"):
         return "tracing: the emulator has no X-Ray"
+    if action == "lambda:InvokeFunction" and role and resource.endswith(f":function:{role}"):
+        return ("used only when one invocation cannot finish the work (a CSV longer than rowsPerInvocation): "
+                "the function hands the rest to a continuation of itself")
     return None
 
 
@@ -89,7 +92,7 @@ def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedP
                                 for a, r in used.get(role, []))
                 if not exercised:
                     why = _explain(action, resource, failure_queues, polled_queues, role in rule_roles,
-                                   deliveries)
+                                   deliveries, role)
                     unused.append(UnusedPermission(role, action, resource, why))
     return unused
 
