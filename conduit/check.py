@@ -158,9 +158,12 @@ def render(violations: list[Violation], unjudged_entries: list[dict[str, str]] |
            preview: bool = False, direct_calls: list[dict[str, Any]] | None = None) -> str:
     lines = render_violations(violations) + render_direct_calls(direct_calls or [])
     if preview:
-        count = len(unjudged_entries or [])
-        lines += (f"\n{count} resource(s) unjudged by some policy: a value they need is unknown until the "
-                  "resources exist (run conduit check without --preview to judge them)" if count else
+        entries = unjudged_entries or []
+        pairs = {(e["policy"], e["urn"]) for e in entries}
+        resources = {e["urn"] for e in entries}
+        lines += (f"\n{len(resources)} resource(s) left unjudged by {len(pairs)} policy check(s) (a policy on a "
+                  "resource): a value they need is unknown until the resources exist (run conduit check "
+                  "without --preview to judge them)" if entries else
                   "\nevery policy judged every resource, unknown values notwithstanding")
     return lines
 
