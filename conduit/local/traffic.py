@@ -82,8 +82,11 @@ def queue_depth(emulator: Emulator, url: str) -> int:
     return sum(int(v) for v in attributes["Attributes"].values())
 
 
-def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None, signed: bool = True) -> HttpResult:
-    """An HTTP API call, SigV4-signed as the account's root unless `signed` is False."""
+def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None, signed: bool = True,
+             timeout: float = 30.0) -> HttpResult:
+    """An HTTP API call, SigV4-signed as the account's root unless `signed` is False. `timeout`: how
+    long to wait for the answer (a soak waits as long as its patience: on a busy machine the local
+    cloud's cold starts share two cores, which AWS's execution environments never do)."""
     url = canonical_url(url)
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     headers = {"content-type": "application/json"} if data is not None else {}
@@ -94,7 +97,7 @@ def call_api(emulator: Emulator, url: str, method: str = "GET", body: Any = None
     context = ssl.create_default_context(cafile=emulator.tls_cert)
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()

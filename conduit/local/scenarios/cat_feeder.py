@@ -108,7 +108,8 @@ class CatFeederScenario(Scenario):
                                                 )["Attributes"]["ApproximateNumberOfMessages"])
 
         with device_listener(stage) as arrived, ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(lambda body: call_api(emulator, url, "POST", body).status, bodies))
+            statuses = list(pool.map(
+                lambda body: call_api(emulator, url, "POST", body, timeout=options.patience).status, bodies))
             accepted = sum(s == 202 for s in statuses)
             received: list[bytes] = []
 

@@ -102,7 +102,8 @@ def soak_rates(stage: Stage, options: SoakOptions) -> Account:
         else:
             calls.append(("POST", url, {"symbol": symbol, "rate": f"{n + 1}.{rng.randrange(1000):03d}"}))
     with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda c: call_api(emulator, c[1], c[0], c[2]).status, calls))
+        statuses = list(pool.map(
+            lambda c: call_api(emulator, c[1], c[0], c[2], timeout=options.patience).status, calls))
     table = emulator.client("dynamodb")
 
     def table_rates() -> dict[str, str]:
@@ -110,7 +111,7 @@ def soak_rates(stage: Stage, options: SoakOptions) -> Account:
         return {i["symbol"]["S"]: str(Decimal(i["rate"]["N"])) for i in items}
 
     def converged() -> bool:
-        view = call_api(emulator, url).body["rates"]
+        view = call_api(emulator, url, timeout=options.patience).body["rates"]
         return {k: str(Decimal(v)) for k, v in view.items() if k.startswith("SK")} == table_rates()
 
     problems = []

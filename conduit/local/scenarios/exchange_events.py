@@ -101,7 +101,7 @@ def soak_events(stage: Stage, options: SoakOptions) -> Account:
             bodies += [{"type": "buy/#"}, {"type": "sell", "price": "1e400"}, {"type": "sell", "price": 1e308 * 10},
                        b"[" * 3000 + b"]" * 3000]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda body: call_api(emulator, url, "POST", body), bodies))
+        results = list(pool.map(lambda body: call_api(emulator, url, "POST", body, timeout=options.patience), bodies))
     accepted = [r.body["id"] for r in results if r.status == 202]
     dynamodb = emulator.client("dynamodb")
 

@@ -60,8 +60,8 @@ class MessageIngestFlow:
     def in_flight(self) -> int:
         return queue_depth(self.emulator, self.outputs["queueUrl"])
 
-    def api(self, method: str, path: str, body: Any = None, signed: bool = True) -> HttpResult:
-        return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed)
+    def api(self, method: str, path: str, body: Any = None, signed: bool = True, timeout: float = 30.0) -> HttpResult:
+        return call_api(self.emulator, self.outputs["apiUrl"].rstrip("/") + path, method, body, signed, timeout)
 
 
 def _object(flow: MessageIngestFlow, key: str) -> bytes | None:
@@ -260,7 +260,8 @@ def soak_api(stage: Stage, options: SoakOptions) -> Account:
     bodies += [b"[" * 5000 + b"]" * 5000, b'{"timestamp": ' + b"9" * 5000 + b"}", b"{oops",
                {"timestamp": "1e-200", "location": "x"}] * max(1, options.scale // 40)
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda body: flow.api("POST", "/message", body).status, bodies))
+        statuses = list(pool.map(
+            lambda body: flow.api("POST", "/message", body, timeout=options.patience).status, bodies))
     outcomes = {"created": sum(s == 201 for s in statuses), "refused with a 4xx": sum(400 <= s < 500 for s in statuses)}
     problems = [f"{sum(s >= 500 for s in statuses)} request(s) got a 5xx"] if any(s >= 500 for s in statuses) else []
     return Account("message ingest API (hostile bodies)", len(bodies), outcomes, problems)

@@ -119,11 +119,12 @@ def soak_uploads(stage: Stage, options: SoakOptions) -> Account:
         outcomes[where] = outcomes.get(where, 0) + 1
         if where == "extracted":
             term = f"soakterm{n}x"
-            found = wait_until(lambda term=term: (call_api(emulator, f"{outputs['apiUrl']}search?q={term}").body
-                                                  or {}).get("count"), 30, f"{term} searchable")
+            url = f"{outputs['apiUrl']}search?q={term}"
+            found = options.wait(stage, lambda url=url: (call_api(emulator, url, timeout=options.patience).body
+                                                         or {}).get("count"), f"{term} searchable")
             if found != 1:
                 problems.append(f"{term} found {found} times")
-    if call_api(emulator, f"{outputs['apiUrl']}search?q=soak").status >= 500:
+    if call_api(emulator, f"{outputs['apiUrl']}search?q=soak", timeout=options.patience).status >= 500:
         problems.append("the foreign document broke search")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="extracted/").get("Contents", [])]
     if any(k.startswith("extracted/extracted/") for k in keys):
