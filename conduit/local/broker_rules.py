@@ -11,7 +11,10 @@ from AWS IoT Core's documented broker limits and MQTT behaviour:
   replaces it (MQTT 3.1.1 section 3.8.4), so a client resubscribing after resuming its persistent
   session hears each message once, not twice;
 - a certificate taken out of ACTIVE (deactivated or revoked) disconnects the devices connected
-  with it ("within a few minutes" on AWS, UpdateCertificate; here within a second or two).
+  with it ("within a few minutes" on AWS, UpdateCertificate; here within a second or two);
+- a persistent session resumes its subscriptions without replaying retained messages: MQTT sends
+  those on a SUBSCRIBE, and nothing may come before the CONNACK (ministack replayed them first, and
+  a client waiting for its CONNACK got a PUBLISH).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ CERTIFICATE_CHECK_SECONDS = 1.0
 # The TLS connection a session is served on. Closing it politely waits up to 30 s for the silent
 # peer's close_notify; a broker dropping a dead client aborts it instead.
 connection: contextvars.ContextVar[asyncio.StreamWriter | None] = contextvars.ContextVar("connection", default=None)
+# Set while a CONNECT is handled: subscriptions made then are a resumed session's, not SUBSCRIBEs.
+connecting: contextvars.ContextVar[bool] = contextvars.ContextVar("connecting", default=False)
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,13 @@ def install() -> None:
 
     dispatch = iot._WSSession._dispatch_packet
     serve = iot._mtls_handle_conn
+    subscribe = iot.broker_subscribe
     floor = int(os.environ.get(MIN_KEEP_ALIVE_VARIABLE, AWS_MIN_KEEP_ALIVE_SECONDS))
+
+    async def subscribed(*args: Any, **kwargs: Any) -> str:
+        if connecting.get():
+            kwargs["retain_handling"] = iot.RETAIN_HANDLING_SEND_NEVER
+        return await subscribe(*args, **kwargs)
 
     async def strict(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
         session.conduit_heard_at = time.monotonic()
@@ -182,7 +193,11 @@ def install() -> None:
             return await refuse(iot, session, pkt_type, body, *refused)
         if pkt_type == iot.PKT_SUBSCRIBE:
             await replace_held_subscriptions(iot, session, subscribed_filters(iot, session, body))
-        carry_on = await dispatch(session, pkt_type, flags, body)
+        token = connecting.set(pkt_type == iot.PKT_CONNECT)
+        try:
+            carry_on = await dispatch(session, pkt_type, flags, body)
+        finally:
+            connecting.reset(token)
         if pkt_type == iot.PKT_CONNECT and carry_on and getattr(session, "conduit_watchdog", None) is None:
             connect = read_connect(iot, body)
             keep_alive = effective_keep_alive(connect.keep_alive if connect else 0, floor)
@@ -197,3 +212,4 @@ def install() -> None:
 
     iot._WSSession._dispatch_packet = strict
     iot._mtls_handle_conn = served
+    iot.broker_subscribe = subscribed
