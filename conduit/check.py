@@ -140,6 +140,7 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
                                         d.message))
 
     custom = [r for r in document["resources"] if r.get("custom", True)]
+    by_urn = {r["urn"]: r for r in document["resources"]}
     for r in custom:
         collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
                                                       name=r["name"]), None), r["urn"])
@@ -149,6 +150,12 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
         propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
                               for k, v in (r.get("propertyDependencies") or {}).items()})
         for r in custom]
+    for analyzed, r in zip(stack, custom, strict=True):
+        if r.get("provider") in by_urn:
+            provider = by_urn[r["provider"]]
+            analyzed.provider.CopyFrom(proto.AnalyzerProviderResource(
+                type=provider["type"], properties=_struct(provider["inputs"]), urn=provider["urn"],
+                name=provider["name"]))
     collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
     noted += [entry for entry in unjudged.drain() if entry not in noted]
     return Verdict(violations, noted)

@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
              "inputs": plain(r.inputs, reveal), "outputs": plain(r.outputs, reveal),
-             "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies}
+             "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies,
+             "provider": r.provider}
             for r in run.resources
         ],
         "outputs": plain(run.outputs, reveal),

@@ -53,6 +53,8 @@ class Registration:
     id: str | None = None
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    provider: str | None = None
+    """The URN of the resource's explicit provider (None: the default one)."""
 
 
 @dataclass
@@ -116,6 +118,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom), inputs=inputs,
             outputs=dict(registered.state), id=registered.id, dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
         ))
         return response
 

@@ -85,6 +85,8 @@ CASES = [
     ("s3-to-aws-managed-queue", "delivery-after-permission", False),
     ("names-refused", "physical-name-limits", True),
     ("names-accepted", "physical-name-limits", False),
+    ("names-shared", "physical-names-unique", True),
+    ("names-distinct", "physical-names-unique", False),
     ("describe-star", "iam-no-wildcard-resource", False),
     ("describe-star", "iam-no-wildcard-actions", True),
     ("logs-every-resource", "iam-no-wildcard-resource", False),

@@ -307,6 +307,42 @@ def _physical_names(args: StackValidationArgs, report_violation: ReportViolation
                              resource.urn)
 
 
+# Where a name must be unique: per account and region, a bucket's across AWS, an EventBridge rule's
+# per bus. A layer's name is shared by its versions; IAM and S3 ignore case.
+SHARED_NAMES = {"layer"}
+CASELESS = {"role", "bucket"}
+
+
+def _name_key(resource: PolicyResource, prop: str, kind: str) -> tuple[Any, ...] | None:
+    if kind in SHARED_NAMES:
+        return None
+    try:
+        name = value(resource, prop)
+    except Unknown as exc:
+        note("physical-names-unique", exc.urn, exc.path)
+        return None
+    if not isinstance(name, str):
+        return None
+    bus = (_safe(lambda: value(resource, "eventBusName")) or "default") if kind == "event-rule" else ""
+    provider = getattr(resource.provider, "urn", None)  # another provider may be another account or region
+    return kind, name.lower() if kind in CASELESS else name, bus, provider
+
+
+def _unique_names(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    first: dict[tuple[Any, ...], PolicyResource] = {}
+    for resource in args.resources:
+        for (type_, prop), kind in NAMED_TYPES.items():
+            key = _name_key(resource, prop, kind) if resource.resource_type == type_ else None
+            if key is None:
+                continue
+            if key in first:
+                report_violation(f"{resource.resource_type} '{resource.name}': {prop} {key[1]!r} is already the "
+                                 f"{kind} name of '{first[key].name}' in this stack; AWS refuses the second "
+                                 "(already exists). Give each its own name", resource.urn)
+            else:
+                first[key] = resource
+
+
 POLICIES = [
     StackValidationPolicy(
         name="service-delivery-key",
@@ -330,4 +366,8 @@ POLICIES = [
         name="physical-name-limits",
         description="Physical names keep AWS's length and character rules for their resource type.",
         validate=_physical_names),
+    StackValidationPolicy(
+        name="physical-names-unique",
+        description="No two resources of a kind share a physical name where AWS wants it unique.",
+        validate=_unique_names),
 ]
