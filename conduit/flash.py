@@ -28,11 +28,13 @@ from cryptography.hazmat.primitives import serialization
 from conduit.firmware import FIRMWARE, read_manifest
 from conduit.local import emulator as emulators
 from conduit.local.deployment import LocalDeployment, running_deployment
+from infra.device_certificate import der_credentials
 from infra.systems import CAT_FEEDER
 
 AMAZON_ROOT_CA_1 = "https://www.amazontrust.com/repository/AmazonRootCA1.pem"
 # The broker publishes a lost device's last will after 1.5 keep-alives of silence: 45 s at most.
 KEEPALIVE_SECONDS = 30
+IDENTITY = "identity.json"  # names the certificate and key files the firmware connects with
 
 
 def micropython() -> str:
@@ -56,6 +58,7 @@ class Identity:
     private_key_pem: str
     action_topic: str
     state_topic: str
+    certificate_topic: str | None
     host: str
     port: int
     server_name: str
@@ -82,7 +85,8 @@ def local_identity(deployment: LocalDeployment, device: str) -> Identity:
     status = emulator.client("iot").describe_certificate(
         certificateId=found["certificateId"])["certificateDescription"]["status"]
     return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
-                    found["actionTopic"], found["stateTopic"], "127.0.0.1", emulator.mqtt_port, "localhost",
+                    found["actionTopic"], found["stateTopic"], found.get("certificateTopic"), "127.0.0.1",
+                    emulator.mqtt_port, "localhost",
                     emulator.mqtt_ca(), status)
 
 
@@ -102,17 +106,13 @@ def cloud_identity(stack: str, device: str, project_dir: Path) -> Identity:
         ca = response.read()
     host = outputs[CAT_FEEDER.key]["mqttEndpoint"]
     return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],
-                    found["actionTopic"], found["stateTopic"], host, 8883, host, ca, status)
+                    found["actionTopic"], found["stateTopic"], found.get("certificateTopic"), host, 8883, host, ca,
+                    status)
 
 
 def _der(identity: Identity) -> tuple[bytes, bytes, bytes]:
-    certificate = x509.load_pem_x509_certificate(identity.certificate_pem.encode())
-    key = serialization.load_pem_private_key(identity.private_key_pem.encode(), password=None)
-    ca = x509.load_pem_x509_certificate(identity.ca_pem)
-    return (certificate.public_bytes(serialization.Encoding.DER),
-            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
-                              serialization.NoEncryption()),
-            ca.public_bytes(serialization.Encoding.DER))
+    certificate, key = der_credentials(identity.certificate_pem, identity.private_key_pem)
+    return certificate, key, x509.load_pem_x509_certificate(identity.ca_pem).public_bytes(serialization.Encoding.DER)
 
 
 def _wifi(interactive: bool, required: bool) -> tuple[str, str]:
@@ -140,10 +140,14 @@ def write_bundle(identity: Identity, out: Path, wifi: tuple[str, str], feed_seco
     _write(out / "cert.der", certificate)
     _write(out / "key.der", key, private=True)
     _write(out / "ca.der", ca)
+    # The pair the firmware connects with (firmware/credentials.py): the flashed one, until a rotation.
+    _write(out / IDENTITY, json.dumps({"cert": "cert.der", "key": "key.der"}).encode())
     manifest = read_manifest()
     device = {"client_id": identity.thing_name, "host": identity.host, "port": identity.port,
               "server_name": identity.server_name, "action_topic": identity.action_topic,
-              "state_topic": identity.state_topic, "feed_ms": int(feed_seconds * 1000), "keepalive": KEEPALIVE_SECONDS,
+              "state_topic": identity.state_topic,
+              **({"certificate_topic": identity.certificate_topic} if identity.certificate_topic else {}),
+              "feed_ms": int(feed_seconds * 1000), "keepalive": KEEPALIVE_SECONDS,
               "pins": manifest.pins, "wifi_ssid": wifi[0], "wifi_password": wifi[1]}
     unknown = sorted(set(device) - set(manifest.settings))
     missing = sorted(set(manifest.required_settings) - set(device))
@@ -220,7 +224,7 @@ def board_hashes(port: str, names: list[str]) -> dict[str, str | None]:
 def copy_to_board(bundle: Path, port: str) -> Flashed:
     """Copy what changed, remove what the previous flash wrote and this one does not, read every file
     back and compare its hash with the bundle's, then start the new firmware."""
-    files = ["cert.der", "key.der", "ca.der", "device.json", *read_manifest().board_modules]
+    files = ["cert.der", "key.der", "ca.der", IDENTITY, "device.json", *read_manifest().board_modules]
     local = {name: hashlib.sha256((bundle / name).read_bytes()).hexdigest() for name in files}
     previous = _previous_files(port)
     before = board_hashes(port, sorted(set(files) | set(previous)))

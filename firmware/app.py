@@ -6,9 +6,14 @@
 # the watchdog is fed whatever the network does. No connection is attempted while a feed runs (opening
 # TLS may block). The watchdog resets the board only if the loop itself wedges: a call blocking longer
 # than its timeout, which no path of this code makes.
+#
+# Rotation without a cable: a certificate delivered on the certificate topic is checked and staged
+# (credentials.py); between feeds the device leaves cleanly and connects with it, keeps it if the
+# broker accepts it, and otherwise goes back to the pair it had and reports the refusal.
 import json
 import random
 
+from credentials import MAX_DELIVERY
 from feeder import Feeder, Served
 from mqtt import MQTTClient, MQTTError
 
@@ -27,10 +32,16 @@ def backoff_ms(attempt, rand=_random_below, cap_ms=BACKOFF_CAP_MS):
     return rand(min(cap_ms, BACKOFF_BASE_MS << min(attempt, 16)) + 1)
 
 
+class Rotate(Exception):
+    """A delivered certificate waits to be tried: leave cleanly and connect with it."""
+
+
 class Device:
-    def __init__(self, config, open_tls, motors, clock, wlan=None, watchdog=None, log=print, rand=_random_below):
+    def __init__(self, config, open_tls, motors, clock, wlan=None, watchdog=None, log=print, rand=_random_below,
+                 credentials=None):
         self.config = config
-        self.open_tls = open_tls  # () -> a connected TLS stream to the broker
+        self.open_tls = open_tls  # (certificate, key) -> a connected TLS stream to the broker
+        self.credentials = credentials  # None: the pair open_tls holds itself, and no rotation
         self.clock = clock
         self.wlan = wlan
         self.watchdog = watchdog
@@ -83,6 +94,12 @@ class Device:
         return False
 
     def on_message(self, topic, payload):
+        if topic == self.config.get("certificate_topic"):
+            self.on_certificate(payload)
+            return
+        if len(payload) > self.config.get("max_command", 1024):
+            self.on_refused(topic, len(payload))
+            return
         try:
             command = json.loads(payload)
             outcome = self.feeder.command(command.get("event"), command.get("reportedTime"), command.get("id"))
@@ -95,20 +112,52 @@ class Device:
             self.report({"state": "error", "error": outcome})
         self.log("command", topic, payload)
 
+    def on_certificate(self, payload):
+        try:
+            staged = self.credentials.stage(payload) if self.credentials else None
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            self.report({"state": "error", "error": "unusable certificate delivery: %s" % exc})
+            return
+        if staged:
+            self.log("certificate delivered", staged)
+
     def on_refused(self, topic, length):
         self.report({"state": "error", "error": "refused a %d-byte message on %s; at most %d are read" % (
             length, topic, self.config.get("max_command", 1024))})
 
     def connect(self):
-        client = MQTTClient(self.config["client_id"], self.open_tls(), keepalive=self.keepalive, clock=self.clock,
-                            idle=self.service, max_message=self.config.get("max_command", 1024))
+        """Connect with a delivered certificate if one waits (kept only if the broker accepts it),
+        else with the pair in use."""
+        credentials = self.credentials
+        if credentials is None or credentials.candidate is None:
+            self._connect(credentials.current() if credentials else ())
+            return
+        try:
+            self._connect(credentials.next_pair())
+        except (MQTTError, OSError) as exc:
+            refused = credentials.refuse()
+            self.log("certificate refused", refused, repr(exc))
+            self._connect(credentials.current())
+            self.report({"state": "error", "error": "the broker refused certificate %s: %s" % (refused[:16], exc)})
+            return
+        self.log("certificate in use", credentials.candidate[0])
+        credentials.keep()
+
+    def _connect(self, pair):
+        limit = self.config.get("max_command", 1024)
+        if self.config.get("certificate_topic"):
+            limit = max(limit, MAX_DELIVERY)
+        client = MQTTClient(self.config["client_id"], self.open_tls(*pair), keepalive=self.keepalive,
+                            clock=self.clock, idle=self.service, max_message=limit)
         client.on_message = self.on_message
         client.on_refused = self.on_refused
         # A persistent session: commands published (QoS 1) while the feeder was away are delivered now.
         # The will tells the cloud the feeder is offline once the broker loses it unannounced.
         client.connect(clean=self.config.get("clean_session", False), will=(self.config["state_topic"], OFFLINE))
-        client.subscribe(self.config["action_topic"], qos=1)
         self.client = client
+        client.subscribe(self.config["action_topic"], qos=1)
+        if self.config.get("certificate_topic"):
+            client.subscribe(self.config["certificate_topic"], qos=1)  # a retained delivery arrives now
         # Reports the broker never acknowledged go out again, first, on the new connection.
         self.pending = self.unacked + self.pending
         self.unacked = []
@@ -134,6 +183,8 @@ class Device:
         self.service()
         self.flush()
         self.client.keep_alive()
+        if self.credentials and self.credentials.candidate and not self.feeder.busy:
+            raise Rotate()
 
     def run(self, until=None):
         """Serve forever (on the board) or until `until(device)` is true (on the host)."""
@@ -149,6 +200,13 @@ class Device:
                 attempt = 0
                 while until is None or not until(self):
                     self.step()
+            except Rotate:
+                self.log("rotating", self.credentials.candidate[0])
+                try:
+                    self.client.disconnect()  # leaving on purpose: no last will
+                except OSError:
+                    pass
+                self.disconnected()
             except (MQTTError, OSError) as exc:
                 self.log("connection lost", repr(exc))
                 self.disconnected()

@@ -1,4 +1,5 @@
-# A TLS stream to the broker with the device's certificate and key (DER, as MicroPython's TLS wants).
+# A TLS stream to the broker with a certificate and key (DER, as MicroPython's TLS wants): the pair is
+# given per connection, so a rotated certificate is tried without a restart.
 # (Not named tls.py: MicroPython has a built-in module of that name.)
 import socket
 import ssl
@@ -6,8 +7,8 @@ import ssl
 CONNECT_TIMEOUT_S = 10  # a dead network fails the attempt instead of hanging the loop
 
 
-def opener(host, port, server_name, cert_der, key_der, ca_der):
-    def open_tls():
+def opener(host, port, server_name, ca_der):
+    def open_tls(cert_der, key_der):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.load_cert_chain(cert_der, key_der)
         context.load_verify_locations(cadata=ca_der)

@@ -8,6 +8,7 @@ import time
 import app
 import broker
 import config
+import credentials
 import hardware
 
 
@@ -19,11 +20,10 @@ def main():
     wanted = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 60
     settings = config.load()
-    open_tls = broker.opener(settings["host"], settings["port"], settings["server_name"], config.read("cert.der"),
-                          config.read("key.der"), config.read("ca.der"))
+    open_tls = broker.opener(settings["host"], settings["port"], settings["server_name"], config.read("ca.der"))
     motors = hardware.motors(lambda n: hardware.RecordingPin(n, lambda pin, level: log("pin", pin, level)),
                              settings["pins"])
-    device = app.Device(settings, open_tls, motors, time, log=log)
+    device = app.Device(settings, open_tls, motors, time, log=log, credentials=credentials.Credentials())
     started = time.ticks_ms()
     fed = [0]
     original = device.report

@@ -4,14 +4,14 @@ import time
 import app
 import broker
 import config
+import credentials
 import hardware
 import machine
 import network
 
 settings = config.load()
-open_tls = broker.opener(settings["host"], settings["port"], settings["server_name"], config.read("cert.der"),
-                      config.read("key.der"), config.read("ca.der"))
+open_tls = broker.opener(settings["host"], settings["port"], settings["server_name"], config.read("ca.der"))
 motors = hardware.motors(lambda n: machine.Pin(n, machine.Pin.OUT), settings["pins"])
 device = app.Device(settings, open_tls, motors, time, wlan=network.WLAN(network.STA_IF),
-                    watchdog=machine.WDT(timeout=30000))
+                    watchdog=machine.WDT(timeout=30000), credentials=credentials.Credentials())
 device.run()

@@ -30,6 +30,7 @@ from handlers.cat_feeder.contract import (
     THING,
     THING_LEVEL,
     action_topic,
+    certificate_topic,
     state_topic,
     states,
     topic_root,
@@ -134,10 +135,27 @@ class CatFeeder(SystemComponent):
             environment={"BUS_NAME": bus.name, **registry},
             statements=[Statement(["events:PutEvents"], [bus.arn])]), opts=child)
         TopicRule(f"{name}-states", TopicRuleArgs(
-            sql=f"SELECT {', '.join(REPORT_FIELDS)}, topic({THING_LEVEL}) AS thing, timestamp() AS reportedAt "
-                f"FROM '{states(stack)}'",
+            sql=f"SELECT {', '.join(REPORT_FIELDS)}, topic({THING_LEVEL}) AS thing, timestamp() AS reportedAt, "
+                f"principal() AS certificateId FROM '{states(stack)}'",
             errors=self.rule_errors, statements=[], actions=lambda role: {}, functions=[reporter],
             description="This stack's feeders' state reports, stamped with the thing and the broker's time"),
+            opts=child)
+        # Rotation without a cable: a feeder online with its delivered certificate retires the older ones.
+        things = iot_arn(f"thing/{self.thing_prefix}*")
+        certificate_topics = iot_arn(f"topic/{certificate_topic(stack, '*')}")
+        retirer = Function(f"{name}-certificates", FunctionArgs(
+            handler=CAT_FEEDER.handler("certificates"), defaults=self.functions,
+            description="Detaches a feeder's older certificates once it is online with the one delivered to it",
+            environment=registry,
+            statements=[Statement(["iot:DescribeEndpoint"], ["*"]),  # no resource-level permissions exist
+                        Statement(["iot:ListThingPrincipals", "iot:DetachThingPrincipal"], [things]),
+                        Statement(["iot:GetRetainedMessage", "iot:Publish", "iot:RetainPublish"],
+                                  [certificate_topics])]), opts=child)
+        TopicRule(f"{name}-online", TopicRuleArgs(
+            sql=f"SELECT topic({THING_LEVEL}) AS thing, principal() AS certificateId FROM '{states(stack)}' "
+                f"WHERE state = 'online'",
+            errors=self.rule_errors, statements=[], actions=lambda role: {}, functions=[retirer],
+            description="This stack's feeders coming online, with the certificate each connected with"),
             opts=child)
         projection = Table(f"{name}-feeders", TableArgs(hash_key="feeder", protection=defaults.data), opts=child)
         projector = Function(f"{name}-project", FunctionArgs(
@@ -170,9 +188,11 @@ class CatFeeder(SystemComponent):
                                    {"Effect": "Allow", "Action": "iot:Connect", "Resource": iot_arn(f"client/{THING}"),
                                     "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}},
                                    {"Effect": "Allow", "Action": "iot:Subscribe",
-                                    "Resource": iot_arn(f"topicfilter/{action_topic(stack, THING)}")},
+                                    "Resource": [iot_arn(f"topicfilter/{action_topic(stack, THING)}"),
+                                                 iot_arn(f"topicfilter/{certificate_topic(stack, THING)}")]},
                                    {"Effect": "Allow", "Action": "iot:Receive",
-                                    "Resource": iot_arn(f"topic/{action_topic(stack, THING)}")},
+                                    "Resource": [iot_arn(f"topic/{action_topic(stack, THING)}"),
+                                                 iot_arn(f"topic/{certificate_topic(stack, THING)}")]},
                                    {"Effect": "Allow", "Action": "iot:Publish",
                                     "Resource": iot_arn(f"topic/{state_topic(stack, THING)}")},
                                ]}), opts=child)
@@ -189,14 +209,21 @@ class CatFeeder(SystemComponent):
         child = self.child
         thing = aws.iot.Thing(f"{name}-{feeder}", name=self.thing_prefix + feeder,
                               attributes={STACK_ATTRIBUTE: stack, FEEDER_ATTRIBUTE: feeder}, opts=child)
-        certificate = DeviceCertificate(f"{name}-{feeder}-certificate", thing_name=thing.name, region=region,
-                                        connection=stack_connection(), rotation=rotation, opts=child)
+        certificate = DeviceCertificate(
+            f"{name}-{feeder}-certificate", thing_name=thing.name, region=region, connection=stack_connection(),
+            rotation=rotation, policy_name=fleet.name, attach=True,
+            delivery_topic=thing.name.apply(lambda t: certificate_topic(stack, t)), opts=child)
+        # The provider attaches each certificate it makes and retires each one it detaches; these two
+        # show the current attachments to previews and the policy pack. Retained on delete: when a
+        # rotation replaces them, the old certificate must stay attached until its device has switched.
+        attached = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True))
         aws.iot.PolicyAttachment(f"{name}-{feeder}-policy", policy=fleet.name, target=certificate.certificate_arn,
-                                 opts=child)
+                                 opts=attached)
         aws.iot.ThingPrincipalAttachment(f"{name}-{feeder}-certificate", thing=thing.name,
-                                         principal=certificate.certificate_arn, opts=child)
+                                         principal=certificate.certificate_arn, opts=attached)
         return {"thingName": thing.name, "certificateId": certificate.certificate_id,
                 "certificateArn": certificate.certificate_arn, "certificatePem": certificate.certificate_pem,
                 "privateKey": pulumi.Output.secret(certificate.private_key),
                 "actionTopic": thing.name.apply(lambda t: action_topic(stack, t)),
+                "certificateTopic": thing.name.apply(lambda t: certificate_topic(stack, t)),
                 "stateTopic": thing.name.apply(lambda t: state_topic(stack, t))}

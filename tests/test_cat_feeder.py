@@ -197,13 +197,18 @@ def test_one_fleet_policy_scopes_every_device_to_its_own_thing_and_this_stacks_t
     to, and every topic carries the stack and that thing."""
     document = declared(stack)
     [policy] = [json.loads(p["inputs"]["policy"]) for p in of_type(document, "aws:iot/policy:Policy")]
-    granted = {s["Action"]: (s["Resource"].split(":", 5)[5], s.get("Condition")) for s in policy["Statement"]}
+    def scoped(resource: str | list[str]) -> tuple[str, ...]:
+        return tuple(r.split(":", 5)[5] for r in ([resource] if isinstance(resource, str) else resource))
+
+    granted = {s["Action"]: (scoped(s["Resource"]), s.get("Condition")) for s in policy["Statement"]}
     thing = "${iot:Connection.Thing.ThingName}"
     assert granted == {
-        "iot:Connect": (f"client/{thing}", {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}),
-        "iot:Subscribe": (f"topicfilter/cat-feeder/{stack}/{thing}/action", None),
-        "iot:Receive": (f"topic/cat-feeder/{stack}/{thing}/action", None),
-        "iot:Publish": (f"topic/cat-feeder/{stack}/{thing}/states", None)}
+        "iot:Connect": ((f"client/{thing}",), {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}),
+        "iot:Subscribe": ((f"topicfilter/cat-feeder/{stack}/{thing}/action",
+                           f"topicfilter/cat-feeder/{stack}/{thing}/certificate"), None),
+        "iot:Receive": ((f"topic/cat-feeder/{stack}/{thing}/action", f"topic/cat-feeder/{stack}/{thing}/certificate"),
+                        None),
+        "iot:Publish": ((f"topic/cat-feeder/{stack}/{thing}/states",), None)}
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
 
 
@@ -240,15 +245,27 @@ def test_every_state_report_reaches_the_ledger_through_a_rule_with_an_error_acti
     document = declared(stack)
     [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r["name"] == "cat-feeder-states"]
     sql = rule["inputs"]["sql"]
-    assert sql.endswith(f", topic(3) AS thing, timestamp() AS reportedAt FROM 'cat-feeder/{stack}/+/states'"), \
-        "this stack's feeders only, the thing named by the topic and the time by the broker"
+    assert sql.endswith(f", topic(3) AS thing, timestamp() AS reportedAt, principal() AS certificateId "
+                        f"FROM 'cat-feeder/{stack}/+/states'"), \
+        "this stack's feeders only, the thing named by the topic, the time and the certificate by the broker"
     selected = sql.removeprefix("SELECT ").split(", topic(3)")[0].split(", ")
-    assert "*" not in sql and set(selected) == set(DeviceReport.model_fields) - {"thing", "reported_at"}, \
-        "the device's own fields by name, so a payload's `thing` or `reportedAt` is never read"
+    assert "*" not in sql and set(selected) == set(DeviceReport.model_fields) - {
+        "thing", "reported_at", "certificate_id"}, \
+        "the device's own fields by name, so a payload's `thing`, `reportedAt` or `certificateId` is never read"
     assert rule["inputs"]["errorAction"]["sqs"]["queueUrl"]
-    [invoke] = [p for p in of_type(document, "aws:lambda/permission:Permission")
-                if p["inputs"]["principal"] == "iot.amazonaws.com" and "cat-feeder" in p["name"]]
-    assert invoke["inputs"]["sourceArn"] and invoke["inputs"]["sourceAccount"]
+    invokes = [p for p in of_type(document, "aws:lambda/permission:Permission")
+               if p["inputs"]["principal"] == "iot.amazonaws.com" and "cat-feeder" in p["name"]]
+    assert len(invokes) == 2, "the states rule's and the certificates rule's"
+    assert all(i["inputs"]["sourceArn"] and i["inputs"]["sourceAccount"] for i in invokes)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_certificates_rule_takes_the_thing_and_certificate_from_the_broker_only(stack):
+    document = declared(stack)
+    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r["name"] == "cat-feeder-online"]
+    assert rule["inputs"]["sql"] == (f"SELECT topic(3) AS thing, principal() AS certificateId "
+                                     f"FROM 'cat-feeder/{stack}/+/states' WHERE state = 'online'")
+    assert rule["inputs"]["errorAction"]["sqs"]["queueUrl"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

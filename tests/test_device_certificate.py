@@ -47,9 +47,9 @@ def test_read_reports_the_certificate_status(iot, provider):
     assert provider.read(created.id, created.outs).outs["status"] == "INACTIVE"
 
 
-def test_a_rotation_replaces_the_certificate_creating_the_new_one_first(provider):
-    diff = provider.diff("id", dict(PROPS), {**PROPS, "rotation": "2"})
-    assert diff.changes and diff.replaces == ["rotation"] and diff.delete_before_replace is False
+def test_a_new_thing_replaces_the_certificate_creating_the_new_one_first(provider):
+    diff = provider.diff("id", dict(PROPS), {**PROPS, "thingName": "feeder-hallway"})
+    assert diff.changes and diff.replaces == ["thingName"] and diff.delete_before_replace is False
     assert not provider.diff("id", dict(PROPS), dict(PROPS)).changes
 
 

@@ -676,6 +676,67 @@ def test_the_committed_usage_profile_is_what_the_program_does_now(deployment):
         "a row is a transaction of two puts (reading and delivery), each billed as two write units"
 
 
+def read_until(process: subprocess.Popen, lines: list[list], done) -> list[list]:
+    """The firmware's lines until `done(lines)`; the host build's own time limit ends a wait."""
+    for raw in process.stdout:
+        lines.append(json.loads(raw))
+        if done(lines):
+            return lines
+    raise AssertionError(f"the firmware stopped first: {lines[-20:]}")
+
+
+def test_a_rotation_reaches_the_running_feeder_over_mqtt_and_retires_the_old_certificate(local_cloud, kitchen_bundle):
+    """Rotation without a cable, end to end with the host firmware: the new certificate is delivered
+    over the feeder's own connection, it switches without a re-flash, the certificates rule detaches
+    the old one, no click before, during or after the rotation is missed, and the next `pulumi up`
+    (the provider's update) deletes the old certificate."""
+    record, emulator = local_cloud
+    outputs = record["outputs"]["catFeeder"]
+    kitchen, iot = outputs["devices"]["kitchen"], emulator.client("iot")
+    props = {"thingName": kitchen["thingName"], "region": emulator.region, "rotation": "1",
+             "connection": emulator.connection(), "policyName": outputs["devicePolicy"], "attachThing": True,
+             "deliveryTopic": kitchen["certificateTopic"]}
+    deployed = {**props, **{k: kitchen[k] for k in ("certificateId", "certificateArn", "certificatePem", "privateKey")},
+                "status": "ACTIVE", "previousCertificates": []}
+    provider, rotated_props = DeviceCertificateProvider(), {**props, "rotation": "2"}
+    clicks = {"SINGLE": 1790000100001, "DOUBLE": 1790000100002, "LONG": 1790000100003}
+
+    def click(kind: str) -> None:
+        assert call_api(emulator, outputs["apiUrl"] + "click", "POST", {
+            "feeder": "kitchen", "devicePayload": {"clickType": kind},
+            "deviceEvent": {"buttonClicked": {"reportedTime": clicks[kind]}}}).status == 202
+
+    def fed(lines: list[list]) -> set[int]:
+        return {line[1].get("command") for line in lines if line[0] == "state" and line[1].get("state") == "fed"}
+
+    device = run_feeder(kitchen_bundle, commands=50, seconds=150)
+    try:
+        lines = wait_online(device)
+        click("SINGLE")
+        rotated = provider.update(kitchen["certificateId"], deployed, rotated_props).outs
+        click("DOUBLE")
+        wait_until(lambda: iot.list_thing_principals(thingName=kitchen["thingName"])["principals"]
+                   == [rotated["certificateArn"]], 90, "the old certificate detached once the feeder switched")
+        click("LONG")
+        lines = read_until(device, lines, lambda lines: set(clicks.values()) <= fed(lines))
+    finally:
+        device.terminate()
+        device.communicate(timeout=30)
+    assert ["certificate in use", rotated["certificateId"]] in lines, "switched to the certificate delivered"
+    served = [json.loads(line[2])["reportedTime"] for line in lines if line[0] == "command"]
+    assert all(served.count(t) >= 1 for t in clicks.values()), "no click missed"
+    pointer = json.loads((kitchen_bundle / "identity.json").read_text())
+    assert pointer["cert"].startswith("cert-") and not (kitchen_bundle / "cert.der").exists(), "no re-flash"
+    assert iot.describe_certificate(certificateId=kitchen["certificateId"])["certificateDescription"][
+        "status"] == "ACTIVE", "detached, not yet deleted: that is the next up's"
+    settled = provider.update(kitchen["certificateId"], rotated, rotated_props).outs
+    assert settled["previousCertificates"] == []
+    with pytest.raises(iot.exceptions.ResourceNotFoundException):
+        iot.describe_certificate(certificateId=kitchen["certificateId"])
+    with pytest.raises(emulator.client("iot-data").exceptions.ResourceNotFoundException):
+        emulator.client("iot-data").get_retained_message(topic=kitchen["certificateTopic"])
+
+
 def test_every_unused_permission_is_explained(local_cloud, ingest):
     """Runs last in this module: the flows above are what the roles were given permissions for."""
     record, emulator = local_cloud

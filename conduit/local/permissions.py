@@ -45,6 +45,9 @@ def _explain(action: str, resource: str, failure_queues: set[str | None], polled
     if action == "dynamodb:DeleteItem" and resource in deliveries:
         return ("used only when an effect fails: Powertools deletes its in-progress record so that the retry "
                 "may run the effect")
+    if action == "iot:RetainPublish":
+        return ("the emulator checks iot:Publish alone for a retained publish; AWS IoT also requires "
+                "iot:RetainPublish (its retained message policy examples)")
     if action.startswith("xray:"):
         return "tracing: the emulator has no X-Ray"
     if action == "lambda:InvokeFunction" and role and resource.endswith(f":function:{role}"):

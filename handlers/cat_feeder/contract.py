@@ -41,6 +41,19 @@ def state_topic(stack: str, thing: str) -> str:
     return f"{topic_root(stack)}/{thing}/states"
 
 
+def certificate_topic(stack: str, thing: str) -> str:
+    """Where the feeder hears its next certificate (a retained delivery, see CertificateDelivery)."""
+    return f"{topic_root(stack)}/{thing}/certificate"
+
+
+CERTIFICATE_FIELDS = ("certificateId", "certificate", "privateKey")
+"""A certificate delivery's JSON: the new certificate's AWS IoT id, and the certificate and its
+private key as base64 DER, what MicroPython's TLS loads. The firmware reads the same names
+(firmware/credentials.py)."""
+MAX_CERTIFICATE_DELIVERY = 8192
+"""Bytes a delivery may take: an RSA-2048 pair is about 3 KB of it; the firmware reads no more."""
+
+
 def states(stack: str) -> str:
     """Every feeder's reports in one stack (the filter of its states rule)."""
     return state_topic(stack, "+")

@@ -139,6 +139,8 @@ class DeviceReport(BaseModel):
     repeat: bool | None = None  # a command served before, acknowledged without feeding
     error: Annotated[str, StringConstraints(max_length=500)] | None = None
     uptime_s: Annotated[int, Field(ge=0)] | None = None
+    certificate_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(None, alias="certificateId")
+    """The certificate the device connected with, as the broker saw it (the rule's `principal()`)."""
 
 
 class FeederReport(DeviceReport):

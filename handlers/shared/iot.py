@@ -35,3 +35,17 @@ def reset() -> None:
 def publish_json(topic: str, message: dict[str, Any], qos: int = 1) -> None:
     """Publish `message` as JSON, its Decimals as exact numbers."""
     data_plane().publish(topic=topic, qos=qos, payload=exact_dumps(message).encode())
+
+
+def retained(topic: str) -> bytes | None:
+    """The message retained on `topic`; None when there is none."""
+    data = data_plane()
+    try:
+        return data.get_retained_message(topic=topic)["payload"] or None
+    except data.exceptions.ResourceNotFoundException:
+        return None
+
+
+def clear_retained(topic: str) -> None:
+    """Forget `topic`'s retained message: MQTT's way is an empty retained publish."""
+    data_plane().publish(topic=topic, qos=1, retain=True, payload=b"")

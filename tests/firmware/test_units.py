@@ -1,6 +1,7 @@
 # Runs under the host `micropython`: MQTT bytes on a fake socket, the feeding schedule, and the device
 # loop on a simulated broker link that drops, refuses and black-holes, with a clock that wraps as
 # MicroPython's ticks do. Prints "N passed, 0 failed" and exits non-zero on any failure.
+import binascii
 import json
 import os
 import struct
@@ -9,6 +10,7 @@ import sys
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "firmware")
 
 import app  # noqa: E402
+import credentials  # noqa: E402
 import feeder  # noqa: E402
 import hardware  # noqa: E402
 import mqtt  # noqa: E402
@@ -396,7 +398,7 @@ class Link:
         self.down_until = None
         self.brokers = []
 
-    def open(self):
+    def open(self, *pair):
         if self.down_until is not None and self.clock.ticks_diff(self.down_until, self.clock.ticks_ms()) > 0:
             raise OSError("ECONNREFUSED: the network is down")
         broker = Broker(self.clock)
@@ -586,7 +588,7 @@ def test_a_state_report_not_acknowledged_before_a_drop_is_sent_again_after_recon
     second = FakeSocket(b"\x20\x02\x00\x00" + b"\x90\x03\x00\x01\x01")
     sockets, opened = [first, second], []
 
-    def open_tls():
+    def open_tls(*pair):
         opened.append(sockets[len(opened)])
         return opened[-1]
 
@@ -655,6 +657,123 @@ def test_a_command_as_large_as_aws_allows_is_refused_without_holding_it():
     c.check_msg(0)
     assert refused == [127 * 1024 + 2 + 23 + 2] and bytes(sock.sent) == b"\x40\x02\x00\x0b"
 
+
+
+# --- rotation without a cable ---------------------------------------------------------------------
+
+CERT_TOPIC = "cat-feeder/dev/t/certificate"
+
+
+class InFolder:
+    """A fresh working folder holding a flashed pair, as a board's filesystem would."""
+
+    count = 0
+
+    def __enter__(self):
+        InFolder.count += 1
+        self.back = os.getcwd()
+        self.path = "/tmp/conduit-fw-%d-%d" % (os.getpid() if hasattr(os, "getpid") else 0, InFolder.count)
+        try:
+            os.mkdir(self.path)
+        except OSError:
+            pass
+        os.chdir(self.path)
+        for name in os.listdir():
+            os.remove(name)
+        for name, data in (("cert.der", b"old certificate"), ("key.der", b"old key")):
+            with open(name, "wb") as f:
+                f.write(data)
+        return self
+
+    def __exit__(self, *exc):
+        os.chdir(self.back)
+        return False
+
+
+def delivery(cert, key, cert_id=None):
+    return json.dumps({"certificateId": cert_id or "aws-id-of-" + cert.decode(),
+                       "certificate": binascii.b2a_base64(cert).decode().strip(),
+                       "privateKey": binascii.b2a_base64(key).decode().strip()}).encode()
+
+
+class PairLink(Link):
+    """A Link that notes the pair of each connection and refuses the pairs in `refused`."""
+
+    def __init__(self, clock):
+        super().__init__(clock)
+        self.pairs, self.refused = [], []
+
+    def open(self, *pair):
+        self.pairs.append(pair)
+        if pair and pair[0] in self.refused:
+            raise OSError("TLS handshake refused: certificate unknown")
+        return super().open()
+
+
+def rotating_device(clock, link):
+    motors, changes = pins(clock)
+    d = app.Device(dict(CONFIG, certificate_topic=CERT_TOPIC), link.open, motors, clock, log=lambda *a: None,
+                   rand=lambda n: n // 2, credentials=credentials.Credentials())
+    return d, changes
+
+
+def deliver(link, payload, pid=21):
+    return lambda: link.brokers[-1].incoming.extend(publish_packet(CERT_TOPIC, payload, pid))
+
+
+def test_a_delivery_is_staged_once_and_an_empty_known_or_broken_one_is_nothing_new():
+    with InFolder():
+        c = credentials.Credentials()
+        assert c.stage(b"") is None, "a cleared delivery"
+        assert c.stage(delivery(b"old certificate", b"old key", cert_id="x")) is None, "the certificate in use"
+        for broken in (b"{oops", b'{"certificateId": "x", "certificate": "", "privateKey": ""}', b'{"a": 1}'):
+            try:
+                c.stage(broken)
+                raise AssertionError("a broken delivery was staged: %s" % broken)
+            except (ValueError, KeyError, TypeError):
+                pass
+        new_id = c.stage(delivery(b"new certificate", b"new key"))
+        assert new_id == "aws-id-of-new certificate" and c.next_pair() == (b"new certificate", b"new key")
+        assert c.current() == (b"old certificate", b"old key"), "nothing is replaced before the broker accepts it"
+
+
+def test_a_delivered_certificate_is_tried_kept_and_the_old_pair_dropped_without_a_restart():
+    clock = FakeClock()
+    link = PairLink(clock)
+    with InFolder(), FakePollers(clock):
+        d, changes = rotating_device(clock, link)
+        scenario(d, clock, 6000, (500, deliver(link, delivery(b"new certificate", b"new key"))),
+                 (3000, lambda: link.brokers[-1].command("SINGLE", "ev-after")))
+        assert link.pairs == [(b"old certificate", b"old key"), (b"new certificate", b"new key")], link.pairs
+        assert credentials.Credentials().current() == (b"new certificate", b"new key"), "kept across a reboot"
+        assert "cert.der" not in os.listdir() and "key.der" not in os.listdir(), "the old pair is gone"
+        assert link.brokers[0].states() == ["online"] and link.brokers[1].states()[0] == "online"
+        assert "fed" in link.brokers[1].states() and on_time(running_ms(changes)), "served on the new certificate"
+
+
+def test_a_certificate_the_broker_refuses_is_forgotten_and_the_pair_in_use_kept():
+    clock = FakeClock()
+    link = PairLink(clock)
+    link.refused.append(b"bad certificate")
+    with InFolder(), FakePollers(clock):
+        d, _ = rotating_device(clock, link)
+        late = delivery(b"bad certificate", b"bad key")
+        scenario(d, clock, 6000, (500, deliver(link, late)), (3000, deliver(link, late, pid=22)))
+        assert [p[0] for p in link.pairs] == [b"old certificate", b"bad certificate", b"old certificate"], link.pairs
+        assert credentials.Credentials().current() == (b"old certificate", b"old key")
+        errors = [m["error"] for _, m in link.brokers[-1].published if m["state"] == "error"]
+        assert len(errors) == 1 and "refused certificate" in errors[0], errors
+
+
+def test_a_rotation_waits_for_the_running_feed_to_end():
+    clock = FakeClock()
+    link = PairLink(clock)
+    with InFolder(), FakePollers(clock):
+        d, changes = rotating_device(clock, link)
+        scenario(d, clock, 6000, (500, lambda: link.brokers[-1].command("LONG", "ev-long")),
+                 (900, deliver(link, delivery(b"new certificate", b"new key"))))
+        assert len(link.pairs) == 2 and on_time(running_ms(changes)), running_ms(changes)
+        assert "fed" in [m["state"] for b in link.brokers for _, m in b.published]
 
 passed, failed = 0, 0
 for name in sorted(dir()):
