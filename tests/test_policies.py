@@ -3,12 +3,16 @@ the project's own stacks clean, and `conduit check` on a program outside this re
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,9 +202,21 @@ def fixture_project(tmp_path: Path, case: str) -> Path:
     return project
 
 
+@functools.cache
+def _case_run(case: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        return run_stack(fixture_project(Path(folder), case), "t")
+
+
+def case_run(case: str) -> dict[str, Any]:
+    """A fixture case's program run, made once per test session (many policies share a case): each
+    run is a child Python, and they were most of this file's time."""
+    return copy.deepcopy(_case_run(case))
+
+
 @pytest.mark.parametrize(("case", "policy", "violated"), CASES, ids=[f"{c[1]}:{c[0]}" for c in CASES])
 def test_policy_on_fixture_program(tmp_path, case, policy, violated):
-    violations = evaluate(run_stack(fixture_project(tmp_path, case), "t"), "policy-fixtures")
+    violations = evaluate(case_run(case), "policy-fixtures")
     found = [v for v in violations if v.policy == policy]
     assert bool(found) == violated, [(v.policy, v.message) for v in violations]
     for v in found:
@@ -212,7 +228,7 @@ def test_policy_on_fixture_program(tmp_path, case, policy, violated):
 
 @pytest.mark.parametrize(("case", "policy", "urn"), ATTACK_PATHS, ids=[f"{c[1]}:{c[0]}" for c in ATTACK_PATHS])
 def test_every_attack_path_is_caught_on_the_principal_that_holds_it(tmp_path, case, policy, urn):
-    violations = evaluate(run_stack(fixture_project(tmp_path, case), "t"), "policy-fixtures")
+    violations = evaluate(case_run(case), "policy-fixtures")
     found = [v for v in violations if v.policy == policy]
     assert found and {v.urn for v in found} == {urn}, [(v.policy, v.urn, v.message) for v in violations]
     assert all(v.enforcement == "mandatory" for v in found)
@@ -315,7 +331,7 @@ def test_a_copy_of_the_project_with_a_wildcard_action_fails(tmp_path):
 
 
 def test_a_describe_wildcard_is_reported_once_not_by_two_rules(tmp_path):
-    violations = evaluate(run_stack(fixture_project(tmp_path, "describe-star"), "t"), "policy-fixtures")
+    violations = evaluate(case_run("describe-star"), "policy-fixtures")
     assert [v.policy for v in violations if v.policy.startswith("iam-")] == ["iam-no-wildcard-actions"]
 
 
@@ -328,7 +344,7 @@ def test_allow_lists_in_the_pack_config_accept_what_an_organization_chose(tmp_pa
 
 
 def test_each_refused_name_is_named_with_the_rule_it_breaks(tmp_path):
-    violations = evaluate(run_stack(fixture_project(tmp_path, "names-refused"), "t"), "policy-fixtures")
+    violations = evaluate(case_run("names-refused"), "policy-fixtures")
     messages = "\n".join(v.message for v in violations if v.policy == "physical-name-limits")
     assert "'conduit-dev-archive' contains '-'; IoT topic rule names allow only [A-Za-z0-9_]" in messages
     assert "'Conduit_Dev_Files' contains 'CDF_'" in messages
