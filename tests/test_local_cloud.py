@@ -175,7 +175,7 @@ def test_poison_message_reaches_the_dlq_and_its_batch_mates_are_stored(ingest):
     entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate([*good, '{"reading": "poison"}'])]
     ingest.sqs.send_message_batch(QueueUrl=ingest.outputs["queueUrl"], Entries=entries)
     wait_until(lambda: stored_on(ingest, "2000-01-01") == 3, 30, "the poison's batch-mates to be stored")
-    wait_until(lambda: ingest.dead_lettered() == 1, 90, "the poison message in the DLQ", interval=0.5)
+    wait_until(lambda: ingest.dead_lettered() == 1, 150, "the poison message in the DLQ", interval=0.5)
     dead = ingest.sqs.receive_message(QueueUrl=ingest.outputs["deadLetterQueueUrl"])["Messages"]
     assert [m["Body"] for m in dead] == ['{"reading": "poison"}']
 

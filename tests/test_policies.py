@@ -89,6 +89,8 @@ CASES = [
     ("s3-to-aws-managed-queue", "delivery-after-permission", False),
     ("names-refused", "physical-name-limits", True),
     ("names-accepted", "physical-name-limits", False),
+    ("consumer-two-receives", "sqs-lambda-receive-count", True),
+    ("consumer-five-receives", "sqs-lambda-receive-count", False),
     ("names-shared", "physical-names-unique", True),
     ("names-distinct", "physical-names-unique", False),
     ("describe-star", "iam-no-wildcard-resource", False),

@@ -172,6 +172,32 @@ def _event_target_retries(args: ResourceValidationArgs, report_violation: Report
                          "set retry_policy to bound maximum_retry_attempts and maximum_event_age_in_seconds")
 
 
+# AWS Lambda's guidance for a queue a function consumes: "set the maxReceiveCount on the source
+# queue's redrive policy to at least 5", so throttles, timeouts and a crash retried do not send good
+# messages to the dead-letter queue.
+LAMBDA_MIN_RECEIVE_COUNT = 5
+
+
+def _receive_counts(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    policy = "sqs-lambda-receive-count"
+    queues = {r.urn: (r, q) for r, q in _resources(args, "aws:sqs/queue:Queue")}
+    by_arn = {arn: urn for urn, (_, q) in queues.items() if (arn := known_or_none(lambda q=q: q.get("arn")))}
+    for mapping in args.resources:
+        if mapping.resource_type != "aws:lambda/eventSourceMapping:EventSourceMapping":
+            continue
+        sources = {r.urn for r in mapping.property_dependencies.get("eventSourceArn", [])} & queues.keys()
+        arn = known_or_none(lambda m=mapping: Props(m.props).get("eventSourceArn"))
+        sources |= {by_arn[arn]} if arn in by_arn else set()
+        for urn in sources:
+            queue, q = queues[urn]
+            count = judged(policy, queue.urn, lambda q=q: _json(q.get("redrivePolicy")).get("maxReceiveCount"))
+            if isinstance(count, int | float) and count < LAMBDA_MIN_RECEIVE_COUNT:
+                report_violation(f"queue '{queue.name}' dead-letters after {count:g} receive(s) and a function "
+                                 f"consumes it: one throttle, timeout or crash retried may send a good message to "
+                                 f"the dead-letter queue; set its maxReceiveCount to at least "
+                                 f"{LAMBDA_MIN_RECEIVE_COUNT}, as AWS Lambda advises", queue.urn)
+
+
 @only("aws:iot/topicRule:TopicRule")
 def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     # An error action whose queue is not known yet (a preview) is there all the same.
@@ -198,4 +224,8 @@ POLICIES = [
                              validate=_event_target_retries, enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy(name="iot-rule-error-action", description="IoT topic rules have an error action.",
                              validate=_topic_rules),
+    StackValidationPolicy(name="sqs-lambda-receive-count",
+                          description="A queue a function consumes lets a message be received at least 5 times "
+                                      "before dead-lettering it.",
+                          validate=_receive_counts, enforcement_level=EnforcementLevel.ADVISORY),
 ]
