@@ -56,7 +56,10 @@ class MessageIngestSettings(_Settings):
     max_batching_window_seconds: int = Field(0, ge=0, le=300)
     api_rate_limit: int = Field(100, ge=1, le=10_000, description="steady requests per second")
     api_burst_limit: int = Field(200, ge=1, le=5_000)
-    max_csv_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="larger files are quarantined whole")
+    max_csv_bytes: int = Field(
+        1024 * 1024 * 1024, ge=1024,
+        description="larger files are quarantined whole; a file is read in chunks with continuations, so memory "
+                    "does not grow with it: the cap only bounds what one upload may cost (1 GiB, 15M rows or so)")
     rows_per_invocation: int = Field(
         50_000, ge=100, le=1_000_000, description="CSV rows one ingest invocation reads before it hands the rest "
                                                   "of the file to the next; bounds the rejections it holds")
