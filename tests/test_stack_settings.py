@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -56,7 +57,7 @@ def test_missing_required_setting_says_where_to_add_it():
 def test_committed_stacks_are_valid(stack):
     document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
     values = {k.split(":", 1)[1]: v for k, v in document.items() if k.startswith("conduit:")}
-    parse_settings({k: v if isinstance(v, str) else __import__("json").dumps(v) for k, v in values.items()})
+    parse_settings({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
 
 
 def test_a_broken_stack_file_fails_the_preview_naming_the_key(tmp_path):
@@ -70,3 +71,13 @@ def test_a_broken_stack_file_fails_the_preview_naming_the_key(tmp_path):
     assert result.returncode == 2, result.stdout
     assert "conduit:logRetentionDays = 'fortnight'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_stack_accepts_a_100_mb_csv(stack):
+    """A file is read in chunks with continuations: the size cap bounds cost, and a 1,000,000-row
+    (66 MB) or 100 MB file must not be quarantined whole by it."""
+    config = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    values = {k.removeprefix("conduit:"): v if isinstance(v, str) else json.dumps(v)
+              for k, v in config.items() if k.startswith("conduit:")}
+    assert parse_settings(values).message_ingest.max_csv_bytes >= 100 * 1024 * 1024
