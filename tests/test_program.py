@@ -191,3 +191,14 @@ def test_list_streams_is_granted_on_the_only_resource_iam_accepts(stack):
     statements = [s for _, s in policy_statements(declared(stack)) if "dynamodb:ListStreams" in s["Action"]]
     assert statements and all(s["Resource"] == ["*"] and s["Action"] == ["dynamodb:ListStreams"]
                               for s in statements), statements
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_a_function_that_continues_itself_may_loop_past_lambdas_recursion_limit(stack):
+    """Lambda stops the 17th invocation of a chain of requests unless the function's recursion
+    config allows it: a 1,000,000-row CSV takes 20 invocations of the ingest, one handing to the next.
+    Only the ingest is allowed, and it may invoke only itself."""
+    document = declared(stack)
+    allowed = of_type(document, "aws:lambda/functionRecursionConfig:FunctionRecursionConfig")
+    assert [(c["inputs"]["functionName"], c["inputs"]["recursiveLoop"]) for c in allowed] == [
+        (f"conduit-{stack}-message-ingest-ingest", "Allow")]

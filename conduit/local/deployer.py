@@ -346,6 +346,12 @@ def _invoke_config(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     return i["functionName"], i
 
 
+@creates("aws:lambda/functionRecursionConfig:FunctionRecursionConfig")
+def _recursion_config(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
+    d.client("lambda").put_function_recursion_config(FunctionName=i["functionName"], RecursiveLoop=i["recursiveLoop"])
+    return i["functionName"], i
+
+
 @creates("aws:lambda/permission:Permission")
 def _permission(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     request = {"FunctionName": i["function"], "StatementId": i.get("statementId") or name, "Action": i["action"],

@@ -33,7 +33,9 @@ class FunctionArgs:
     invoked_asynchronously: bool = True
     max_async_retries: int = 2
     continues_itself: bool = False
-    """It hands unfinished work to a new invocation of itself (asynchronously): it may invoke itself."""
+    """It hands unfinished work to a new invocation of itself (asynchronously): it may invoke itself, and
+    Lambda's recursive loop detection (which stops the 17th invocation of a chain) is turned off for it:
+    a bounded chain of continuations is the design, and the handler ends it at the end of its work."""
     description: str = ""
 
 
@@ -110,6 +112,10 @@ class Function(pulumi.ComponentResource):
                 destination_config={"on_failure": {"destination": self.failures.arn}},
                 opts=child,
             )
+        if args.continues_itself:
+            # AWS documents this opt-out for an intentional recursive pattern (PutFunctionRecursionConfig).
+            aws.lambda_.FunctionRecursionConfig(f"{name}-continues", function_name=function.name,
+                                                recursive_loop="Allow", opts=child)
         alarm_on_any(f"{name}-errors", f"{function_name} raised errors", "AWS/Lambda", "Errors",
                      {"FunctionName": function.name}, "Sum", 300, defaults.alarm_topic_arn, child)
         self.arn, self.name, self.role_arn, self.role_name = function.arn, function.name, role.arn, role.name
