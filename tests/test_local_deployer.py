@@ -7,6 +7,7 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from conduit.local.deployer import LocalCloud, LocalCloudError, supported_types, unsecret
 from conduit.local.emulator import Emulator
+from conduit.local.permissions import _explain
 
 
 def test_an_unsupported_resource_type_stops_the_deployment_naming_it():
@@ -32,9 +33,18 @@ def test_secrets_are_unwrapped_for_aws():
 
 def test_a_function_invoking_itself_is_explained_as_its_continuation():
     """The demo's files fit one invocation on dev, so the ingest's continuation of itself goes unused."""
-    from conduit.local.permissions import _explain
-
     arn = "arn:aws:lambda:eu-west-1:000000000000:function:conduit-dev-message-ingest-ingest"
     why = _explain("lambda:InvokeFunction", arn, set(), set(), False, set(), "conduit-dev-message-ingest-ingest")
     assert why and "continuation" in why
     assert _explain("lambda:InvokeFunction", arn, set(), set(), False, set(), "conduit-dev-other") is None
+
+
+def test_the_rotation_permissions_are_explained_only_for_certificate_topics_and_things():
+    """`make demo` rotates no certificate: what the certificates function holds for one is named."""
+    topic = "arn:aws:iot:eu-west-1:000000000000:topic/cat-feeder/dev/*/certificate"
+    thing = "arn:aws:iot:eu-west-1:000000000000:thing/conduit-dev-feeder-*"
+    for action, resource in (("iot:Publish", topic), ("iot:DetachThingPrincipal", thing),
+                             ("iot:ListThingPrincipals", thing)):
+        assert "rotation" in _explain(action, resource, set(), set(), False, set())
+    assert _explain("iot:Publish", "arn:aws:iot:eu-west-1:000000000000:topic/alert/fraud", set(), set(), False,
+                    set()) is None

@@ -45,6 +45,10 @@ def _explain(action: str, resource: str, failure_queues: set[str | None], polled
     if action == "dynamodb:DeleteItem" and resource in deliveries:
         return ("used only when an effect fails: Powertools deletes its in-progress record so that the retry "
                 "may run the effect")
+    if action in {"iot:ListThingPrincipals", "iot:DetachThingPrincipal"} or (
+            action == "iot:Publish" and resource.endswith("/certificate")):
+        return ("used only while a certificate rotation is in flight: a feeder online with the certificate "
+                "delivered to it has its older ones detached and the delivery cleared")
     if action == "iot:RetainPublish":
         return ("the emulator checks iot:Publish alone for a retained publish; AWS IoT also requires "
                 "iot:RetainPublish (its retained message policy examples)")
