@@ -86,7 +86,8 @@ class CatFeeder(SystemComponent):
 
         # The registry is the fleet's list: things of this stack, found by name or by attribute.
         registry = {"THING_PREFIX": self.thing_prefix, "STACK": stack}
-        find_feeder = Statement(["iot:DescribeThing"], [iot_arn(f"thing/{self.thing_prefix}*")])
+        things = iot_arn(f"thing/{self.thing_prefix}*")
+        find_feeder = Statement(["iot:DescribeThing"], [things])
         list_feeders = Statement(["iot:ListThings"], ["*"])  # ListThings has no resource-level permissions
 
         bus = aws.cloudwatch.EventBus(f"{name}-ledger", name=physical_name("feedmyfurbabies", kind="event-bus"),
@@ -141,7 +142,6 @@ class CatFeeder(SystemComponent):
             description="This stack's feeders' state reports, stamped with the thing and the broker's time"),
             opts=child)
         # Rotation without a cable: a feeder online with its delivered certificate retires the older ones.
-        things = iot_arn(f"thing/{self.thing_prefix}*")
         certificate_topics = iot_arn(f"topic/{certificate_topic(stack, '*')}")
         retirer = Function(f"{name}-certificates", FunctionArgs(
             handler=CAT_FEEDER.handler("certificates"), defaults=self.functions,

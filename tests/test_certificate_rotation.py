@@ -1,7 +1,6 @@
 """Rotation without a cable: the provider's half against moto (the data plane recorded, as moto keeps
 no retained messages), the certificates function's half against moto's IoT and a recorded data
-plane. The whole rotation with the host firmware on the local cloud is in tests/test_stack_isolation.py's
-neighbour, tests/test_local_cloud.py."""
+plane. The whole rotation with the host firmware on the local cloud is in tests/test_local_cloud.py."""
 
 from __future__ import annotations
 
@@ -180,3 +179,22 @@ def test_the_function_takes_only_the_brokers_word_for_a_certificate():
     with pytest.raises(ValidationError):
         certificates.Connected(thing=THING, certificateId="not-a-certificate-id")
     assert certificates.delivered(b"{oops") is None and certificates.delivered(b"") is None
+
+
+def test_a_crash_after_detaching_and_before_clearing_is_finished_by_the_retry(iot, data, stack_env, monkeypatch):
+    """At least once: the invocation dies after its detach; the redelivered event detaches nothing
+    more and clears the delivery."""
+    _, new = rotation(iot, data)
+    online = certificates.Connected(thing=THING, certificateId=new["certificateId"])
+    clear = certificates.clear_retained
+
+    def crash(topic: str) -> None:
+        raise RuntimeError("killed after the write")
+
+    monkeypatch.setattr(certificates, "clear_retained", crash)
+    with pytest.raises(RuntimeError):
+        certificates.settle(iot, online)
+    monkeypatch.setattr(certificates, "clear_retained", clear)  # the redelivery runs whole
+    assert certificates.settle(iot, online) == []
+    assert iot.list_thing_principals(thingName=THING)["principals"] == [new["certificateArn"]]
+    assert TOPIC not in data.retained
