@@ -143,6 +143,7 @@ def _shared_certificates(args: StackValidationArgs, report_violation: ReportViol
 
 def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
+    # Reported on the first device by URN: registration order differs between a check and a preview.
     fleet = list(graph.of_type(*DEVICE_RESOURCES))
     if not fleet:
         return
@@ -158,7 +159,7 @@ def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> No
     report_violation("the program declares devices (things, certificates or IoT policies) but no AWS IoT logging "
                      "(aws.iot.LoggingOptions with a log level other than DISABLED): failed connections and denied "
                      "publishes leave no trace [Device Defender LOGGING_DISABLED_CHECK, LOGGING_DISABLED]",
-                     fleet[0].urn)
+                     min(resource.urn for resource in fleet))
 
 
 POLICY_NAMES = {"IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK": "iot-role-alias-overly-permissive",
