@@ -18,7 +18,7 @@ from conduit.engine import is_secret, run_program
 from conduit.hermetic import OfflineRefusal, Seal
 from conduit.offline import FakeCloud
 from conduit.project import load_project, load_stack
-from conduit.runner import PROGRESS_MARK
+from conduit.runner import PROGRESS_MARK, Mode
 
 
 def plain(value: Any, reveal: bool = False) -> Any:
@@ -101,39 +101,35 @@ def _report_progress(done: int, registered: int) -> None:
     sys.stderr.flush()
 
 
-def _mocks(mode: str) -> Any:
-    if mode == "preview":
-        return FakeCloud()
-    if mode == "unknowns":
-        return FakeCloud(preview=True)
-    if mode == "local":
+def _mocks(mode: Mode) -> Any:
+    if mode is Mode.LOCAL:
         # Imported only here: the local cloud needs boto3 and the emulator's packages, which the
         # virtualenv of a project that is only previewed or checked need not have.
         from conduit.local.deployer import LocalCloud
 
         return LocalCloud.from_environment()
-    raise SystemExit(f"unknown mode {mode}")
+    return FakeCloud(preview=mode is Mode.UNKNOWN)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--project-dir", type=Path, required=True)
     parser.add_argument("--stack", required=True)
-    parser.add_argument("--mode", default="preview", choices=["preview", "unknowns", "local"])
+    parser.add_argument("--mode", type=Mode, default=Mode.PLAUSIBLE, choices=list(Mode))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--progress", action="store_true", help="report resources done/registered on stderr")
     args = parser.parse_args(argv)
     project = load_project(args.project_dir)
     stack = load_stack(project, args.stack)
     seal = Seal(project.directory)
-    if args.mode != "local":  # only the local cloud's own deployment may reach an endpoint
+    if args.mode is not Mode.LOCAL:  # only the local cloud's own deployment may reach an endpoint
         seal.install()
         _unknown_where_refused(seal)
     try:
         mocks = _mocks(args.mode)
         # Every offline run is a preview to the program (`pulumi.runtime.is_dry_run()`), as the
         # policy pack's run under `pulumi preview` is: programs keep real-world actions for `up`.
-        run = run_program(project, stack, mocks, dry_run=args.mode != "local",
+        run = run_program(project, stack, mocks, dry_run=args.mode is not Mode.LOCAL,
                           progress=_report_progress if args.progress else None)
     except pulumi.RunError as exc:
         args.out.write_text(json.dumps({"error": str(exc), "directCalls": seal.report()}))
@@ -151,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                         "there, or name the program's virtualenv in Pulumi.yaml (runtime.options.virtualenv)")
         args.out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
         return 3
-    reveal = args.mode == "local"
+    reveal = args.mode is Mode.LOCAL
     document = {
         "stack": run.stack,
         "resources": [

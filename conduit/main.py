@@ -40,7 +40,7 @@ from conduit.preview import preview_json, preview_text
 from conduit.project import ProjectError, find_project_dir, load_project, load_stack, short_stack_name
 from conduit.provider_config import unknown_provider_keys
 from conduit.replay import ReplayError, replay
-from conduit.runner import DEFAULT_TIMEOUT_SECONDS, ProgramError, run_stack
+from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, ProgramError, run_stack
 from conduit_policies.pack import NAME as PACK_NAME
 from conduit_policies.pack import VERSION as PACK_VERSION
 from infra import lambda_archives
@@ -81,7 +81,7 @@ def _check(args: argparse.Namespace) -> int:
     require_pack_data()
     _warn_about_settings(args)
     config = load_policy_config(_stack_policy_config(args))
-    document = run_stack(args.project_dir, args.stack, mode="unknowns" if args.preview else "preview",
+    document = run_stack(args.project_dir, args.stack, mode=Mode.UNKNOWN if args.preview else Mode.PLAUSIBLE,
                          timeout_seconds=args.timeout)
     verdict = judge(document, load_project(args.project_dir).name, config)
     unjudged = verdict.unjudged if args.preview else None

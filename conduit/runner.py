@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,19 +28,27 @@ class ProgramError(RuntimeError):
 
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
-MODES = ("preview", "unknowns", "local")
+
+
+class Mode(StrEnum):
+    """What a run's resource outputs are; the value is the child's `--mode`."""
+
+    PLAUSIBLE = "plausible"  # made up, of the shape AWS gives (`conduit preview`, `conduit check`)
+    UNKNOWN = "unknown-outputs"  # not known yet, as `pulumi preview` of a new stack (`--preview`)
+    LOCAL = "local"  # created for real on the local cloud
+
+
 # The child's progress lines on stderr: `<mark><done> <registered>`.
 PROGRESS_MARK = "\x1econduit-progress "
 
 
 def run_stack(
-    project_dir: Path, stack: str, mode: str = "preview", env: dict[str, str] | None = None,
+    project_dir: Path, stack: str, mode: Mode = Mode.PLAUSIBLE, env: dict[str, str] | None = None,
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run `stack` of the project in `project_dir`; returns the recorded resources and outputs.
 
-    `mode`: `preview` (every output plausible), `unknowns` (as `pulumi preview` of a new stack:
-    only inputs known) or `local` (created for real on the local cloud). `progress(done,
+    `mode` says what the outputs are (see `Mode`). `progress(done,
     registered)` hears of each resource as the program registers it and as it is done.
     """
     project = load_project(project_dir)
@@ -47,11 +56,12 @@ def run_stack(
     with tempfile.TemporaryDirectory(prefix="conduit-run-") as scratch:
         out = Path(scratch) / "run.json"
         child_env = {**os.environ, **(env or {})}
-        if mode != "local":  # the child seals itself too; it starts with no way into a cloud either
+        if mode is not Mode.LOCAL:  # the child seals itself too; it starts with no way into a cloud either
             child_env = sealed_environment(child_env)
         child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
         command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
-                   "--stack", stack, "--mode", mode, "--out", str(out), *(["--progress"] if progress else [])]
+                   "--stack", stack, "--mode", Mode(mode).value, "--out", str(out),
+                   *(["--progress"] if progress else [])]
         returncode, stderr = _run_child(command, child_env, timeout_seconds, progress, stack)
         if not out.exists():
             raise ProgramError(f"the program for stack '{stack}' did not finish (exit {returncode})", stderr[-4000:])

@@ -9,12 +9,12 @@ import pytest
 
 from conduit.auto_names import rule_for, with_auto_name
 from conduit.check import judge
-from conduit.runner import run_stack
+from conduit.runner import Mode, run_stack
 from conduit_policies.auto_names import DEFAULT, OVERRIDES, made_from
 from tests.test_offline_engine import program
 
 
-def resources(tmp_path, source: str, mode: str = "preview") -> dict[str, dict]:
+def resources(tmp_path, source: str, mode: Mode = Mode.PLAUSIBLE) -> dict[str, dict]:
     document = run_stack(program(tmp_path, source), "t", mode=mode)
     return {r["name"]: r for r in document["resources"]}, document
 
@@ -40,7 +40,7 @@ def test_the_auto_name_is_known_in_a_preview_as_the_provider_makes_it_at_check(t
     found, _ = resources(tmp_path, """
         import pulumi_aws as aws
         aws.sqs.Queue("jobs")
-    """, mode="unknowns")
+    """, mode=Mode.UNKNOWN)
     assert re.fullmatch(r"jobs-[0-9a-f]{7}", found["jobs"]["inputs"]["name"])
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conduit.check import judge
-from conduit.runner import ProgramError, run_stack
+from conduit.runner import Mode, ProgramError, run_stack
 from tests.conftest import REPO
 
 
@@ -137,7 +137,7 @@ PREVIEW_PROGRAM = """
 
 def test_preview_mode_decides_literal_violations_and_lists_what_it_cannot_judge(tmp_path):
     project = program(tmp_path, PREVIEW_PROGRAM)
-    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    verdict = judge(run_stack(project, "t", mode=Mode.UNKNOWN), "world")
     found = {(v.policy, v.urn.rsplit("::", 1)[1]) for v in verdict.violations if v.enforcement == "mandatory"}
     assert ("iam-no-wildcard-actions", "admin") in found
     assert ("sqs-dead-letter-queue", "work") in found
@@ -165,7 +165,7 @@ def test_check_preview_json_and_text_say_what_was_unjudged(tmp_path):
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_conduits_own_stacks_pass_in_preview_mode_too(stack):
-    verdict = judge(run_stack(REPO, stack, mode="unknowns"), "conduit")
+    verdict = judge(run_stack(REPO, stack, mode=Mode.UNKNOWN), "conduit")
     assert [v for v in verdict.violations if v.enforcement == "mandatory"] == []
 
 
@@ -233,7 +233,7 @@ def test_referenced_stacks_and_existing_resources_answer_what_the_program_asks(t
         pulumi.export("existing", existing.id)
         pulumi.export("logs", logs.arn)
     """)
-    for mode in ("preview", "unknowns"):
+    for mode in Mode.PLAUSIBLE, Mode.UNKNOWN:
         document = run_stack(project, "t", mode=mode)
         inputs = {r["name"]: r["inputs"] for r in document["resources"]}
         assert inputs["sg"]["vpcId"].startswith("vpc-") and inputs["web"]["subnetId"].startswith("subnet-"), mode
@@ -266,7 +266,7 @@ def test_resources_a_providers_component_hands_back_can_be_read(tmp_path):
     assert document["outputs"]["first"].startswith("subnet-")
     [group] = [r for r in document["resources"] if r["name"] == "db"]
     assert group["inputs"]["vpcId"].startswith("vpc-")
-    preview = run_stack(project, "t", mode="unknowns")
+    preview = run_stack(project, "t", mode=Mode.UNKNOWN)
     assert preview["outputs"]["url"] == rpc_unknown(), "in a preview the load balancer's DNS name is not known yet"
     assert [r for r in preview["resources"] if r["name"] == "db"]
 
@@ -293,7 +293,7 @@ def test_an_eks_cluster_with_kubernetes_workloads_runs_and_reads_deep_status(tmp
     """)
     outputs = run_stack(project, "t")["outputs"]
     assert outputs["host"] and outputs["name"].startswith("web-") and outputs["labels"] == {"app": "web"}
-    assert run_stack(project, "t", mode="unknowns")["resources"]
+    assert run_stack(project, "t", mode=Mode.UNKNOWN)["resources"]
 
 
 def test_a_program_importing_a_package_not_installed_says_where_to_install_it(tmp_path):
@@ -313,7 +313,7 @@ def test_a_key_of_a_map_the_provider_fills_is_there(tmp_path):
     """)
     outputs = run_stack(project, "t")["outputs"]
     assert outputs["endpoint"] and outputs["mine"] == "b"
-    assert run_stack(project, "t", mode="unknowns")["outputs"]["endpoint"] == rpc_unknown()
+    assert run_stack(project, "t", mode=Mode.UNKNOWN)["outputs"]["endpoint"] == rpc_unknown()
 
 
 def test_values_are_shaped_for_the_stacks_region_and_the_service(tmp_path):
@@ -446,7 +446,7 @@ def test_a_setting_beside_an_unknown_value_is_still_judged_in_a_preview(tmp_path
         aws.scheduler.Schedule("nightly", schedule_expression="rate(1 day)", flexible_time_window={"mode": "OFF"},
                                target={"arn": work.arn, "role_arn": role.arn})
     """)
-    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    verdict = judge(run_stack(project, "t", mode=Mode.UNKNOWN), "world")
     found = {(v.policy, v.urn.rsplit("::", 1)[1]) for v in verdict.violations if v.enforcement == "mandatory"}
     assert ("eventbridge-target-dead-letter", "nightly") in found
     assert ("sqs-dead-letter-queue", "work") in found
@@ -499,7 +499,7 @@ def test_a_setting_whose_value_is_an_unknown_arn_is_set_in_a_preview(tmp_path):
                                    dead_letter_config={"arn": dlq.arn},
                                    retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 600})
     """)
-    verdict = judge(run_stack(project, "t", mode="unknowns"), "world")
+    verdict = judge(run_stack(project, "t", mode=Mode.UNKNOWN), "world")
     watched = {"apigateway-access-logging", "apigateway-structured-logging", "iot-rule-error-action",
                "stream-mapping-failure-handling", "encryption-at-rest", "eventbridge-target-dead-letter",
                "eventbridge-target-retry-policy"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conduit.check import judge
-from conduit.runner import run_stack
+from conduit.runner import Mode, run_stack
 from tests.test_policies import ATTACK_PATHS, CASES, fixture_project
 
 
@@ -22,7 +22,7 @@ def _one_violating_case_per_policy() -> list[str]:
 def test_every_finding_of_a_plain_check_is_reported_or_unjudged_in_a_preview(tmp_path, case):
     project = fixture_project(tmp_path, case)
     plain = judge(run_stack(project, "t"), "policy-fixtures")
-    preview = judge(run_stack(project, "t", mode="unknowns"), "policy-fixtures")
+    preview = judge(run_stack(project, "t", mode=Mode.UNKNOWN), "policy-fixtures")
     accounted = {(v.policy, v.urn) for v in preview.violations} | {(u["policy"], u["urn"]) for u in preview.unjudged}
     hidden = [(v.policy, v.urn.rsplit("::", 1)[-1], v.message) for v in plain.violations
               if (v.policy, v.urn) not in accounted]

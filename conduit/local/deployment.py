@@ -17,7 +17,7 @@ from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
 from conduit.progress import QUIET, Progress
-from conduit.runner import DEFAULT_TIMEOUT_SECONDS, run_stack
+from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, run_stack
 
 
 class NotDeployedError(RuntimeError):
@@ -68,7 +68,7 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
     # The program's child process reaches the emulator with these (dynamic providers use boto3).
     env = {emulators.STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
     try:
-        document = run_stack(project_dir, stack, mode="local", env=env, timeout_seconds=timeout_seconds,
+        document = run_stack(project_dir, stack, mode=Mode.LOCAL, env=env, timeout_seconds=timeout_seconds,
                              progress=lambda done, registered: progress.count(
                                  f"deploying stack '{stack}': resources created", done, registered))
     except BaseException:
