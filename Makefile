@@ -32,7 +32,7 @@ $(ALL): locks/all.txt pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.main-* $(VENV)/.all-* && touch $@ $(MAIN)
 
 # The Lambda dependency layer is built here, online, once per handlers/requirements.txt: a program
-# run afterwards (preview, check: sealed, conduit/hermetic.py) finds it built and needs no network.
+# run afterwards (preview, check: sealed, conduit/offline/hermetic.py) finds it built and needs no network.
 LAYER := build/lambda/.layer-$(shell sha256sum handlers/requirements.txt | cut -c1-12)
 $(LAYER): handlers/requirements.txt | $(MAIN)
 	@echo "== building the Lambda dependency layer (handlers/requirements.txt) for Python 3.13 on arm64"

@@ -14,9 +14,10 @@ import pulumi
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from conduit.engine import is_secret, run_program
-from conduit.hermetic import OfflineRefusal, Seal
-from conduit.offline import FakeCloud
+from conduit.offline.cloud import FakeCloud
+from conduit.offline.context import RunContext
+from conduit.offline.engine import is_secret, run_program
+from conduit.offline.hermetic import OfflineRefusal, Seal
 from conduit.project import load_project, load_stack
 from conduit.runner import PROGRESS_MARK, Mode
 
@@ -41,7 +42,7 @@ def plain(value: Any, reveal: bool = False) -> Any:
     if isinstance(value, Unknown):
         return rpc.UNKNOWN  # the wire's sentinel, which pulumi-policy reads as a value not yet known
     if isinstance(value, pulumi.Resource):
-        return {"resource": getattr(value, "_name", type(value).__name__)}
+        return {"resource": value.pulumi_resource_name}
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
@@ -101,14 +102,14 @@ def _report_progress(done: int, registered: int) -> None:
     sys.stderr.flush()
 
 
-def _mocks(mode: Mode) -> Any:
+def _mocks(mode: Mode, context: RunContext) -> Any:
     if mode is Mode.LOCAL:
         # Imported only here: the local cloud needs boto3 and the emulator's packages, which the
         # virtualenv of a project that is only previewed or checked need not have.
         from conduit.local.deployer import LocalCloud
 
         return LocalCloud.from_environment()
-    return FakeCloud(preview=mode is Mode.UNKNOWN)
+    return FakeCloud(context, preview=mode is Mode.UNKNOWN)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         seal.install()
         _unknown_where_refused(seal)
     try:
-        mocks = _mocks(args.mode)
+        context = RunContext()
+        mocks = _mocks(args.mode, context)
         # Every offline run is a preview to the program (`pulumi.runtime.is_dry_run()`), as the
         # policy pack's run under `pulumi preview` is: programs keep real-world actions for `up`.
-        run = run_program(project, stack, mocks, dry_run=args.mode is not Mode.LOCAL,
+        run = run_program(project, stack, mocks, dry_run=args.mode is not Mode.LOCAL, context=context,
                           progress=_report_progress if args.progress else None)
     except pulumi.RunError as exc:
         args.out.write_text(json.dumps({"error": str(exc), "directCalls": seal.report()}))

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from conduit.hermetic import sealed_environment
+from conduit.offline.hermetic import sealed_environment
 from conduit.project import load_project, load_stack
 
 # The program runs in the project's own virtualenv, which need not have Conduit installed.

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from conduit.auto_names import rule_for, with_auto_name
 from conduit.check import judge
+from conduit.offline.auto_names import rule_for, with_auto_name
 from conduit.runner import Mode, run_stack
 from conduit_policies.auto_names import DEFAULT, OVERRIDES, made_from
 from tests.test_offline_engine import program

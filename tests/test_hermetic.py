@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conduit.hermetic import sealed_environment
+from conduit.offline.hermetic import sealed_environment
 
 PRUNE_IN_APPLY = '''
 import boto3

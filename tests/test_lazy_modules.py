@@ -10,7 +10,7 @@ import time
 import pulumi._utils as pulumi_utils
 import pytest
 
-from conduit import lazy_modules
+from conduit.offline import lazy_modules
 
 
 @pytest.fixture

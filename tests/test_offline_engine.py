@@ -193,7 +193,7 @@ def test_classes_are_found_while_another_thread_is_still_loading_their_package(m
 
     import pulumi_aws.ec2.instance as instance_file
 
-    from conduit.plausible import resource_class, resource_outputs, result_class
+    from conduit.offline.plausible import resource_class, resource_outputs, result_class
 
     half_loaded = types.ModuleType("pulumi_aws.ec2")  # what another thread mid-load shows: no members yet
     monkeypatch.setitem(sys.modules, "pulumi_aws.ec2", half_loaded)
@@ -211,7 +211,7 @@ def test_classes_are_found_while_another_thread_is_still_loading_their_package(m
     ("random:index/randomPassword:RandomPassword", "pulumi_random.random_password"),
 ])
 def test_a_type_token_names_the_file_its_sdk_defines_it_in(token, file):
-    from conduit.plausible import resource_class
+    from conduit.offline.plausible import resource_class
 
     assert resource_class(token).__module__ == file
 
@@ -419,8 +419,8 @@ def test_the_empty_outputs_of_set_mocks_own_stack_never_erase_the_programs():
     from google.protobuf import struct_pb2
     from pulumi.runtime.proto import resource_pb2
 
-    from conduit.engine import ProgramRun, RecordingMonitor
-    from conduit.offline import FakeCloud
+    from conduit.offline.cloud import FakeCloud
+    from conduit.offline.engine import ProgramRun, RecordingMonitor
 
     urn = "urn:pulumi:t::world::pulumi:pulumi:Stack::world-t"
     program_outputs = struct_pb2.Struct()

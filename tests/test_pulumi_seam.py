@@ -22,7 +22,7 @@ USED = [
     ("pulumi._utils", "_INTROSPECTION_ATTRS", None),
     ("pulumi_policy.policy", "_PolicyAnalyzerServicer", ["name", "version", "policies", "enforcement_level"]),
 ]
-USERS = {"conduit/engine.py", "conduit/offline.py", "conduit/lazy_modules.py", "conduit/check.py"}
+USERS = {"conduit/offline/pulumi_seam.py", "conduit/check.py"}
 
 
 @pytest.mark.parametrize(("module", "name", "parameters"), USED, ids=[f"{m}.{n}" for m, n, _ in USED])
@@ -34,7 +34,7 @@ def test_each_private_the_engine_uses_is_there(module, name, parameters):
 
 
 def test_the_lazy_module_still_loads_by_its_loader_state():
-    """conduit/lazy_modules.py runs the loader the way pulumi's class does: from loader_state."""
+    """conduit/offline/lazy_modules.py runs the loader the way pulumi's class does: from loader_state."""
     import pulumi._utils as utils
 
     source = inspect.getsource(utils._LazyModule.__getattribute__)

@@ -25,9 +25,10 @@ from typing import Any
 import dill
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from conduit.engine import is_secret
 from conduit.local.emulator import STATE_DIR_VARIABLE, Emulator, find
-from conduit.offline import fake_call
+from conduit.offline.cloud import fake_call
+from conduit.offline.engine import is_secret
+from conduit.offline.shapes import Place, arn_of
 
 Outputs = tuple[str, dict[str, Any]]
 Creator = Callable[["Deployment", str, dict[str, Any]], Outputs]
@@ -74,6 +75,10 @@ class Deployment:
     @functools.cached_property
     def account(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
+
+    @property
+    def place(self) -> Place:
+        return Place(self.region, self.account)
 
 
 def _ints(mapping: dict[str, Any], *keys: str) -> dict[str, int]:
@@ -124,7 +129,7 @@ def _subscription(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
 def _bucket(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     bucket = i.get("bucket") or name
     d.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": d.region})
-    return bucket, {**i, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": d.region}
+    return bucket, {**i, "bucket": bucket, "arn": arn_of("aws:s3/bucket:Bucket", bucket, d.place), "region": d.region}
 
 
 @creates("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
@@ -250,7 +255,7 @@ def _log_group(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
     logs.create_log_group(logGroupName=group)
     if i.get("retentionInDays"):
         logs.put_retention_policy(logGroupName=group, retentionInDays=int(i["retentionInDays"]))
-    return group, {**i, "name": group, "arn": f"arn:aws:logs:{d.region}:{d.account}:log-group:{group}"}
+    return group, {**i, "name": group, "arn": arn_of("aws:cloudwatch/logGroup:LogGroup", group, d.place)}
 
 
 @creates("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -264,7 +269,7 @@ def _alarm(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
         TreatMissingData=i.get("treatMissingData", "missing"), AlarmActions=list(i.get("alarmActions") or []),
         **{"Period": int(i["period"]), "EvaluationPeriods": int(i["evaluationPeriods"])},
     )
-    return alarm, {**i, "arn": f"arn:aws:cloudwatch:{d.region}:{d.account}:alarm:{alarm}"}
+    return alarm, {**i, "arn": arn_of("aws:cloudwatch/metricAlarm:MetricAlarm", alarm, d.place)}
 
 
 # --- IAM -------------------------------------------------------------------------------------
@@ -451,7 +456,7 @@ def _topic_rule(d: Deployment, name: str, i: dict[str, Any]) -> Outputs:
         [(kind, action)] = [(k, v) for k, v in i["errorAction"].items() if v]
         payload["errorAction"] = _rule_action(_ERROR_ACTION_KINDS[kind], action)
     d.client("iot").create_topic_rule(ruleName=rule_name, topicRulePayload=payload)
-    return rule_name, {**i, "name": rule_name, "arn": f"arn:aws:iot:{d.region}:{d.account}:rule/{rule_name}"}
+    return rule_name, {**i, "name": rule_name, "arn": arn_of("aws:iot/topicRule:TopicRule", rule_name, d.place)}
 
 
 @creates("aws:iot/thing:Thing")

@@ -28,13 +28,12 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.stack_reference import StackReferenceOutputDetails
 
-from conduit import lazy_modules
-from conduit.auto_names import with_auto_name
-from conduit.plausible import DYNAMIC_OUTPUTS, MADE_CONTENT, DocumentByName, value_named
+from conduit.offline import lazy_modules
+from conduit.offline.auto_names import with_auto_name
+from conduit.offline.context import RunContext
+from conduit.offline.plausible import DocumentByName, value_named
+from conduit.offline.pulumi_seam import SECRET_SIG, SIG_KEY, ensure_event_loop
 from conduit.project import Project, StackConfig
-
-# How the engine marks a secret value on the wire: {SIG_KEY: SECRET_SIG, "value": ...}.
-SIG_KEY, SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
 
 
 def is_secret(value: Any) -> bool:
@@ -108,7 +107,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._count(0, 1)
         response = super().RegisterResource(request)
         self._count(1, 0)
-        pulumi_mocks._ensure_event_loop()
+        ensure_event_loop()
         registered = self.resources[response.urn]
         inputs = rpc.deserialize_properties(request.object)
         if request.custom:  # as the provider's Check returns them, auto-name included
@@ -133,7 +132,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         """A resource a provider's component handed back (conduit.offline.built_by_provider) is
         answered when the program rehydrates it, as the engine answers from its state."""
         if request.tok == "pulumi:pulumi:getResource":
-            pulumi_mocks._ensure_event_loop()
+            ensure_event_loop()
             urn = str(rpc.deserialize_properties(request.args).get("urn", ""))
             if urn not in self.resources and urn.count("::") == 3:
                 type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
@@ -147,7 +146,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         empty outputs run on the loop beside the program's: landing last, they once erased every
         export (CI). Only the program has outputs to give, so empty outputs never replace them."""
         if request.urn == self._stack_urn:
-            pulumi_mocks._ensure_event_loop()
+            ensure_event_loop()
             outputs = rpc.deserialize_properties(request.outputs)
             if outputs or not self.run.outputs:
                 self.run.outputs = outputs
@@ -167,7 +166,7 @@ def _entry(value: Any, key: Any) -> Any:
 
 
 @contextlib.contextmanager
-def answers_by_name() -> Iterator[None]:
+def answers_by_name(context: RunContext) -> Iterator[None]:
     """What a provider would know and no offline run can, answered by name for this run only:
 
     - another stack's outputs (`get_output` gave None, `require_output` raised): each output a
@@ -190,14 +189,15 @@ def answers_by_name() -> Iterator[None]:
         try:
             return parse(text, *args, **kw)
         except json.JSONDecodeError:
-            if (text.decode(errors="replace") if isinstance(text, bytes) else text) in MADE_CONTENT:
+            if (text.decode(errors="replace") if isinstance(text, bytes) else text) in context.made_content:
                 return DocumentByName()
             raise
 
     def declare(self: pulumi.dynamic.Resource, provider: Any, name: str, props: Any, *rest: Any, **kw: Any) -> None:
-        type_ = f"pulumi-python:{self._resource_type_name}"
-        DYNAMIC_OUTPUTS[(type_, name)] = [k for k, v in dict(props).items() if v is None]
+        declared = [k for k, v in dict(props).items() if v is None]
         dynamic_init(self, provider, name, props, *rest, **kw)
+        # Noted before the monitor hears of it: registration waits for the loop, which this call holds.
+        context.dynamic_outputs[(self.pulumi_resource_type, name)] = declared
 
     def get_output(self: pulumi.StackReference, name: pulumi.Input[str]) -> pulumi.Output[Any]:
         return pulumi.Output.all(pulumi.Output.from_input(name), self.outputs).apply(lambda p: _output_of(p[1], p[0]))
@@ -221,9 +221,10 @@ def answers_by_name() -> Iterator[None]:
 
 
 def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> ProgramRun:
+                progress: Callable[[int, int], None] | None = None, context: RunContext | None = None) -> ProgramRun:
     """Run the project's program for `stack` against `mocks`; raises what the program raises.
-    `progress(done, registered)` hears of every resource as it is registered and as it is done."""
+    `progress(done, registered)` hears of every resource as it is registered and as it is done;
+    `context` is the run's, shared with a fake cloud (a fresh one when none is given)."""
     run = ProgramRun(stack=stack.name)
     lazy_modules.install()
     loop = asyncio.new_event_loop()
@@ -238,7 +239,7 @@ def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks,
     previous_dir, previous_path = os.getcwd(), list(sys.path)
     os.chdir(program_dir)
     try:
-        with answers_by_name():
+        with answers_by_name(context or RunContext()):
             loop.run_until_complete(pulumi.runtime.stack.run_in_stack(
                 lambda: runpy.run_path(str(project.main), run_name="__main__")
             ))

@@ -8,126 +8,58 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pulumi
-from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from conduit.auto_names import with_auto_name
-from conduit.plausible import (
-    ACCOUNT,
-    DYNAMIC_OUTPUTS,
+from conduit.offline.auto_names import with_auto_name
+from conduit.offline.context import RunContext
+from conduit.offline.guesses import ACCOUNT, zone_ids, zones
+from conduit.offline.guesses import region as stack_region
+from conduit.offline.plausible import (
     PROVIDER_FILLED,
     invoke_result,
-    partition,
     resource_id,
     resource_outputs,
     resource_state,
     resources_in_outputs,
     value_named,
-    zone_ids,
-    zones,
 )
-from conduit.plausible import region as stack_region
+from conduit.offline.pulumi_seam import RESOURCE_SIG, SIG_KEY
+from conduit.offline.shapes import Place, dns_suffix, shaped
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
-def _service(type_token: str) -> str:
-    package, module = type_token.split(":")[0], type_token.split(":")[1].split("/")[0]
-    return module.replace("_", "") if package == "aws" else package
-
-
-def fake_outputs(
-    args: MockResourceArgs, region: str | None = None, account: str = ACCOUNT
-) -> tuple[str, dict[str, Any]]:
-    """An id and output state for a resource, derived from its type, name and inputs."""
-    region = region or stack_region()
+def fake_outputs(args: MockResourceArgs, context: RunContext, region: str | None = None,
+                 account: str = ACCOUNT) -> tuple[str, dict[str, Any]]:
+    """An id and output state for a resource: its inputs, and what AWS makes from its type and name
+    (conduit.offline.shapes) and, for a program's own dynamic resource, the outputs it declares."""
     inputs = dict(args.inputs)
     physical = inputs.get("name") or inputs.get("bucket") or inputs.get("layerName") or f"{args.name}-fake"
-    service = _service(args.typ)
-    arn = f"arn:aws:{service}:{region}:{account}:{physical}"
-    state: dict[str, Any] = {**inputs, "arn": arn, "name": physical}
+    made_id, made = shaped(args.typ, args.name, physical, inputs, Place(region or stack_region(), account))
+    state: dict[str, Any] = {**inputs, "name": physical, **made}
     if args.typ.startswith("pulumi-python:dynamic"):
-        if "thingName" in inputs:
-            certificate_id = hashlib.sha256(args.name.encode()).hexdigest()
-            return certificate_id, {**inputs, "certificateId": certificate_id, "status": "ACTIVE",
-                                    "certificateArn": f"arn:aws:iot:{region}:{account}:cert/{certificate_id}",
-                                    "certificatePem": ("-----BEGIN CERTIFICATE-----\n(offline)\n"
-                                                       "-----END CERTIFICATE-----\n"),
-                                    "privateKey": "(offline: no key is made without a cloud)"}
         # What the program's own provider would make: the outputs its resource declares, by name.
-        state.update({k: value_named(k) for k in DYNAMIC_OUTPUTS.get((args.typ, args.name), []) if k not in inputs})
-    match args.typ:
-        case "aws:sqs/queue:Queue":
-            arn = f"arn:aws:sqs:{region}:{account}:{physical}"
-            state.update(arn=arn, url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")
-            return state["url"], state
-        case "aws:s3/bucket:Bucket" | "aws:s3/bucketV2:BucketV2":
-            state.update(arn=f"arn:aws:s3:::{physical}", bucket=physical)
-            return physical, state
-        case "aws:iam/role:Role":
-            state.update(arn=f"arn:aws:iam::{account}:role/{physical}")
-            return physical, state
-        case "aws:lambda/function:Function":
-            arn = f"arn:aws:lambda:{region}:{account}:function:{physical}"
-            invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-            state.update(arn=arn, invokeArn=invoke)
-            return physical, state
-        case "aws:lambda/layerVersion:LayerVersion":
-            state.update(arn=f"arn:aws:lambda:{region}:{account}:layer:{physical}:1", version="1")
-            return state["arn"], state
-        case "aws:dynamodb/table:Table":
-            arn = f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
-            state.update(arn=arn)
-            if inputs.get("streamEnabled"):
-                state["streamArn"] = f"{arn}/stream/1970-01-01T00:00:00.000"
-            return physical, state
-        case "aws:cloudwatch/logGroup:LogGroup":
-            state.update(arn=f"arn:aws:logs:{region}:{account}:log-group:{physical}")
-            return physical, state
-        case "aws:sns/topic:Topic":
-            return arn, state
-        case "aws:kms/key:Key":
-            key_id = str(uuid.UUID(hashlib.sha256(args.name.encode()).hexdigest()[:32]))
-            state.update(arn=f"arn:aws:kms:{region}:{account}:key/{key_id}", keyId=key_id)
-            return key_id, state
-        case "aws:cloudwatch/eventBus:EventBus":
-            state.update(arn=f"arn:aws:events:{region}:{account}:event-bus/{physical}")
-            return physical, state
-        case "aws:cloudwatch/eventArchive:EventArchive":
-            state.update(arn=f"arn:aws:events:{region}:{account}:archive/{physical}")
-            return physical, state
-        case "aws:cloudwatch/eventRule:EventRule":
-            bus = inputs.get("eventBusName", "default")
-            state.update(arn=f"arn:aws:events:{region}:{account}:rule/{bus}/{physical}")
-            return physical, state
-        case "aws:apigatewayv2/api:Api":
-            api_id = hashlib.sha256(args.name.encode()).hexdigest()[:10]
-            state.update(apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
-                         executionArn=f"arn:aws:execute-api:{region}:{account}:{api_id}")
-            return api_id, state
-        case "aws:apigatewayv2/stage:Stage":
-            state.update(invokeUrl=f"https://{inputs.get('apiId')}.execute-api.{region}.amazonaws.com/")
-            return f"{args.name}-id", state
-    return resource_id(args.typ, args.name), state
+        state.update({k: value_named(k) for k in context.dynamic_outputs.get((args.typ, args.name), [])
+                      if k not in inputs})
+    return made_id or resource_id(args.typ, args.name), state
 
 
 def fake_call(args: MockCallArgs, region: str | None = None, account: str = ACCOUNT) -> dict[str, Any]:
     """Answers to the data-source calls programs commonly make."""
     region = region or stack_region()
+    place = Place(region, account)
     match args.token:
         case "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": account, "arn": f"arn:aws:iam::{account}:root", "userId": account, "id": account}
+            return {"accountId": account, "arn": place.arn("iam", "root", regional=False), "userId": account,
+                    "id": account}
         case "aws:index/getRegion:getRegion" | "aws:index/getRegion:getRegion2":
             return {"name": region, "region": region, "id": region}
         case "aws:index/getPartition:getPartition":
-            name = partition(region)
-            return {"partition": name, "dnsSuffix": "amazonaws.com.cn" if name == "aws-cn" else "amazonaws.com",
-                    "id": name}
+            return {"partition": place.partition, "dnsSuffix": dns_suffix(place.partition), "id": place.partition}
         case "aws:iot/getEndpoint:getEndpoint":
             return {"endpointAddress": f"offline-ats.iot.{region}.amazonaws.com", "id": "endpoint"}
         case "aws:iam/getPolicyDocument:getPolicyDocument":
@@ -169,7 +101,7 @@ def policy_document_from_args(args: dict[str, Any]) -> dict[str, Any]:
 
 def _reference(component: str, child: str, child_name: str) -> dict[str, Any]:
     urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), f"{component}${child}", child_name])
-    return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "type": child, "name": child_name,
+    return {SIG_KEY: RESOURCE_SIG, "urn": urn, "type": child, "name": child_name,
             "id": resource_id(child, child_name)}
 
 
@@ -215,12 +147,13 @@ class FakeCloud(Mocks):
     every output the provider computes is unknown.
     """
 
-    def __init__(self, preview: bool = False):
+    def __init__(self, context: RunContext | None = None, preview: bool = False):
+        self.context = context or RunContext()
         self.preview = preview
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE:
-            # Read in preview too; its outputs are made by name as the program asks (conduit.engine).
+            # Read in preview too; its outputs are made by name as the program asks (conduit.offline.engine).
             return args.resource_id or args.name, {"name": args.inputs.get("name") or args.name, "outputs": {},
                                                    "secretOutputNames": []}
         if args.custom is None:
@@ -228,7 +161,7 @@ class FakeCloud(Mocks):
             read = MockResourceArgs(args.typ, args.name, {"name": args.resource_id, **dict(args.inputs)},
                                     args.provider, args.resource_id, custom=True)
             return args.resource_id, {**resource_state(args.typ, args.name, args.resource_id or ""),
-                                      **fake_outputs(read)[1]}
+                                      **fake_outputs(read, self.context)[1]}
         if not args.custom:
             # A provider's component (awsx.ec2.Vpc) is built by the provider: its outputs are made up
             # like any resource's, and the resources it hands back are references in either mode.
@@ -245,15 +178,17 @@ class FakeCloud(Mocks):
         if self.preview:
             return None, dict(args.inputs)
         try:
-            resource_id, state = fake_outputs(args)
+            made_id, state = fake_outputs(args, self.context)
             made = resource_outputs(args.typ, args.name, args.inputs)
             # What the provider fills in around what was set (Kubernetes' metadata) keeps its merge.
-            return resource_id, {**made, **state, **{k: made[k] for k in PROVIDER_FILLED if k in made}}
+            return made_id, {**made, **state, **{k: made[k] for k in PROVIDER_FILLED if k in made}}
         except Exception as exc:
             raise OfflineEngineError(f"could not make the outputs of {args.typ} '{args.name}': {exc}") from exc
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         try:
-            return {**invoke_result(args.token, args.args), **fake_call(args)}, []
+            result = {**invoke_result(args.token, args.args), **fake_call(args)}
+            self.context.remember_content(result)
+            return result, []
         except Exception as exc:
             raise OfflineEngineError(f"could not answer the data source {args.token}: {exc}") from exc

@@ -1,13 +1,14 @@
 """Provider SDKs' lazy modules, loaded once and whole however many threads ask.
 
-Written against pulumi 3.x's `pulumi._utils._LazyModule` (pinned exactly: this replaces its
-`__getattribute__`). The generated SDKs (`pulumi_aws.ec2`, ...) are lazy modules: the first
-attribute access runs the module's code. pulumi's copy of the stdlib class turns the module into a
-plain one *before* running that code, so a second thread asking meanwhile (the SDK resolves output
-types and rebuilds resource references on executor threads while the program's thread imports)
-sees it half-loaded: `module 'pulumi_aws.ec2' has no attribute 'Eip'` (two awsx Vpcs in one
-program). Here a load runs under one re-entrant lock and the module stays lazy until its code has
-run, so another thread waits for the whole module instead.
+Written against pulumi 3.x's `pulumi._utils._LazyModule` (pinned exactly, reached through
+conduit.offline.pulumi_seam: this replaces its `__getattribute__`). The generated SDKs
+(`pulumi_aws.ec2`, ...) are lazy modules: the first attribute access runs the module's code.
+pulumi's copy of the stdlib class turns the module into a plain one *before* running that code, so
+a second thread asking meanwhile (the SDK resolves output types and rebuilds resource references on
+executor threads while the program's thread imports) sees it half-loaded: `module 'pulumi_aws.ec2'
+has no attribute 'Eip'` (two awsx Vpcs in one program). Here a load runs under one re-entrant lock
+and the module stays lazy until its code has run, so another thread waits for the whole module
+instead.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ import threading
 import types
 from typing import Any
 
-import pulumi._utils as pulumi_utils
+from conduit.offline.pulumi_seam import LAZY_INTROSPECTION, LAZY_MODULE
 
 _LOCK = threading.RLock()
 _LOADING: set[int] = set()
 
 
 def _load_then_get(module: types.ModuleType, attr: str) -> Any:
-    introspection = pulumi_utils._INTROSPECTION_ATTRS
-    if attr in introspection:
+    if attr in LAZY_INTROSPECTION:
         return types.ModuleType.__getattribute__(module, attr)
     with _LOCK:
-        if types.ModuleType.__getattribute__(module, "__class__") is not pulumi_utils._LazyModule \
+        if types.ModuleType.__getattribute__(module, "__class__") is not LAZY_MODULE \
                 or id(module) in _LOADING:  # loaded meanwhile, or being loaded by this thread
             return types.ModuleType.__getattribute__(module, attr)
         _LOADING.add(id(module))
@@ -44,11 +44,11 @@ def _load_then_get(module: types.ModuleType, attr: str) -> Any:
         finally:
             # A module's own code may give it a class of its own (an SDK's `config` module does):
             # only a module still lazy becomes a plain one.
-            if types.ModuleType.__getattribute__(module, "__class__") is pulumi_utils._LazyModule:
+            if types.ModuleType.__getattribute__(module, "__class__") is LAZY_MODULE:
                 module.__class__ = types.ModuleType
             _LOADING.discard(id(module))
     return getattr(module, attr)
 
 
 def install() -> None:
-    pulumi_utils._LazyModule.__getattribute__ = _load_then_get  # type: ignore[method-assign]
+    LAZY_MODULE.__getattribute__ = _load_then_get  # type: ignore[attr-defined]

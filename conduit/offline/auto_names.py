@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conduit.provider_types import resource_class, settable
+from conduit.offline.provider_types import resource_class, settable
 from conduit_policies.auto_names import DEFAULT, OVERRIDES, AutoName, override
 
 
