@@ -127,7 +127,6 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
     _configure(servicer, config)
     levels = {v: k for k, v in ENFORCEMENT.items()}
     violations: list[Violation] = []
-    unjudged.drain()
     noted: list[dict[str, str]] = []
 
     def collect(response: Any, urn: str = "") -> None:
@@ -139,25 +138,26 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
             violations.append(Violation(d.policyName, levels.get(d.enforcementLevel, "advisory"), d.urn or urn,
                                         d.message))
 
-    custom = [r for r in document["resources"] if r.get("custom", True)]
-    by_urn = {r["urn"]: r for r in document["resources"]}
-    for r in custom:
-        collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
-                                                      name=r["name"]), None), r["urn"])
-    stack = [proto.AnalyzerResource(
-        type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}), urn=r["urn"], name=r["name"],
-        parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
-        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                              for k, v in (r.get("propertyDependencies") or {}).items()})
-        for r in custom]
-    for analyzed, r in zip(stack, custom, strict=True):
-        if r.get("provider") in by_urn:
-            provider = by_urn[r["provider"]]
-            analyzed.provider.CopyFrom(proto.AnalyzerProviderResource(
-                type=provider["type"], properties=_struct(provider["inputs"]), urn=provider["urn"],
-                name=provider["name"]))
-    collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
-    noted += [entry for entry in unjudged.drain() if entry not in noted]
+    with unjudged.collecting() as notes:
+        custom = [r for r in document["resources"] if r.get("custom", True)]
+        by_urn = {r["urn"]: r for r in document["resources"]}
+        for r in custom:
+            collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
+                                                          name=r["name"]), None), r["urn"])
+        stack = [proto.AnalyzerResource(
+            type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}), urn=r["urn"], name=r["name"],
+            parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
+            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
+                                  for k, v in (r.get("propertyDependencies") or {}).items()})
+            for r in custom]
+        for analyzed, r in zip(stack, custom, strict=True):
+            if r.get("provider") in by_urn:
+                provider = by_urn[r["provider"]]
+                analyzed.provider.CopyFrom(proto.AnalyzerProviderResource(
+                    type=provider["type"], properties=_struct(provider["inputs"]), urn=provider["urn"],
+                    name=provider["name"]))
+        collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
+    noted += [entry for entry in notes if entry not in noted]
     return Verdict(violations, noted)
 
 
@@ -176,7 +176,7 @@ def render(violations: list[Violation], unjudged_entries: list[dict[str, str]] |
 
 
 def render_direct_calls(calls: list[dict[str, Any]]) -> str:
-    """The program's own cloud calls the offline run refused (conduit/hermetic.py)."""
+    """The program's own cloud calls the offline run refused (conduit/offline/hermetic.py)."""
     if not calls:
         return ""
     return (f"\n{len(calls)} call(s) of the program's own to a cloud, refused (an offline check reaches none):\n"

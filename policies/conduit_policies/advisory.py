@@ -58,20 +58,20 @@ def _configured_buckets(args: StackValidationArgs, type_: str,
     return urns, names, undecided
 
 
-def _unconfigured_buckets(args: StackValidationArgs, policy: str, type_: str, accepts: Any = None) -> Any:
+def _unconfigured_buckets(args: StackValidationArgs, type_: str, accepts: Any = None) -> Any:
     urns, names, undecided = _configured_buckets(args, type_, accepts)
     for r in args.resources:
         if r.resource_type not in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2") or r.urn in urns:
             continue
         if r.urn in undecided:
-            note(policy, r.urn, ".policy of its bucket policy")
-        elif judged(policy, r.urn, lambda r=r: not {Props(r.props).get("bucket"), Props(r.props).get("id")} & names):
+            note(r.urn, ".policy of its bucket policy")
+        elif judged(r.urn, lambda r=r: not {Props(r.props).get("bucket"), Props(r.props).get("id")} & names):
             yield r
 
 
 def _buckets_encrypted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     type_ = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    for r in _unconfigured_buckets(args, "s3-encryption-at-rest", type_):
+    for r in _unconfigured_buckets(args, type_):
         report_violation(f"bucket '{r.name}' has no server-side encryption configuration", r.urn)
 
 
@@ -100,7 +100,7 @@ def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolati
     def denies_plain_http(props: Props) -> bool:
         return _tls_only(statements_of(props.get("policy")))
 
-    for r in _unconfigured_buckets(args, "s3-tls-only", "aws:s3/bucketPolicy:BucketPolicy", denies_plain_http):
+    for r in _unconfigured_buckets(args, "aws:s3/bucketPolicy:BucketPolicy", denies_plain_http):
         report_violation(f"bucket '{r.name}' accepts plain HTTP; add a bucket policy denying requests with "
                          "aws:SecureTransport false", r.urn)
 

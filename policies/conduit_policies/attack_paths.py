@@ -201,7 +201,7 @@ class Principal:
     held: list[Held]
 
 
-def principals(args: StackValidationArgs, policy: str) -> Iterator[Principal]:
+def principals(args: StackValidationArgs) -> Iterator[Principal]:
     """Every role of the stack with all it holds; every identity document no role of the stack holds
     (a user's, a group's, a policy attached elsewhere), judged alone."""
     graph = StackGraph(args)
@@ -210,7 +210,7 @@ def principals(args: StackValidationArgs, policy: str) -> Iterator[Principal]:
         try:
             held = role_holdings(graph, role)
         except Unknown as exc:  # listed under the role, whose finding it leaves undecided
-            note(policy, role.urn, exc.path if exc.urn == role.urn else f"{exc.path} of {exc.urn.rsplit('::', 1)[-1]}")
+            note(role.urn, exc.path if exc.urn == role.urn else f"{exc.path} of {exc.urn.rsplit('::', 1)[-1]}")
             continue
         reached |= role_sources(graph, role)
         yield Principal(role.urn, f"role '{role.name}'", held)
@@ -220,7 +220,7 @@ def principals(args: StackValidationArgs, policy: str) -> Iterator[Principal]:
         try:
             documents = [value(resource, key) for key in IDENTITY_POLICY_PROPERTIES[resource.resource_type]]
         except Unknown as exc:
-            note(policy, exc.urn, exc.path)
+            note(exc.urn, exc.path)
             continue
         held = [Held(_parsed(raw), dict(raw), f"{resource.resource_type.split(':')[-1]} '{resource.name}'")
                 for document in documents for raw in statements_of(document)]
@@ -232,7 +232,7 @@ def _parsed(raw: Any) -> Any:
 
 
 def _escalation(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    for principal in principals(args, "iam-no-privilege-escalation"):
+    for principal in principals(args):
         for path in escalation_paths(principal.held):
             how = "; ".join(f"{spelled(action)} on {', '.join(resources)} ({source})"
                             for action, resources, source in path.grants)
@@ -244,7 +244,7 @@ def _escalation(args: StackValidationArgs, report_violation: ReportViolation) ->
 
 def _resource_exposure(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     exposing = _policy_sentry_list("resource-exposure.txt")
-    for principal in principals(args, "iam-resource-exposure"):
+    for principal in principals(args):
         for action, resource, source in _exposure(principal.held, exposing):
             report_violation(f"{principal.what} may {spelled(action)} on {resource!r} ({source}): it can rewrite the "
                              "policy or grants of every such resource, opening them to anyone. Name the resources "
@@ -253,7 +253,7 @@ def _resource_exposure(args: StackValidationArgs, report_violation: ReportViolat
 
 def _exfiltration(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     reading = _policy_sentry_list("credentials-exposure.txt") | READS_SECRETS
-    for principal in principals(args, "iam-data-exfiltration"):
+    for principal in principals(args):
         for action, resource, source in _exposure(principal.held, reading):
             report_violation(f"{principal.what} may {spelled(action)} on {resource!r} ({source}): every secret, "
                              "credential or object of that kind in the account is readable. Name the ones it reads",

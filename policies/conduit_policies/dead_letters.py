@@ -88,7 +88,7 @@ def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation:
         return not _json(q.get("redrivePolicy")).get("deadLetterTargetArn")
 
     for resource, q in _resources(args, "aws:sqs/queue:Queue"):
-        if judged("sqs-dead-letter-queue", resource.urn, lambda resource=resource, q=q: lacks_dead_letter_queue(
+        if judged(resource.urn, lambda resource=resource, q=q: lacks_dead_letter_queue(
                 resource, q)):
             report_violation(f"queue '{resource.name}' has no redrivePolicy: a message its consumer cannot process "
                              "is retried forever or lost; give it a dead-letter queue (infra.blocks.queue.Queue "
@@ -96,7 +96,6 @@ def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation:
 
 
 def _async_functions_have_failure_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    policy = "lambda-async-failure-destination"
     configs = [(c, p) for c, p in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
                if is_set(lambda p=p: p.at("destinationConfig", "onFailure", "destination"))]
     covered_urns = {d.urn for c, _ in configs for d in (c.property_dependencies or {}).get("functionName", [])}
@@ -121,7 +120,7 @@ def _async_functions_have_failure_destinations(args: StackValidationArgs, report
                 return not (function.urn in covered_urns or {f.get("name"), f.get("arn")} & covered_names
                             or (f.get("deadLetterConfig") or {}).get("targetArn"))
 
-            if judged(policy, function.urn, uncovered):
+            if judged(function.urn, uncovered):
                 reported.add(function.urn)
                 report_violation(f"function '{function.name}' is invoked asynchronously by {source} but has neither "
                                  "a dead-letter queue nor an on-failure destination: events that fail every retry "
@@ -179,7 +178,6 @@ LAMBDA_MIN_RECEIVE_COUNT = 5
 
 
 def _receive_counts(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    policy = "sqs-lambda-receive-count"
     queues = {r.urn: (r, q) for r, q in _resources(args, "aws:sqs/queue:Queue")}
     by_arn = {arn: urn for urn, (_, q) in queues.items() if (arn := known_or_none(lambda q=q: q.get("arn")))}
     for mapping in args.resources:
@@ -190,7 +188,7 @@ def _receive_counts(args: StackValidationArgs, report_violation: ReportViolation
         sources |= {by_arn[arn]} if arn in by_arn else set()
         for urn in sources:
             queue, q = queues[urn]
-            count = judged(policy, queue.urn, lambda q=q: _json(q.get("redrivePolicy")).get("maxReceiveCount"))
+            count = judged(queue.urn, lambda q=q: _json(q.get("redrivePolicy")).get("maxReceiveCount"))
             if isinstance(count, int | float) and count < LAMBDA_MIN_RECEIVE_COUNT:
                 report_violation(f"queue '{queue.name}' dead-letters after {count:g} receive(s) and a function "
                                  f"consumes it: one throttle, timeout or crash retried may send a good message to "

@@ -74,7 +74,7 @@ def _encrypted_destinations(args: StackValidationArgs, report_violation: ReportV
         for publisher in graph.of_type(type_):
             for prop in props:
                 for destination in graph.through(publisher, prop, TOPIC, QUEUE):
-                    judged("service-delivery-key", destination.urn, lambda publisher=publisher, service=service,
+                    judged(destination.urn, lambda publisher=publisher, service=service,
                            destination=destination: _judge_key(graph, publisher, service, destination,
                                                                report_violation))
 
@@ -116,7 +116,7 @@ def _visibility_timeouts(args: StackValidationArgs, report_violation: ReportViol
                     visibility = value(queue, "visibilityTimeoutSeconds")
                     timeout = value(function, "timeout")
                 except Unknown as exc:
-                    note("sqs-visibility-covers-function-timeout", exc.urn, exc.path)
+                    note(exc.urn, exc.path)
                     continue
                 visibility = 30 if visibility is None else int(visibility)  # SQS's default
                 timeout = 3 if timeout is None else int(timeout)  # Lambda's default
@@ -185,7 +185,7 @@ def _needs_policy(graph: StackGraph, sender: PolicyResource, destination: Policy
     try:
         inline, separate = _allowing_policies(graph, destination, service)
     except Unknown as exc:
-        note("delivery-after-permission", exc.urn, exc.path)
+        note(exc.urn, exc.path)
         return
     kind = "queue" if destination.resource_type == QUEUE else "topic"
     if not inline and not separate:
@@ -244,7 +244,7 @@ def _trust_fit(args: StackValidationArgs, report_violation: ReportViolation) -> 
                 try:
                     trust = value(role, "assumeRolePolicy")
                 except Unknown as exc:
-                    note("role-trusts-its-service", exc.urn, exc.path)
+                    note(exc.urn, exc.path)
                     continue
                 if trust is None or _trusts(trust, service):
                     continue
@@ -282,7 +282,7 @@ def _names(resource: PolicyResource) -> Iterator[str]:
         try:
             name = value(resource, prop)
         except Unknown as exc:
-            note("physical-name-limits", exc.urn, exc.path)
+            note(exc.urn, exc.path)
             continue
         if not isinstance(name, str):
             continue
@@ -319,7 +319,7 @@ def _name_key(resource: PolicyResource, prop: str, kind: str) -> tuple[Any, ...]
     try:
         name = value(resource, prop)
     except Unknown as exc:
-        note("physical-names-unique", exc.urn, exc.path)
+        note(exc.urn, exc.path)
         return None
     if not isinstance(name, str):
         return None

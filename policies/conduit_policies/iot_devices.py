@@ -70,17 +70,18 @@ def _judge_documents(judge: Any) -> Any:
     return validate
 
 
-def _roles_devices_act_as(args: StackValidationArgs) -> list[tuple[Any, Any, str, bool]]:
-    """(resource, role, what it is, unauthenticated) for role aliases and Cognito pool roles."""
+def _roles_devices_act_as(args: StackValidationArgs, cognito: bool) -> list[tuple[Any, Any, str, bool]]:
+    """(resource, role, what it is, unauthenticated) for role aliases, or for Cognito pool roles."""
     graph = StackGraph(args)
+    if not cognito:
+        return [(alias, role, f"role alias '{alias.name}'", False) for alias in graph.of_type(ROLE_ALIAS)
+                for role in roles_through(graph, alias, "roleArn")]
     found = []
-    for alias in graph.of_type(ROLE_ALIAS):
-        found += [(alias, role, f"role alias '{alias.name}'", False) for role in roles_through(graph, alias, "roleArn")]
     for attachment in graph.of_type(POOL_ROLES):
         try:
             roles = value(attachment, "roles") or {}
         except Unknown as exc:
-            note("iot-cognito-role-overly-permissive", exc.urn, exc.path)
+            note(exc.urn, exc.path)
             continue
         for role in roles_through(graph, attachment, "roles"):
             try:
@@ -97,13 +98,11 @@ def _roles_devices_act_as(args: StackValidationArgs) -> list[tuple[Any, Any, str
 def _role_findings(check: str, cognito: bool) -> Any:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args)
-        for resource, role, what, unauthenticated in _roles_devices_act_as(args):
-            if (resource.resource_type == POOL_ROLES) != cognito:
-                continue
+        for resource, role, what, unauthenticated in _roles_devices_act_as(args, cognito):
             try:
                 held = role_holdings(graph, role)
             except Unknown as exc:
-                note(POLICY_NAMES[check], exc.urn, exc.path)
+                note(exc.urn, exc.path)
                 continue
             named = check if not cognito else (
                 "UNAUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK" if unauthenticated
@@ -127,7 +126,7 @@ def _shared_certificates(args: StackValidationArgs, report_violation: ReportViol
             key = sources[0].urn if sources else value(attachment, "principal")
             thing = [t.urn for t in graph.through(attachment, "thing")] or [value(attachment, "thing")]
         except Unknown as exc:
-            note("iot-device-certificate-shared", exc.urn, exc.path)
+            note(exc.urn, exc.path)
             continue
         things_by_certificate[str(key)] |= {str(t) for t in thing}
         attachments[str(key)].append(attachment)
@@ -152,7 +151,7 @@ def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> No
             disabled = value(options, "disableAllLogs")
             level = value(options, "defaultLogLevel")
         except Unknown as exc:
-            note("iot-logging-disabled", exc.urn, exc.path)
+            note(exc.urn, exc.path)
             return
         if not disabled and str(level).upper() != "DISABLED":
             return
@@ -161,9 +160,6 @@ def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> No
                      "publishes leave no trace [Device Defender LOGGING_DISABLED_CHECK, LOGGING_DISABLED]",
                      min(resource.urn for resource in fleet))
 
-
-POLICY_NAMES = {"IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK": "iot-role-alias-overly-permissive",
-                "COGNITO": "iot-cognito-role-overly-permissive"}
 
 POLICIES = [
     ResourceValidationPolicy(

@@ -12,8 +12,9 @@ from conduit_policies import (
             principals,
             serverless,
 )
+from conduit_policies.registry import register
 
 NAME = "conduit"
 VERSION = "0.3.1"
-POLICIES = [*iam.POLICIES, *attack_paths.POLICIES, *principals.POLICIES, *dead_letters.POLICIES,
-            *iot_devices.POLICIES, *deployability.POLICIES, *serverless.POLICIES, *advisory.POLICIES]
+POLICIES = register(iam.POLICIES, attack_paths.POLICIES, principals.POLICIES, dead_letters.POLICIES,
+                    iot_devices.POLICIES, deployability.POLICIES, serverless.POLICIES, advisory.POLICIES)

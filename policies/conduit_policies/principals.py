@@ -178,19 +178,19 @@ def _reviewed(graph: StackGraph, resource: PolicyResource, config: dict[str, Any
     return None
 
 
-def _noting(policy: str) -> Unknowns:
-    return lambda exc: note(policy, exc.urn, exc.path)
+def _noting(exc: Unknown) -> None:
+    note(exc.urn, exc.path)
 
 
-def _judge(policy: str, find: Callable[[StackGraph, dict[str, Any], Unknowns], Iterator[Exposure]]) -> Any:
+def _judge(find: Callable[[StackGraph, dict[str, Any], Unknowns], Iterator[Exposure]]) -> Any:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args)
         config = args.get_config() or {}
-        for exposure in find(graph, config, _noting(policy)):
+        for exposure in find(graph, config, _noting):
             try:
                 reason = _reviewed(graph, exposure.resource, config)
             except Unknown as exc:
-                note(policy, exc.urn, exc.path)
+                note(exc.urn, exc.path)
                 continue
             if reason is None:
                 report_violation(exposure.message, exposure.resource.urn)
@@ -201,7 +201,7 @@ def _judge(policy: str, find: Callable[[StackGraph, dict[str, Any], Unknowns], I
 def _reviewed_exposures(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     config = args.get_config() or {}
-    unknown = _noting("reviewed-exposure")
+    unknown = _noting
     for exposure in [*_exposures(graph, set(), unknown), *_confused_deputies(graph, unknown)]:
         try:
             reason = _reviewed(graph, exposure.resource, config)
@@ -216,13 +216,13 @@ POLICIES = [
     StackValidationPolicy(
         name="no-public-principal",
         description="Trust and resource policies allow no Principal '*' without a condition that narrows it.",
-        validate=_judge("no-public-principal", lambda graph, config, unknown: _exposures(
+        validate=_judge(lambda graph, config, unknown: _exposures(
             graph, set(config.get("allowedPrincipals") or []), unknown)), config_schema=REVIEWS),
     StackValidationPolicy(
         name="service-principal-source",
         description="A service principal acts only on this program's behalf: aws:SourceArn or aws:SourceAccount "
                     "(source_arn / source_account for a Lambda permission).",
-        validate=_judge("service-principal-source", lambda graph, _config, unknown: _confused_deputies(
+        validate=_judge(lambda graph, _config, unknown: _confused_deputies(
             graph, unknown)), config_schema=REVIEWS),
     StackValidationPolicy(
         name="reviewed-exposure",

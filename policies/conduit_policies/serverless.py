@@ -76,7 +76,7 @@ def _subscription_redrive(args: StackValidationArgs, report_violation: ReportVio
                             "to it: undeliverable messages are lost anyway")
             return None
 
-        problem = judged("sns-subscription-redrive", subscription.urn, check)
+        problem = judged(subscription.urn, check)
         if problem:
             protocol = known_or_none(lambda s=subscription: value(s, "protocol")) or "?"
             report_violation(f"SNS subscription '{subscription.name}' ({protocol}) {problem}; give it a redrive_policy "
@@ -144,7 +144,7 @@ def _log_retention(args: StackValidationArgs, report_violation: ReportViolation)
             name = value(function, "name")
             return not ({logging.get("logGroup"), f"/aws/lambda/{name}" if name else None} & retained_names)
 
-        if judged("lambda-log-retention", function.urn, lacks):
+        if judged(function.urn, lacks):
             report_violation(f"function '{function.name}' has no log group of its own with a retention: Lambda's "
                              "automatic log group keeps logs forever; declare /aws/lambda/<name> with "
                              "retention_in_days", function.urn)
@@ -168,7 +168,6 @@ def _permission_principals(args: StackValidationArgs, report_violation: ReportVi
 
 
 def _stage_logging(args: StackValidationArgs, report_violation: ReportViolation, structured: bool) -> None:
-    policy = "apigateway-structured-logging" if structured else "apigateway-access-logging"
     for stage in args.resources:
         if stage.resource_type not in (REST_STAGE, HTTP_STAGE):
             continue
@@ -182,7 +181,7 @@ def _stage_logging(args: StackValidationArgs, report_violation: ReportViolation,
                 return "writes access logs that are not JSON: give access_log_settings a JSON format"
             return None
 
-        found = judged(policy, stage.urn, problem)
+        found = judged(stage.urn, problem)
         if found:
             report_violation(f"API Gateway stage '{stage.name}' {found}", stage.urn)
 
@@ -201,7 +200,7 @@ def _stage_throttling(args: StackValidationArgs, report_violation: ReportViolati
                 return not (defaults.get("throttlingBurstLimit") and defaults.get("throttlingRateLimit"))
             return stage.urn not in throttled_rest and f"name:{value(stage, 'stageName')}" not in throttled_rest
 
-        if judged("apigateway-throttling", stage.urn, unthrottled):
+        if judged(stage.urn, unthrottled):
             report_violation(f"API Gateway stage '{stage.name}' has no throttling of its own (only the account's "
                              "limit): set default route throttling (HTTP) or method settings (REST)", stage.urn)
 

@@ -1,20 +1,25 @@
 """Resources a policy could not judge because a value it needs is not known yet.
 
 Under `pulumi preview` of resources not yet created, outputs are unknown. A policy that needs one
-skips that resource alone and notes it here, instead of letting pulumi-policy skip the whole
-policy; `conduit check --preview` lists what was noted. Missing settings (no redrive, no DLQ) and
+skips that resource alone and notes it, instead of letting pulumi-policy skip the whole policy;
+`conduit check --preview` collects the notes of its own judgement (a context variable, not module
+state: under the Pulumi CLI nobody collects and nothing piles up). Missing settings (no redrive, no DLQ) and
 literal documents are known, so they are still judged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pulumi_policy.proxy import UnknownValueError
 
+from conduit_policies.registry import running
+
 T = TypeVar("T")
-NOTED: list[dict[str, str]] = []
+_NOTES: ContextVar[list[dict[str, str]] | None] = ContextVar("conduit_unjudged", default=None)
 
 
 class Unknown(Exception):
@@ -25,27 +30,32 @@ class Unknown(Exception):
         self.urn, self.path = urn, path
 
 
-def note(policy: str, urn: str, path: str) -> None:
-    entry = {"policy": policy, "urn": urn, "path": path}
-    if entry not in NOTED:
-        NOTED.append(entry)
+def note(urn: str, path: str) -> None:
+    """`urn` left unjudged by the running policy: the value at `path` is unknown."""
+    notes, entry = _NOTES.get(), {"policy": running(), "urn": urn, "path": path}
+    if notes is not None and entry not in notes:
+        notes.append(entry)
 
 
-def drain() -> list[dict[str, str]]:
-    """What was noted since the last drain."""
-    taken = list(NOTED)
-    NOTED.clear()
-    return taken
+@contextlib.contextmanager
+def collecting() -> Iterator[list[dict[str, str]]]:
+    """The notes of the validators run inside the block, and only theirs."""
+    notes: list[dict[str, str]] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
 
 
-def judged(policy: str, urn: str, check: Callable[[], T]) -> T | None:
+def judged(urn: str, check: Callable[[], T]) -> T | None:
     """`check()`, or None (noted as unjudged) when it needs a value that is unknown."""
     try:
         return check()
     except Unknown as exc:
-        note(policy, exc.urn or urn, exc.path)
+        note(exc.urn or urn, exc.path)
     except UnknownValueError as exc:
-        note(policy, urn, "." + ".".join(str(p) for p in exc.props))
+        note(urn, "." + ".".join(str(p) for p in exc.props))
     return None
 
 
