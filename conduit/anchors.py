@@ -23,6 +23,7 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 from parliament import analyze_policy_string
 
 from conduit.check import evaluate
+from conduit.run_record import RunRecord
 from conduit.runner import run_stack
 from conduit_policies.managed_policies import managed_document
 
@@ -89,19 +90,19 @@ class Row:
         return bool(self.cloudsplaining) or bool(PARLIAMENT_RISKS & set(self.parliament))
 
 
-def _documents(run: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _documents(run: RunRecord) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The identity and resource policy documents a recorded program run writes."""
     identity, resource = [], []
-    for r in run["resources"]:
-        inputs = r.get("inputs") or {}
-        if r["type"] in IDENTITY and isinstance(inputs.get(IDENTITY[r["type"]]), str):
-            identity.append(json.loads(inputs[IDENTITY[r["type"]]]))
-        if r["type"] == "aws:iam/role:Role":
+    for r in run.resources:
+        inputs = r.inputs
+        if r.type in IDENTITY and isinstance(inputs.get(IDENTITY[r.type]), str):
+            identity.append(json.loads(inputs[IDENTITY[r.type]]))
+        if r.type == "aws:iam/role:Role":
             identity += [json.loads(p["policy"]) for p in inputs.get("inlinePolicies") or [] if p.get("policy")]
-        if r["type"] == ATTACHMENT and (document := managed_document(str(inputs.get("policyArn")))):
+        if r.type == ATTACHMENT and (document := managed_document(str(inputs.get("policyArn")))):
             identity.append(document)
-        if r["type"] in RESOURCE and isinstance(inputs.get(RESOURCE[r["type"]]), str):
-            resource.append(json.loads(inputs[RESOURCE[r["type"]]]))
+        if r.type in RESOURCE and isinstance(inputs.get(RESOURCE[r.type]), str):
+            resource.append(json.loads(inputs[RESOURCE[r.type]]))
     return identity, resource
 
 

@@ -22,6 +22,7 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from conduit.run_record import RunRecord
 from conduit_policies import unjudged
 from conduit_policies.pack import NAME, POLICIES, VERSION
 
@@ -108,21 +109,21 @@ class Verdict:
 CANNOT_RUN = re.compile(r"can't run policy '(?P<policy>[^']+)' .* during preview: .* value at (?P<path>\S+) ")
 
 
-def evaluate(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> list[Violation]:
+def evaluate(document: RunRecord, project: str, config: dict[str, Any] | None = None) -> list[Violation]:
     """The violations of every policy of the pack against a recorded program run."""
     return judge(document, project, config).violations
 
 
-def judge(document: dict[str, Any], project: str, config: dict[str, Any] | None = None) -> Verdict:
+def judge(document: RunRecord, project: str, config: dict[str, Any] | None = None) -> Verdict:
     """Run every policy of the pack against a recorded program run."""
     # What the CLI tells a policy pack of its stack, for this judgement only: a caller's later
     # program runs (which inherit this environment) must not think they are previews of it.
-    with mock.patch.dict(os.environ, {"PULUMI_PROJECT": project, "PULUMI_STACK": document["stack"],
+    with mock.patch.dict(os.environ, {"PULUMI_PROJECT": project, "PULUMI_STACK": document.stack,
                                       "PULUMI_DRY_RUN": "true"}):
         return _judge(document, config or {})
 
 
-def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
+def _judge(document: RunRecord, config: dict[str, Any]) -> Verdict:
     servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
     _configure(servicer, config)
     levels = {v: k for k, v in ENFORCEMENT.items()}
@@ -139,23 +140,21 @@ def _judge(document: dict[str, Any], config: dict[str, Any]) -> Verdict:
                                         d.message))
 
     with unjudged.collecting() as notes:
-        custom = [r for r in document["resources"] if r.get("custom", True)]
-        by_urn = {r["urn"]: r for r in document["resources"]}
+        custom, by_urn = document.custom, document.by_urn()
         for r in custom:
-            collect(servicer.Analyze(proto.AnalyzeRequest(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"],
-                                                          name=r["name"]), None), r["urn"])
+            collect(servicer.Analyze(proto.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn,
+                                                          name=r.name), None), r.urn)
         stack = [proto.AnalyzerResource(
-            type=r["type"], properties=_struct({**r["inputs"], **r.get("outputs", {})}), urn=r["urn"], name=r["name"],
-            parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
+            type=r.type, properties=_struct({**r.inputs, **r.outputs}), urn=r.urn, name=r.name,
+            parent=r.parent or "", dependencies=r.dependencies,
             propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                                  for k, v in (r.get("propertyDependencies") or {}).items()})
+                                  for k, v in r.property_dependencies.items()})
             for r in custom]
         for analyzed, r in zip(stack, custom, strict=True):
-            if r.get("provider") in by_urn:
-                provider = by_urn[r["provider"]]
+            if r.provider in by_urn:
+                provider = by_urn[r.provider]
                 analyzed.provider.CopyFrom(proto.AnalyzerProviderResource(
-                    type=provider["type"], properties=_struct(provider["inputs"]), urn=provider["urn"],
-                    name=provider["name"]))
+                    type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name))
         collect(servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=stack), None))
     noted += [entry for entry in notes if entry not in noted]
     return Verdict(violations, noted)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,19 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
         return 3
     reveal = args.mode is Mode.LOCAL
-    document = {
-        "stack": run.stack,
-        "resources": [
-            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
-             "inputs": plain(r.inputs, reveal), "outputs": plain(r.outputs, reveal),
-             "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies,
-             "provider": r.provider}
-            for r in run.resources
-        ],
-        "outputs": plain(run.outputs, reveal),
-        "directCalls": seal.report(),
-    }
-    args.out.write_text(json.dumps(document))
+    record = replace(run, resources=[replace(r, inputs=plain(r.inputs, reveal), outputs=plain(r.outputs, reveal))
+                                     for r in run.resources],
+                     outputs=plain(run.outputs, reveal), direct_calls=seal.report())
+    args.out.write_text(json.dumps(record.to_json()))
     return 0
 
 

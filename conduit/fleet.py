@@ -21,6 +21,7 @@ from typing import Any
 from conduit.local import emulator as emulators
 from conduit.local.deployment import deploy
 from conduit.project import copy_project
+from conduit.run_record import RunRecord
 from conduit.runner import run_stack
 
 
@@ -34,16 +35,16 @@ def fleet_settings(base: str, feeders: int, stack: str = "dev") -> str:
     return text
 
 
-def growth(document: dict[str, Any]) -> dict[str, Any]:
+def growth(document: RunRecord) -> dict[str, Any]:
     """What a deployment of the fleet holds: resources by type, and the largest documents that must
     not grow with it (IAM caps an inline role policy at 10,240 characters, Lambda an environment
     at 4 KB, AWS IoT a policy document at 2,048 characters)."""
-    resources = document["resources"]
+    resources = document.resources
 
     def largest(type_: str, read: Any) -> int:
-        return max((len(read(r["inputs"])) for r in resources if r["type"] == type_), default=0)
+        return max((len(read(r.inputs)) for r in document.of_type(type_)), default=0)
 
-    return {"resources": len(resources), "byType": Counter(r["type"] for r in resources),
+    return {"resources": len(resources), "byType": Counter(r.type for r in resources),
             "rolePolicyChars": largest("aws:iam/rolePolicy:RolePolicy", lambda i: i["policy"]),
             "environmentBytes": largest("aws:lambda/function:Function",
                                         lambda i: json.dumps((i.get("environment") or {}).get("variables") or {})),

@@ -72,8 +72,8 @@ def _preview(args: argparse.Namespace) -> int:
     _warn_about_settings(args)
     document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
     print(preview_json(document) if args.json else preview_text(document))
-    if document.get("directCalls") and not args.json:
-        print(render_direct_calls(document["directCalls"]))
+    if document.direct_calls and not args.json:
+        print(render_direct_calls(document.direct_calls))
     return 0
 
 
@@ -85,8 +85,8 @@ def _check(args: argparse.Namespace) -> int:
                          timeout_seconds=args.timeout)
     verdict = judge(document, load_project(args.project_dir).name, config)
     unjudged = verdict.unjudged if args.preview else None
-    calls = document.get("directCalls") or []
-    print(as_json(verdict.violations, unjudged, calls, len(document["resources"])) if args.json
+    calls = document.direct_calls
+    print(as_json(verdict.violations, unjudged, calls, len(document.resources)) if args.json
           else render(verdict.violations, unjudged, args.preview, calls))
     return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
 

@@ -10,10 +10,11 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from conduit.offline.hermetic import sealed_environment
 from conduit.project import load_project, load_stack
+from conduit.run_record import RunRecord
 
 # The program runs in the project's own virtualenv, which need not have Conduit installed.
 CONDUIT_ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ PROGRESS_MARK = "\x1econduit-progress "
 def run_stack(
     project_dir: Path, stack: str, mode: Mode = Mode.PLAUSIBLE, env: dict[str, str] | None = None,
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS, progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Run `stack` of the project in `project_dir`; returns the recorded resources and outputs.
 
     `mode` says what the outputs are (see `Mode`). `progress(done,
@@ -68,7 +69,7 @@ def run_stack(
         document = json.loads(out.read_text())
     if "error" in document:
         raise ProgramError(document["error"], document.get("traceback", "") or stderr[-4000:])
-    return document
+    return RunRecord.from_json(document)
 
 
 def _run_child(command: list[str], env: dict[str, str], timeout_seconds: float | None,

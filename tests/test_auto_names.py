@@ -16,7 +16,7 @@ from tests.test_offline_engine import program
 
 def resources(tmp_path, source: str, mode: Mode = Mode.PLAUSIBLE) -> dict[str, dict]:
     document = run_stack(program(tmp_path, source), "t", mode=mode)
-    return {r["name"]: r for r in document["resources"]}, document
+    return {r.name: r for r in document.resources}, document
 
 
 def name_findings(document) -> list[str]:
@@ -30,9 +30,9 @@ def test_an_unnamed_function_gets_its_resource_name_a_dash_and_seven_random_char
                                   handler="a.h", code=pulumi.AssetArchive({}))
         pulumi.export("name", fn.name)
     """)
-    name = found["orders"]["inputs"]["name"]
+    name = found["orders"].inputs["name"]
     assert re.fullmatch(r"orders-[0-9a-f]{7}", name), "the policies see the name a real preview shows"
-    assert document["outputs"]["name"] == name and not name.endswith("fake")
+    assert document.outputs["name"] == name and not name.endswith("fake")
     assert not name_findings(document)
 
 
@@ -41,7 +41,7 @@ def test_the_auto_name_is_known_in_a_preview_as_the_provider_makes_it_at_check(t
         import pulumi_aws as aws
         aws.sqs.Queue("jobs")
     """, mode=Mode.UNKNOWN)
-    assert re.fullmatch(r"jobs-[0-9a-f]{7}", found["jobs"]["inputs"]["name"])
+    assert re.fullmatch(r"jobs-[0-9a-f]{7}", found["jobs"].inputs["name"])
 
 
 def test_a_fifo_queue_and_topic_get_the_fifo_suffix_the_provider_appends(tmp_path):
@@ -50,8 +50,8 @@ def test_a_fifo_queue_and_topic_get_the_fifo_suffix_the_provider_appends(tmp_pat
         aws.sqs.Queue("orders", fifo_queue=True)
         aws.sns.Topic("events", fifo_topic=True)
     """)
-    assert re.fullmatch(r"orders-[0-9a-f]{7}\.fifo", found["orders"]["inputs"]["name"])
-    assert re.fullmatch(r"events-[0-9a-f]{7}\.fifo", found["events"]["inputs"]["name"])
+    assert re.fullmatch(r"orders-[0-9a-f]{7}\.fifo", found["orders"].inputs["name"])
+    assert re.fullmatch(r"events-[0-9a-f]{7}\.fifo", found["events"].inputs["name"])
     assert not name_findings(document)
 
 
@@ -94,7 +94,7 @@ def test_a_bucket_is_lower_cased_and_an_event_archive_past_48_characters_is_refu
         bus = aws.cloudwatch.EventBus("bus", name="bus")
         aws.cloudwatch.EventArchive("a-ledger-archive-kept-for-replays-of-clicks", event_source_arn=bus.arn)
     """)
-    assert re.fullmatch(r"siteassets-[0-9a-f]{7}", found["SiteAssets"]["inputs"]["bucket"])
+    assert re.fullmatch(r"siteassets-[0-9a-f]{7}", found["SiteAssets"].inputs["bucket"])
     [finding] = name_findings(document)
     assert "EventBridge archive names are 1 to 48" in finding and "made by the aws provider" in finding
 
@@ -105,8 +105,8 @@ def test_an_iot_rule_is_joined_by_an_underscore_and_a_kms_alias_gets_its_prefix(
         aws.iot.TopicRule("states", enabled=True, sql="SELECT * FROM 'a'", sql_version="2016-03-23")
         aws.kms.Alias("orders", target_key_id="k")
     """)
-    assert re.fullmatch(r"states_[0-9a-f]{7}", found["states"]["inputs"]["name"]), "a dash is not allowed in rules"
-    assert re.fullmatch(r"alias/orders-[0-9a-f]{7}", found["orders"]["inputs"]["name"])
+    assert re.fullmatch(r"states_[0-9a-f]{7}", found["states"].inputs["name"]), "a dash is not allowed in rules"
+    assert re.fullmatch(r"alias/orders-[0-9a-f]{7}", found["orders"].inputs["name"])
     assert not name_findings(document)
 
 

@@ -196,7 +196,7 @@ def test_one_fleet_policy_scopes_every_device_to_its_own_thing_and_this_stacks_t
     """AWS IoT's thing policy variables: the client id must be the thing the certificate is attached
     to, and every topic carries the stack and that thing."""
     document = declared(stack)
-    [policy] = [json.loads(p["inputs"]["policy"]) for p in of_type(document, "aws:iot/policy:Policy")]
+    [policy] = [json.loads(p.inputs["policy"]) for p in of_type(document, "aws:iot/policy:Policy")]
     def scoped(resource: str | list[str]) -> tuple[str, ...]:
         return tuple(r.split(":", 5)[5] for r in ([resource] if isinstance(resource, str) else resource))
 
@@ -217,19 +217,19 @@ def test_the_ledger_archive_keeps_every_click_for_the_stacks_retention(stack, re
     document = declared(stack)
     [archive] = of_type(document, "aws:cloudwatch/eventArchive:EventArchive")
     [bus] = of_type(document, "aws:cloudwatch/eventBus:EventBus")
-    assert archive["inputs"]["eventSourceArn"].endswith(f"event-bus/{bus['inputs']['name']}")
-    assert archive["inputs"]["retentionDays"] == retention
-    assert json.loads(archive["inputs"]["eventPattern"]) == {"source": ["com.feedmyfurbabies"]}
+    assert archive.inputs["eventSourceArn"].endswith(f"event-bus/{bus.inputs['name']}")
+    assert archive.inputs["retentionDays"] == retention
+    assert json.loads(archive.inputs["eventPattern"]) == {"source": ["com.feedmyfurbabies"]}
     targets = of_type(document, "aws:cloudwatch/eventTarget:EventTarget")
     assert len(targets) == 3, "the feed, the feed on a replay named to feed again, and the projection"
     for target in targets:
-        assert target["inputs"]["deadLetterConfig"]["arn"]
-        assert target["inputs"]["retryPolicy"]["maximumRetryAttempts"] == 3
+        assert target.inputs["deadLetterConfig"]["arn"]
+        assert target.inputs["retryPolicy"]["maximumRetryAttempts"] == 3
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_clicks_feed_only_on_clicks_and_the_projection_hears_commands_and_outcomes(stack):
-    rules = {r["name"]: json.loads(r["inputs"]["eventPattern"])
+    rules = {r.name: json.loads(r.inputs["eventPattern"])
              for r in of_type(declared(stack), "aws:cloudwatch/eventRule:EventRule")}
     assert rules["cat-feeder-clicks"] == {"source": [SOURCE], "detail-type": [CLICK_DETAIL_TYPE],
                                           "replay-name": [{"exists": False}]}, \
@@ -243,8 +243,8 @@ def test_clicks_feed_only_on_clicks_and_the_projection_hears_commands_and_outcom
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_state_report_reaches_the_ledger_through_a_rule_with_an_error_action(stack):
     document = declared(stack)
-    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r["name"] == "cat-feeder-states"]
-    sql = rule["inputs"]["sql"]
+    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r.name == "cat-feeder-states"]
+    sql = rule.inputs["sql"]
     assert sql.endswith(f", topic(3) AS thing, timestamp() AS reportedAt, principal() AS certificateId "
                         f"FROM 'cat-feeder/{stack}/+/states'"), \
         "this stack's feeders only, the thing named by the topic, the time and the certificate by the broker"
@@ -252,30 +252,30 @@ def test_every_state_report_reaches_the_ledger_through_a_rule_with_an_error_acti
     assert "*" not in sql and set(selected) == set(DeviceReport.model_fields) - {
         "thing", "reported_at", "certificate_id"}, \
         "the device's own fields by name, so a payload's `thing`, `reportedAt` or `certificateId` is never read"
-    assert rule["inputs"]["errorAction"]["sqs"]["queueUrl"]
+    assert rule.inputs["errorAction"]["sqs"]["queueUrl"]
     invokes = [p for p in of_type(document, "aws:lambda/permission:Permission")
-               if p["inputs"]["principal"] == "iot.amazonaws.com" and "cat-feeder" in p["name"]]
+               if p.inputs["principal"] == "iot.amazonaws.com" and "cat-feeder" in p.name]
     assert len(invokes) == 2, "the states rule's and the certificates rule's"
-    assert all(i["inputs"]["sourceArn"] and i["inputs"]["sourceAccount"] for i in invokes)
+    assert all(i.inputs["sourceArn"] and i.inputs["sourceAccount"] for i in invokes)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_certificates_rule_takes_the_thing_and_certificate_from_the_broker_only(stack):
     document = declared(stack)
-    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r["name"] == "cat-feeder-online"]
-    assert rule["inputs"]["sql"] == (f"SELECT topic(3) AS thing, principal() AS certificateId "
+    [rule] = [r for r in of_type(document, "aws:iot/topicRule:TopicRule") if r.name == "cat-feeder-online"]
+    assert rule.inputs["sql"] == (f"SELECT topic(3) AS thing, principal() AS certificateId "
                                      f"FROM 'cat-feeder/{stack}/+/states' WHERE state = 'online'")
-    assert rule["inputs"]["errorAction"]["sqs"]["queueUrl"]
+    assert rule.inputs["errorAction"]["sqs"]["queueUrl"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_feeders_routes_are_signed_and_served_by_a_reader_that_cannot_write(stack):
     document = declared(stack)
-    routes = {r["inputs"]["routeKey"]: r["inputs"]["authorizationType"]
-              for r in of_type(document, "aws:apigatewayv2/route:Route") if "cat-feeder" in r["name"]}
+    routes = {r.inputs["routeKey"]: r.inputs["authorizationType"]
+              for r in of_type(document, "aws:apigatewayv2/route:Route") if "cat-feeder" in r.name}
     assert routes == {"POST /click": "AWS_IAM", "GET /feeders": "AWS_IAM", "GET /feeders/{feeder}": "AWS_IAM"}
-    reader = [json.loads(p["inputs"]["policy"]) for p in of_type(document, "aws:iam/rolePolicy:RolePolicy")
-              if "cat-feeder-feeders" in p["name"]]
+    reader = [json.loads(p.inputs["policy"]) for p in of_type(document, "aws:iam/rolePolicy:RolePolicy")
+              if "cat-feeder-feeders" in p.name]
     actions = {a for policy in reader for s in policy["Statement"] for a in s["Action"]}
     assert {"dynamodb:GetItem", "dynamodb:Scan"} <= actions
     assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & actions
@@ -284,14 +284,14 @@ def test_the_feeders_routes_are_signed_and_served_by_a_reader_that_cannot_write(
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_feeder_has_a_thing_a_certificate_and_both_attachments(stack):
     document = declared(stack)
-    certificates = [r for r in document["resources"] if r["type"].startswith("pulumi-python:dynamic")]
-    assert sorted(c["inputs"]["thingName"] for c in certificates) == [f"conduit-{stack}-feeder-hallway",
+    certificates = [r for r in document.resources if r.type.startswith("pulumi-python:dynamic")]
+    assert sorted(c.inputs["thingName"] for c in certificates) == [f"conduit-{stack}-feeder-hallway",
                                                                        f"conduit-{stack}-feeder-kitchen"]
-    things = {t["inputs"]["name"]: t["inputs"]["attributes"] for t in of_type(document, "aws:iot/thing:Thing")}
+    things = {t.inputs["name"]: t.inputs["attributes"] for t in of_type(document, "aws:iot/thing:Thing")}
     assert things == {f"conduit-{stack}-feeder-{f}": {"stack": stack, "feeder": f} for f in ("kitchen", "hallway")}
     assert len(of_type(document, "aws:iot/policyAttachment:PolicyAttachment")) == 2
     assert len(of_type(document, "aws:iot/thingPrincipalAttachment:ThingPrincipalAttachment")) == 2
-    assert declared(stack)["outputs"]["catFeeder"] == "[secret]", "the device keys must not print in previews"
+    assert declared(stack).outputs["catFeeder"] == "[secret]", "the device keys must not print in previews"
 
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"])

@@ -22,11 +22,11 @@ def test_every_system_and_every_dead_letter_queue_is_on_the_diagram():
     diagram = mermaid(document)
     for system in NAMES:
         assert f"subgraph {system.replace('-', '_')}[{system}]" in diagram, system
-    dead_letters = [q for q in of_type(document, "aws:sqs/queue:Queue") if "conduit:blocks:DeadLetterQueue" in q["urn"]]
+    dead_letters = [q for q in of_type(document, "aws:sqs/queue:Queue") if "conduit:blocks:DeadLetterQueue" in q.urn]
     assert dead_letters
     for queue in dead_letters:
-        node = "q_" + re.sub(r"[^A-Za-z0-9_]", "_", queue["name"])
-        assert re.search(rf"-\.->\|[^|]+\| {node}$", diagram, re.M), f"{queue['name']} has no failure edge into it"
+        node = "q_" + re.sub(r"[^A-Za-z0-9_]", "_", queue.name)
+        assert re.search(rf"-\.->\|[^|]+\| {node}$", diagram, re.M), f"{queue.name} has no failure edge into it"
 
 
 def test_connections_are_drawn_from_the_declared_wiring():

@@ -199,8 +199,8 @@ def test_a_buy_delivered_twice_raises_one_alert(checker):
 
 
 def rules(stack: str) -> dict[str, dict]:
-    return {r["name"]: r["inputs"] for r in of_type(declared(stack), "aws:iot/topicRule:TopicRule")
-            if r["name"].startswith("exchange-events-")}
+    return {r.name: r.inputs for r in of_type(declared(stack), "aws:iot/topicRule:TopicRule")
+            if r.name.startswith("exchange-events-")}
 
 
 @pytest.mark.parametrize("stack", STACKS)

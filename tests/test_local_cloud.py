@@ -737,8 +737,7 @@ def test_a_rotation_reaches_the_running_feeder_over_mqtt_and_retires_the_old_cer
         emulator.client("iot-data").get_retained_message(topic=kitchen["certificateTopic"])
 
 
-def test_every_unused_permission_is_explained(local_cloud, ingest):
+def test_every_unused_permission_is_explained(deployment, ingest):
     """Runs last in this module: the flows above are what the roles were given permissions for."""
-    record, emulator = local_cloud
-    unused = unused_permissions(record, Path(emulator.audit_log))
+    unused = unused_permissions(deployment.run, Path(deployment.emulator.audit_log))
     assert [u for u in unused if u.explanation is None] == [], report(unused)

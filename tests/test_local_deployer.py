@@ -21,8 +21,8 @@ def test_an_unsupported_resource_type_stops_the_deployment_naming_it():
 def test_every_resource_type_the_program_declares_is_supported():
     from tests.program import declared
 
-    types = {r["type"] for stack in ("dev", "prod") for r in declared(stack)["resources"]
-             if r["type"].startswith("aws:")}
+    types = {r.type for stack in ("dev", "prod") for r in declared(stack).resources
+             if r.type.startswith("aws:")}
     assert types - set(supported_types()) == set()
 
 

@@ -44,11 +44,11 @@ def test_resources_passed_as_inputs_and_exported_do_not_break_the_engine(tmp_pat
         pulumi.export("bucket", site.bucket)
     """)
     document = run_stack(project, "t")
-    [index] = [r for r in document["resources"] if r["name"] == "index"]
-    [files] = [r for r in document["resources"] if r["name"] == "site-files"]
-    assert index["inputs"]["bucket"] == files["inputs"]["bucket"], "a resource input travels as its id"
-    assert index["inputs"]["bucket"].startswith("site-files-"), "the name the provider makes"
-    assert document["outputs"]["bucket"]["arn"].startswith("arn:aws:s3:::")
+    [index] = [r for r in document.resources if r.name == "index"]
+    [files] = [r for r in document.resources if r.name == "site-files"]
+    assert index.inputs["bucket"] == files.inputs["bucket"], "a resource input travels as its id"
+    assert index.inputs["bucket"].startswith("site-files-"), "the name the provider makes"
+    assert document.outputs["bucket"]["arn"].startswith("arn:aws:s3:::")
 
 
 def test_computed_outputs_a_program_reads_are_there_and_shaped_like_aws(tmp_path):
@@ -65,11 +65,11 @@ def test_computed_outputs_a_program_reads_are_there_and_shaped_like_aws(tmp_path
         pulumi.export("domain", aws.s3.Bucket("b").bucket_regional_domain_name)
     """)
     document = run_stack(project, "t")
-    [proxy] = [r for r in document["resources"] if r["name"] == "proxy"]
-    assert proxy["inputs"]["parentId"], "root_resource_id is computed by the provider"
-    [permission] = [r for r in document["resources"] if r["name"] == "invoke"]
-    assert permission["inputs"]["sourceArn"] == "execute-api/*"
-    assert document["outputs"]["ip"] == "203.0.113.10" and document["outputs"]["domain"].endswith(".amazonaws.com")
+    [proxy] = [r for r in document.resources if r.name == "proxy"]
+    assert proxy.inputs["parentId"], "root_resource_id is computed by the provider"
+    [permission] = [r for r in document.resources if r.name == "invoke"]
+    assert permission.inputs["sourceArn"] == "execute-api/*"
+    assert document.outputs["ip"] == "203.0.113.10" and document.outputs["domain"].endswith(".amazonaws.com")
 
 
 def test_common_data_sources_answer_plausibly(tmp_path):
@@ -88,12 +88,12 @@ def test_common_data_sources_answer_plausibly(tmp_path):
         pulumi.export("where", f"{me.account_id}/{region.region}/{zones.zone_ids[1]}")
     """)
     document = run_stack(project, "t")
-    [web] = [r for r in document["resources"] if r["name"] == "web"]
-    assert web["inputs"]["ami"].startswith("ami-") and web["inputs"]["availabilityZone"].endswith("a")
-    assert web["inputs"]["subnetId"].startswith("subnet-")
-    [record] = [r for r in document["resources"] if r["name"] == "www"]
-    assert record["inputs"]["zoneId"].startswith("Z")
-    assert document["outputs"]["where"].startswith("123456789012/")
+    [web] = [r for r in document.resources if r.name == "web"]
+    assert web.inputs["ami"].startswith("ami-") and web.inputs["availabilityZone"].endswith("a")
+    assert web.inputs["subnetId"].startswith("subnet-")
+    [record] = [r for r in document.resources if r.name == "www"]
+    assert record.inputs["zoneId"].startswith("Z")
+    assert document.outputs["where"].startswith("123456789012/")
 
 
 def test_a_program_that_cannot_run_is_named_at_its_line_without_a_traceback(tmp_path):
@@ -180,9 +180,9 @@ def test_provider_components_and_other_providers_get_plausible_outputs(tmp_path)
         pulumi.export("length", password.result.apply(len))
     """)
     document = run_stack(project, "t")
-    [group] = [r for r in document["resources"] if r["name"] == "db"]
-    assert len(group["inputs"]["subnetIds"]) == 2
-    assert document["outputs"]["first"] and document["outputs"]["length"] > 0
+    [group] = [r for r in document.resources if r.name == "db"]
+    assert len(group.inputs["subnetIds"]) == 2
+    assert document.outputs["first"] and document.outputs["length"] > 0
 
 
 def test_classes_are_found_while_another_thread_is_still_loading_their_package(monkeypatch):
@@ -235,12 +235,12 @@ def test_referenced_stacks_and_existing_resources_answer_what_the_program_asks(t
     """)
     for mode in Mode.PLAUSIBLE, Mode.UNKNOWN:
         document = run_stack(project, "t", mode=mode)
-        inputs = {r["name"]: r["inputs"] for r in document["resources"]}
+        inputs = {r.name: r.inputs for r in document.resources}
         assert inputs["sg"]["vpcId"].startswith("vpc-") and inputs["web"]["subnetId"].startswith("subnet-"), mode
-        assert document["outputs"]["existing"] == "vpc-0123456789" and document["outputs"]["cidr"], mode
-        assert document["outputs"]["logs"] == "arn:aws:s3:::acme-logs", mode
+        assert document.outputs["existing"] == "vpc-0123456789" and document.outputs["cidr"], mode
+        assert document.outputs["logs"] == "arn:aws:s3:::acme-logs", mode
     assert inputs["web"]["vpcSecurityGroupIds"] == [rpc_unknown()], "in a preview a new group's id is unknown"
-    ids = {r["id"] for r in run_stack(project, "t")["resources"] if r["name"] == "sg"}
+    ids = {r.id for r in run_stack(project, "t").resources if r.name == "sg"}
     assert all(i.startswith("sg-") for i in ids), "an id shaped as AWS shapes the kind's"
 
 
@@ -262,13 +262,13 @@ def test_resources_a_providers_component_hands_back_can_be_read(tmp_path):
         pulumi.export("first", vpc.private_subnets.apply(lambda subnets: subnets[0].id))
     """)
     document = run_stack(project, "t")
-    assert document["outputs"]["url"].startswith("http://") and document["outputs"]["url"].endswith(".amazonaws.com")
-    assert document["outputs"]["first"].startswith("subnet-")
-    [group] = [r for r in document["resources"] if r["name"] == "db"]
-    assert group["inputs"]["vpcId"].startswith("vpc-")
+    assert document.outputs["url"].startswith("http://") and document.outputs["url"].endswith(".amazonaws.com")
+    assert document.outputs["first"].startswith("subnet-")
+    [group] = [r for r in document.resources if r.name == "db"]
+    assert group.inputs["vpcId"].startswith("vpc-")
     preview = run_stack(project, "t", mode=Mode.UNKNOWN)
-    assert preview["outputs"]["url"] == rpc_unknown(), "in a preview the load balancer's DNS name is not known yet"
-    assert [r for r in preview["resources"] if r["name"] == "db"]
+    assert preview.outputs["url"] == rpc_unknown(), "in a preview the load balancer's DNS name is not known yet"
+    assert [r for r in preview.resources if r.name == "db"]
 
 
 def test_an_eks_cluster_with_kubernetes_workloads_runs_and_reads_deep_status(tmp_path):
@@ -291,9 +291,9 @@ def test_an_eks_cluster_with_kubernetes_workloads_runs_and_reads_deep_status(tmp
         pulumi.export("name", web.metadata.name)
         pulumi.export("labels", web.metadata.labels)
     """)
-    outputs = run_stack(project, "t")["outputs"]
+    outputs = run_stack(project, "t").outputs
     assert outputs["host"] and outputs["name"].startswith("web-") and outputs["labels"] == {"app": "web"}
-    assert run_stack(project, "t", mode=Mode.UNKNOWN)["resources"]
+    assert run_stack(project, "t", mode=Mode.UNKNOWN).resources
 
 
 def test_a_program_importing_a_package_not_installed_says_where_to_install_it(tmp_path):
@@ -311,9 +311,9 @@ def test_a_key_of_a_map_the_provider_fills_is_there(tmp_path):
         pulumi.export("endpoint", api.uris["GRAPHQL"])
         pulumi.export("mine", pulumi.Output.from_input({"a": "b"})["a"])
     """)
-    outputs = run_stack(project, "t")["outputs"]
+    outputs = run_stack(project, "t").outputs
     assert outputs["endpoint"] and outputs["mine"] == "b"
-    assert run_stack(project, "t", mode=Mode.UNKNOWN)["outputs"]["endpoint"] == rpc_unknown()
+    assert run_stack(project, "t", mode=Mode.UNKNOWN).outputs["endpoint"] == rpc_unknown()
 
 
 def test_values_are_shaped_for_the_stacks_region_and_the_service(tmp_path):
@@ -333,13 +333,13 @@ def test_values_are_shaped_for_the_stacks_region_and_the_service(tmp_path):
     """)
     (project / "Pulumi.gov.yaml").write_text("config:\n  aws:region: us-gov-west-1\n")
     document = run_stack(project, "t")
-    [db] = [r for r in document["resources"] if r["name"] == "db"]
-    assert db["inputs"]["availabilityZone"] == "us-west-2a" and db["inputs"]["username"]
-    outputs = document["outputs"]
+    [db] = [r for r in document.resources if r.name == "db"]
+    assert db.inputs["availabilityZone"] == "us-west-2a" and db.inputs["username"]
+    outputs = document.outputs
     assert outputs["role"] == "arn:aws:iam::123456789012:role/deployer" and outputs["zone_id"] == "usw2-az1"
     host, port = outputs["endpoint"].rsplit(":", 1)
     assert host.endswith(".us-west-2.rds.amazonaws.com") and port.isdigit()
-    gov = run_stack(project, "gov")["outputs"]
+    gov = run_stack(project, "gov").outputs
     assert gov["partition"] == "aws-us-gov" and gov["role"].startswith("arn:aws-us-gov:iam::")
 
 
@@ -408,8 +408,8 @@ def test_a_dynamic_resources_declared_outputs_are_there_without_running_its_prov
         pulumi.export("length", token.length)
     """)
     document = run_stack(project, "t")
-    [parameter] = [r for r in document["resources"] if r["name"] == "secret"]
-    assert parameter["inputs"]["value"] and document["outputs"]["length"] == 12
+    [parameter] = [r for r in document.resources if r.name == "secret"]
+    assert parameter.inputs["value"] and document.outputs["length"] == 12
 
 
 def test_the_empty_outputs_of_set_mocks_own_stack_never_erase_the_programs():
@@ -420,13 +420,14 @@ def test_the_empty_outputs_of_set_mocks_own_stack_never_erase_the_programs():
     from pulumi.runtime.proto import resource_pb2
 
     from conduit.offline.cloud import FakeCloud
-    from conduit.offline.engine import ProgramRun, RecordingMonitor
+    from conduit.offline.engine import RecordingMonitor
+    from conduit.run_record import RunRecord
 
     urn = "urn:pulumi:t::world::pulumi:pulumi:Stack::world-t"
     program_outputs = struct_pb2.Struct()
     program_outputs.update({"answer": 42})
     for order in ([program_outputs, struct_pb2.Struct()], [struct_pb2.Struct(), program_outputs]):
-        run = ProgramRun("t")
+        run = RunRecord("t", [])
         monitor = RecordingMonitor(FakeCloud(), run)
         monitor._stack_urn = urn
         for outputs in order:
@@ -463,7 +464,7 @@ def test_an_ecr_login_decodes_as_programs_decode_it(tmp_path):
             return user
         pulumi.export("user", repo.registry_id.apply(login))
     """)
-    assert run_stack(project, "t")["outputs"]["user"] == "AWS"
+    assert run_stack(project, "t").outputs["user"] == "AWS"
 
 
 def test_a_setting_whose_value_is_an_unknown_arn_is_set_in_a_preview(tmp_path):
@@ -520,7 +521,7 @@ def test_an_awsx_vpc_has_one_subnet_per_zone_for_each_spec_in_order(tmp_path):
         pulumi.export("counts", pulumi.Output.all(two.public_subnet_ids, two.private_subnet_ids,
                                                   two.isolated_subnet_ids).apply(lambda l: [len(x) for x in l]))
     """)
-    outputs = run_stack(project, "t")["outputs"]
+    outputs = run_stack(project, "t").outputs
     assert len(outputs["tgw"]) == 3 and all(i.startswith("subnet-") for i in outputs["tgw"])
     assert outputs["counts"] == [2, 2, 0]
 
@@ -536,7 +537,7 @@ def test_a_check_is_a_preview_to_the_program_and_data_source_arguments_come_back
         ami = aws.ec2.get_ami(most_recent="true", owners=["amazon"])
         pulumi.export("latest", ami.most_recent)
     """)
-    assert run_stack(project, "t")["outputs"]["latest"] is True
+    assert run_stack(project, "t").outputs["latest"] is True
 
 
 def test_content_a_data_source_made_up_parses_as_the_program_parses_it(tmp_path):
@@ -551,7 +552,7 @@ def test_content_a_data_source_made_up_parses_as_the_program_parses_it(tmp_path)
         aws.sqs.Queue("q", visibility_timeout_seconds=int(settings.get("timeout", 30)))
         pulumi.export("read", [body["bucketName"], creds["username"]])
     """)
-    assert run_stack(project, "t")["outputs"]["read"][1] == "admin"
+    assert run_stack(project, "t").outputs["read"][1] == "admin"
     broken = program(tmp_path, "import json\njson.loads('not json')\n", name="broken")
     with pytest.raises(ProgramError):
         run_stack(broken, "t")

@@ -12,12 +12,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conduit.check import evaluate
 from conduit.project import copy_project
+from conduit.run_record import RunRecord
 from conduit.runner import run_stack
 from tests.conftest import REPO
 
@@ -205,12 +205,12 @@ def fixture_project(tmp_path: Path, case: str) -> Path:
 
 
 @functools.cache
-def _case_run(case: str) -> dict[str, Any]:
+def _case_run(case: str) -> RunRecord:
     with tempfile.TemporaryDirectory() as folder:
         return run_stack(fixture_project(Path(folder), case), "t")
 
 
-def case_run(case: str) -> dict[str, Any]:
+def case_run(case: str) -> RunRecord:
     """A fixture case's program run, made once per test session (many policies share a case): each
     run is a child Python, and they were most of this file's time."""
     return copy.deepcopy(_case_run(case))
@@ -364,7 +364,7 @@ def test_the_program_fits_every_name_even_for_an_awkward_stack_name(tmp_path):
     document = run_stack(project, stack)
     names = [v for v in evaluate(document, "conduit") if v.policy == "physical-name-limits"]
     assert names == []
-    rules = [r["inputs"]["name"] for r in document["resources"] if r["type"] == "aws:iot/topicRule:TopicRule"]
+    rules = [r.inputs["name"] for r in document.resources if r.type == "aws:iot/topicRule:TopicRule"]
     assert rules and all(re.fullmatch(r"[A-Za-z0-9_]+", n) for n in rules), rules
-    buckets = [r["inputs"]["bucket"] for r in document["resources"] if r["type"] == "aws:s3/bucket:Bucket"]
+    buckets = [r.inputs["bucket"] for r in document.resources if r.type == "aws:s3/bucket:Bucket"]
     assert buckets and all(re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", b) for b in buckets), buckets

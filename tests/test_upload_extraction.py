@@ -112,8 +112,8 @@ def test_bad_queries_get_a_400(uploads, q, message):
 def test_triggers_cannot_loop_and_each_step_writes_only_where_the_next_reads(stack):
     document = declared(stack)
     [notification] = [n for n in of_type(document, "aws:s3/bucketNotification:BucketNotification")
-                      if n["name"] == "upload-extraction-steps"]
-    configs = notification["inputs"]["lambdaFunctions"]
+                      if n.name == "upload-extraction-steps"]
+    configs = notification.inputs["lambdaFunctions"]
     prefixes = {c["lambdaFunctionArn"].rsplit(":", 1)[1]: c["filterPrefix"] for c in configs}
     assert prefixes == {f"conduit-{stack}-upload-extraction-extract": "uploads/",
                         f"conduit-{stack}-upload-extraction-index": "extracted/"}

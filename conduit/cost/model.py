@@ -11,6 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from conduit.run_record import RunRecord
+
 PRICES = Path(__file__).parent / "prices.json"
 PROFILE = Path(__file__).parent / "usage-profile.json"
 HOURS_PER_DAY = 24
@@ -119,14 +121,12 @@ NO_CHARGE_PREFIXES = ("aws:iam/", "aws:lambda/permission:", "aws:lambda/eventSou
                       "aws:iot/thingPrincipalAttachment:", "pulumi:providers:")
 
 
-def resources_priced(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def resources_priced(document: RunRecord) -> dict[str, dict[str, Any]]:
     """A program's resources, by type, in three kinds: billed per use by dimensions this table prices
     (with them), no charge of their own, and not priced here."""
     found: dict[str, dict[str, Any]] = {"priced": {}, "free": {}, "unpriced": {}}
-    for resource in document["resources"]:
-        if not resource.get("custom", True):
-            continue
-        type_ = resource["type"]
+    for resource in document.custom:
+        type_ = resource.type
         kind = ("priced" if type_ in BILLED_BY else "free" if type_.startswith(NO_CHARGE_PREFIXES) else "unpriced")
         entry = found[kind].setdefault(type_, {"count": 0, "dimensions": list(BILLED_BY.get(type_, ()))})
         entry["count"] += 1

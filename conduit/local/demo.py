@@ -26,7 +26,7 @@ def run_demo(stack: str, project_dir: Path, state_dir: Path, progress: Progress 
             with progress.step(scenario.system_name, n, len(stages)):
                 ok = scenario.demo(stage) and ok
         print("\nPermissions granted but never used by this run:")
-        unused = unused_permissions(deployment.record, Path(deployment.emulator.audit_log))
+        unused = unused_permissions(deployment.run, Path(deployment.emulator.audit_log))
         print("  " + report(unused).replace("\n", "\n  "))
     finally:
         stopped = emulators.stop(state_dir)

@@ -7,6 +7,7 @@ runs: a record left by an emulator since stopped names resources that no longer 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
 from conduit.progress import QUIET, Progress
+from conduit.run_record import RecordedResource, RunRecord
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, run_stack
 
 
@@ -26,22 +28,27 @@ class NotDeployedError(RuntimeError):
 
 @dataclass(frozen=True)
 class LocalDeployment:
-    """One stack on the running local cloud."""
+    """One stack on the running local cloud: `record` is the file's JSON as stored, `run` its program
+    run, typed."""
 
     emulator: Emulator
     record: dict[str, Any]
 
+    @functools.cached_property
+    def run(self) -> RunRecord:
+        return RunRecord.from_json(self.record)
+
     @property
     def stack(self) -> str:
-        return self.record["stack"]
+        return self.run.stack
 
     @property
     def outputs(self) -> dict[str, Any]:
-        return self.record["outputs"]
+        return self.run.outputs
 
     @property
-    def resources(self) -> list[dict[str, Any]]:
-        return [r for r in self.record["resources"] if r["custom"]]
+    def resources(self) -> list[RecordedResource]:
+        return self.run.custom
 
 
 def record_file(state_dir: Path, stack: str) -> Path:
@@ -78,7 +85,7 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
         raise
     progress.end_count()
     finished = time.perf_counter()
-    record = {**document, "emulator": emulator.__dict__,
+    record = {**document.to_json(), "emulator": emulator.__dict__,
               "timings": {"emulatorSeconds": emulator_ready - started, "deploySeconds": finished - emulator_ready}}
     path = record_file(state_dir, stack)
     path.touch(mode=0o600)

@@ -29,7 +29,7 @@ class LogLine:
 
 def functions(deployment: LocalDeployment) -> dict[str, str]:
     """Logical name (`message-ingest-store`) -> physical name of every function of the deployment."""
-    return {r["name"]: r["outputs"].get("name") or r["name"] for r in deployment.resources if r["type"] == FUNCTION}
+    return {r.name: r.outputs.get("name") or r.name for r in deployment.resources if r.type == FUNCTION}
 
 
 def choose(deployment: LocalDeployment, wanted: str | None) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conduit.local.audit import audit_entries, role_name
+from conduit.run_record import RunRecord
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,12 @@ def _explain(action: str, resource: str, failure_queues: set[str | None], polled
     return None
 
 
-def _role_statements(record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _role_statements(record: RunRecord) -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for resource in record["resources"]:
-        if resource["type"] == "aws:iam/rolePolicy:RolePolicy":
-            for statement in json.loads(resource["inputs"]["policy"])["Statement"]:
-                if statement.get("Effect") == "Allow":
-                    out.append((resource["inputs"]["role"], statement))
+    for resource in record.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(resource.inputs["policy"])["Statement"]:
+            if statement.get("Effect") == "Allow":
+                out.append((resource.inputs["role"], statement))
     return out
 
 
@@ -74,23 +74,22 @@ def _as_list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def unused_permissions(record: dict[str, Any], audit_path: Path) -> list[UnusedPermission]:
+def unused_permissions(record: RunRecord, audit_path: Path) -> list[UnusedPermission]:
     """Every (role, action, resource) a role policy allows that no audited call used."""
     used: dict[str, list[tuple[str, str]]] = {}
     for call in audit_entries(audit_path):
         if call["allowed"]:
             used.setdefault(role_name(call["principal"]), []).append((call["action"], call["resource"]))
-    failure_queues = {r["inputs"]["destinationConfig"]["onFailure"]["destination"] for r in record["resources"]
-                      if r["type"] == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"}
-    failure_queues |= {((r["inputs"].get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
-                       for r in record["resources"]
-                       if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
-    polled_queues = {r["inputs"]["eventSourceArn"] for r in record["resources"]
-                     if r["type"] == "aws:lambda/eventSourceMapping:EventSourceMapping"}
-    rule_roles = {r["outputs"].get("name") for r in record["resources"] if r["type"] == "aws:iam/role:Role"
-                  and "iot.amazonaws.com" in str(r["inputs"].get("assumeRolePolicy"))}
-    deliveries = {r["outputs"].get("arn") for r in record["resources"]
-                  if r["type"] == "aws:dynamodb/table:Table" and "conduit:blocks:Deliveries" in r["urn"]}
+    mappings = record.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    failure_queues = {r.inputs["destinationConfig"]["onFailure"]["destination"]
+                      for r in record.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")}
+    failure_queues |= {((r.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+                       for r in mappings}
+    polled_queues = {r.inputs["eventSourceArn"] for r in mappings}
+    rule_roles = {r.outputs.get("name") for r in record.of_type("aws:iam/role:Role")
+                  if "iot.amazonaws.com" in str(r.inputs.get("assumeRolePolicy"))}
+    deliveries = {r.outputs.get("arn") for r in record.of_type("aws:dynamodb/table:Table")
+                  if "conduit:blocks:Deliveries" in r.urn}
     unused = []
     for role, statement in _role_statements(record):
         for action in _as_list(statement["Action"]):

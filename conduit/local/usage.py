@@ -74,9 +74,9 @@ def topic_rules(deployment: LocalDeployment) -> list[tuple[str, list[str]]]:
     """(topic filter, action kinds) of every topic rule the stack deploys."""
     rules = []
     for resource in deployment.resources:
-        if resource["type"] != "aws:iot/topicRule:TopicRule":
+        if resource.type != "aws:iot/topicRule:TopicRule":
             continue
-        inputs = resource["inputs"]
+        inputs = resource.inputs
         topic_filter = inputs["sql"].split(" FROM '", 1)[1].split("'", 1)[0]
         kinds = [kind for kind in RULE_ACTIONS for _ in inputs.get(kind) or []]
         rules.append((topic_filter, kinds))
@@ -85,8 +85,8 @@ def topic_rules(deployment: LocalDeployment) -> list[tuple[str, list[str]]]:
 
 def _rule_roles(deployment: LocalDeployment) -> set[str]:
     """Names of the roles IoT rules act as: their calls are priced through RULE_ACTIONS."""
-    return {r["inputs"].get("name", "") for r in deployment.resources
-            if r["type"] == "aws:iam/role:Role" and "iot.amazonaws.com" in str(r["inputs"].get("assumeRolePolicy"))}
+    return {r.inputs.get("name", "") for r in deployment.resources
+            if r.type == "aws:iam/role:Role" and "iot.amazonaws.com" in str(r.inputs.get("assumeRolePolicy"))}
 
 
 def _functions(emulator: Emulator) -> dict[str, int]:

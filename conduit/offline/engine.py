@@ -16,7 +16,6 @@ import runpy
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -34,39 +33,17 @@ from conduit.offline.context import RunContext
 from conduit.offline.plausible import DocumentByName, value_named
 from conduit.offline.pulumi_seam import SECRET_SIG, SIG_KEY, ensure_event_loop
 from conduit.project import Project, StackConfig
+from conduit.run_record import RecordedResource, RunRecord
 
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
 
 
-@dataclass
-class Registration:
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    custom: bool
-    inputs: dict[str, Any]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    id: str | None = None
-    dependencies: list[str] = field(default_factory=list)
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    provider: str | None = None
-    """The URN of the resource's explicit provider (None: the default one)."""
-
-
-@dataclass
-class ProgramRun:
-    stack: str
-    resources: list[Registration] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, keeping parents, inputs and the stack's outputs."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks, run: ProgramRun,
+    def __init__(self, mocks: pulumi_mocks.Mocks, run: RunRecord,
                  progress: Callable[[int, int], None] | None = None):
         super().__init__(mocks)
         self.run = run
@@ -112,7 +89,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = rpc.deserialize_properties(request.object)
         if request.custom:  # as the provider's Check returns them, auto-name included
             inputs = with_auto_name(request.type, request.name, inputs)
-        self.run.resources.append(Registration(
+        self.run.resources.append(RecordedResource(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
             custom=bool(request.custom), inputs=inputs,
             outputs=dict(registered.state), id=registered.id, dependencies=list(request.dependencies),
@@ -221,11 +198,11 @@ def answers_by_name(context: RunContext) -> Iterator[None]:
 
 
 def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks, dry_run: bool = False,
-                progress: Callable[[int, int], None] | None = None, context: RunContext | None = None) -> ProgramRun:
+                progress: Callable[[int, int], None] | None = None, context: RunContext | None = None) -> RunRecord:
     """Run the project's program for `stack` against `mocks`; raises what the program raises.
     `progress(done, registered)` hears of every resource as it is registered and as it is done;
     `context` is the run's, shared with a fake cloud (a fresh one when none is given)."""
-    run = ProgramRun(stack=stack.name)
+    run = RunRecord(stack=stack.name, resources=[])
     lazy_modules.install()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -1,0 +1,35 @@
+"""The run record is one typed shape on both sides of the process boundary and in the local cloud's
+record file: what is written is read back unchanged, under the JSON keys the file has always had."""
+
+from __future__ import annotations
+
+import json
+
+from conduit.run_record import RecordedResource, RunRecord
+
+
+def test_a_record_reads_back_what_was_written():
+    record = RunRecord("dev", [
+        RecordedResource("urn:pulumi:dev::p::conduit:blocks:Queue::q", "conduit:blocks:Queue", "q", custom=False),
+        RecordedResource("urn:pulumi:dev::p::aws:sqs/queue:Queue::q", "aws:sqs/queue:Queue", "q",
+                         parent="urn:pulumi:dev::p::conduit:blocks:Queue::q", id="https://sqs/q",
+                         inputs={"name": "q"}, outputs={"arn": "arn:aws:sqs:eu-west-1:1:q"},
+                         dependencies=["urn:a"], property_dependencies={"kmsMasterKeyId": ["urn:a"]},
+                         provider="urn:pulumi:dev::p::pulumi:providers:aws::west")],
+        outputs={"queue": "q"}, direct_calls=[{"line": "x.py:1: boto3.client('s3')"}])
+    document = json.loads(json.dumps(record.to_json()))
+    assert RunRecord.from_json(document) == record
+    assert set(document) == {"stack", "resources", "outputs", "directCalls"}
+    assert document["resources"][1]["propertyDependencies"] == {"kmsMasterKeyId": ["urn:a"]}
+    assert [r.name for r in record.custom] == ["q"] and record.custom[0].type == "aws:sqs/queue:Queue"
+    assert record.of_type("conduit:blocks:Queue") == [record.resources[0]]
+
+
+def test_a_stored_record_with_more_keys_and_fewer_fields_still_reads():
+    """The local cloud's file adds the emulator and timings; an older record may lack the newer fields."""
+    stored = {"stack": "local", "emulator": {"pid": 1}, "timings": {}, "outputs": {},
+              "resources": [{"urn": "urn:x", "type": "aws:s3/bucket:Bucket", "name": "b", "custom": True,
+                             "inputs": {"bucket": "b"}}]}
+    record = RunRecord.from_json(stored)
+    assert record.resources[0].property_dependencies == {} and record.resources[0].provider is None
+    assert record.direct_calls == []
