@@ -58,17 +58,21 @@ def _files_below(base: Path) -> Iterable[Path]:
 def write_reproducible_zip(target: Path, entries: dict[str, Path]) -> BuiltArchive:
     """Zip `entries` (archive name -> file) with fixed order, times and modes."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    # A partial file of its own, renamed into place: two runs of the program at once (two stacks
+    # checked side by side) each write theirs, and neither sees the other's half-written archive.
+    with (tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".partial",
+                                      delete=False) as partial,
+          zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive):
         for arcname in sorted(entries):
             info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
             info.create_system = 3
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, entries[arcname].read_bytes())
-    partial.replace(target)
-    data = target.read_bytes()
-    return BuiltArchive(target.stem, target, len(data), hashlib.sha256(data).hexdigest())
+    size, digest = Path(partial.name).stat().st_size, hashlib.sha256(Path(partial.name).read_bytes()).hexdigest()
+    Path(partial.name).chmod(0o644)  # as a plain write would leave it (a temporary file starts private)
+    Path(partial.name).replace(target)
+    return BuiltArchive(target.stem, target, size, digest)
 
 
 def build_code_archive(system: str, out_dir: Path) -> BuiltArchive:

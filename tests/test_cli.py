@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -60,6 +63,21 @@ def test_two_package_builds_are_byte_identical(tmp_path):
     assert a == b
     for name in a:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_archives_built_by_programs_running_at_once_are_whole(tmp_path):
+    """Two stacks checked side by side build the same archive at the same moment: each run writes a
+    partial file of its own and renames it into place, so none fails and the archive is whole."""
+    from infra.lambda_archives import write_reproducible_zip
+
+    source = tmp_path / "handler.py"
+    source.write_text("x = 1\n" * 5000)
+    target = tmp_path / "out" / "code.zip"
+    with ThreadPoolExecutor(8) as pool:
+        built = list(pool.map(lambda _: write_reproducible_zip(target, {"handler.py": source}), range(48)))
+    assert {b.sha256 for b in built} == {hashlib.sha256(target.read_bytes()).hexdigest()}
+    assert zipfile.ZipFile(target).read("handler.py") == source.read_bytes()
+    assert list(target.parent.iterdir()) == [target], "a partial file was left behind"
 
 
 def _bare_project(folder, stack: str = "test"):
