@@ -4,9 +4,11 @@ the partition its region is in."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from conduit.offline.guesses import GUESSES, first_guess, shaped_like, string_for
+from conduit.offline.guesses import GUESSES, Named, first_guess, string_for
 from conduit.offline.shapes import SHAPES, Place, arn_of, shaped
 
 
@@ -14,13 +16,13 @@ from conduit.offline.shapes import SHAPES, Place, arn_of, shaped
 def test_each_guess_makes_its_example_first_and_in_its_shape(index):
     guess = GUESSES[index]
     name, service, kind = guess.example
-    assert first_guess(name, service, kind) == index, f"{name!r} is claimed by an earlier row"
+    assert first_guess(Named(name, "api", service, kind)) == index, f"{name!r} is claimed by an earlier row"
     made = string_for(name, {"name": "api", "service": service, "kind": kind})
-    assert shaped_like(made, guess.shape), (name, made)
+    assert re.fullmatch(guess.shape, made), (name, made)
 
 
 def test_a_name_no_row_knows_gets_the_label_and_the_name():
-    assert first_guess("colour", "s3", "bucket") is None
+    assert first_guess(Named("colour", "api", "s3", "bucket")) is None
     assert string_for("colour", {"name": "api"}) == "api-colour"
 
 

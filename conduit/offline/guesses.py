@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -108,7 +107,8 @@ GUESSES: list[Guess] = [
           ("roleArn", "iam", "role"), r"arn:aws:iam::\d{12}:role/api"),
     Guess(lambda n: n.name == "id" and n.kind in KIND_ID_PREFIXES,
           lambda n: f"{KIND_ID_PREFIXES[n.kind]}{n.digest}", ("id", "ec2", "subnet"), r"subnet-[0-9a-f]{10}"),
-    Guess(lambda n: _id_prefix(n) is not None, lambda n: f"{_id_prefix(n)}{n.digest}" if _id_prefix(n) else ACCOUNT,
+    Guess(lambda n: _id_prefix(n) is not None,
+          lambda n: f"{prefix}{n.digest}" if (prefix := _id_prefix(n)) else ACCOUNT,
           ("defaultVpcId", "ec2", "vpc"), r"vpc-[0-9a-f]{10}"),
     Guess(lambda n: n.lower in ("accountid", "owner", "ownerid"), lambda n: ACCOUNT,
           ("accountId", "sts", "calleridentity"), r"\d{12}"),
@@ -149,21 +149,14 @@ GUESSES: list[Guess] = [
 ]
 
 
+def first_guess(named: Named) -> int | None:
+    """The index of the row that makes the string for `named` (None: no row)."""
+    return next((index for index, guess in enumerate(GUESSES) if guess.applies(named)), None)
+
+
 def string_for(name: str, context: Mapping[str, str]) -> str:
     """The first row's string for a property `name` of the resource `context` describes (`name`,
     `service`, `kind`); with no row for it, the label and the name."""
     named = Named(name, context.get("name", "fake"), context.get("service", "service"), context.get("kind", "resource"))
-    for guess in GUESSES:
-        if guess.applies(named):
-            return guess.make(named)
-    return f"{named.label}-{name}"
-
-
-def first_guess(name: str, service: str, kind: str, label: str = "api") -> int | None:
-    """The index of the row that makes `name`'s string (None: no row)."""
-    named = Named(name, label, service, kind)
-    return next((index for index, guess in enumerate(GUESSES) if guess.applies(named)), None)
-
-
-def shaped_like(value: str, shape: str) -> bool:
-    return re.fullmatch(shape, value) is not None
+    index = first_guess(named)
+    return f"{named.label}-{name}" if index is None else GUESSES[index].make(named)
