@@ -70,9 +70,8 @@ def _judge_documents(judge: Any) -> Any:
     return validate
 
 
-def _roles_devices_act_as(args: StackValidationArgs, cognito: bool) -> list[tuple[Any, Any, str, bool]]:
+def _roles_devices_act_as(graph: StackGraph, cognito: bool) -> list[tuple[Any, Any, str, bool]]:
     """(resource, role, what it is, unauthenticated) for role aliases, or for Cognito pool roles."""
-    graph = StackGraph(args)
     if not cognito:
         return [(alias, role, f"role alias '{alias.name}'", False) for alias in graph.of_type(ROLE_ALIAS)
                 for role in roles_through(graph, alias, "roleArn")]
@@ -98,7 +97,7 @@ def _roles_devices_act_as(args: StackValidationArgs, cognito: bool) -> list[tupl
 def _role_findings(check: str, cognito: bool) -> Any:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args)
-        for resource, role, what, unauthenticated in _roles_devices_act_as(args, cognito):
+        for resource, role, what, unauthenticated in _roles_devices_act_as(graph, cognito):
             try:
                 held = role_holdings(graph, role)
             except Unknown as exc:
@@ -142,8 +141,7 @@ def _shared_certificates(args: StackValidationArgs, report_violation: ReportViol
 
 def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
-    # Reported on the first device by URN: registration order differs between a check and a preview.
-    fleet = list(graph.of_type(*DEVICE_RESOURCES))
+    fleet = list(graph.of_type(*DEVICE_RESOURCES))  # by URN, as the registry hands stack policies resources
     if not fleet:
         return
     for options in graph.of_type(*LOGGING):
@@ -158,7 +156,7 @@ def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> No
     report_violation("the program declares devices (things, certificates or IoT policies) but no AWS IoT logging "
                      "(aws.iot.LoggingOptions with a log level other than DISABLED): failed connections and denied "
                      "publishes leave no trace [Device Defender LOGGING_DISABLED_CHECK, LOGGING_DISABLED]",
-                     min(resource.urn for resource in fleet))
+                     fleet[0].urn)
 
 
 POLICIES = [

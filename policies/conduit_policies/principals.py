@@ -201,12 +201,11 @@ def _judge(find: Callable[[StackGraph, dict[str, Any], Unknowns], Iterator[Expos
 def _reviewed_exposures(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     config = args.get_config() or {}
-    unknown = _noting
-    for exposure in [*_exposures(graph, set(), unknown), *_confused_deputies(graph, unknown)]:
+    for exposure in [*_exposures(graph, set(), _noting), *_confused_deputies(graph, _noting)]:
         try:
             reason = _reviewed(graph, exposure.resource, config)
         except Unknown as exc:
-            unknown(exc)
+            _noting(exc)
             continue
         if reason is not None:
             report_violation(f"accepted after review ({reason}): {exposure.message}", exposure.resource.urn)

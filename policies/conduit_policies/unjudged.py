@@ -3,8 +3,8 @@
 Under `pulumi preview` of resources not yet created, outputs are unknown. A policy that needs one
 skips that resource alone and notes it, instead of letting pulumi-policy skip the whole policy;
 `conduit check --preview` collects the notes of its own judgement (a context variable, not module
-state: under the Pulumi CLI nobody collects and nothing piles up). Missing settings (no redrive, no DLQ) and
-literal documents are known, so they are still judged.
+state: under the Pulumi CLI nobody collects and nothing piles up). Missing settings (no redrive, no
+DLQ) and literal documents are known, so they are still judged.
 """
 
 from __future__ import annotations
