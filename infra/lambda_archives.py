@@ -69,10 +69,11 @@ def write_reproducible_zip(target: Path, entries: dict[str, Path]) -> BuiltArchi
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, entries[arcname].read_bytes())
-    size, digest = Path(partial.name).stat().st_size, hashlib.sha256(Path(partial.name).read_bytes()).hexdigest()
-    Path(partial.name).chmod(0o644)  # as a plain write would leave it (a temporary file starts private)
-    Path(partial.name).replace(target)
-    return BuiltArchive(target.stem, target, size, digest)
+    written = Path(partial.name)
+    data = written.read_bytes()
+    written.chmod(0o644)  # as a plain write would leave it (a temporary file starts private)
+    written.replace(target)
+    return BuiltArchive(target.stem, target, len(data), hashlib.sha256(data).hexdigest())
 
 
 def build_code_archive(system: str, out_dir: Path) -> BuiltArchive:

@@ -106,7 +106,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def Invoke(self, request: Any) -> Any:
-        """A resource a provider's component handed back (conduit.offline.built_by_provider) is
+        """A resource a provider's component handed back (conduit.offline.cloud.built_by_provider) is
         answered when the program rehydrates it, as the engine answers from its state."""
         if request.tok == "pulumi:pulumi:getResource":
             ensure_event_loop()
@@ -150,7 +150,7 @@ def answers_by_name(context: RunContext) -> Iterator[None]:
       program asks for gets a value shaped by its name;
     - a key of a map the provider fills (`api.uris["GRAPHQL"]`, made empty offline) gets one too,
       where the SDK's `Output[...]` lookup would have raised KeyError;
-    - the outputs a dynamic resource declares are noted, for conduit.offline to make by name;
+    - the outputs a dynamic resource declares are noted, for conduit.offline.cloud to make by name;
     - content a data source made up (an SSM parameter's value, an S3 object's body) that the program
       parses as JSON becomes a document answering every key by name, where `json.loads` would raise.
     """
