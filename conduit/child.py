@@ -113,49 +113,76 @@ def _mocks(mode: Mode, context: RunContext) -> Any:
     return FakeCloud(context, preview=mode is Mode.UNKNOWN)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--project-dir", type=Path, required=True)
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--mode", type=Mode, default=Mode.PLAUSIBLE, choices=list(Mode))
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--progress", action="store_true", help="report resources done/registered on stderr")
-    args = parser.parse_args(argv)
-    project = load_project(args.project_dir)
-    stack = load_stack(project, args.stack)
-    seal = Seal(project.directory)
-    if args.mode is not Mode.LOCAL:  # only the local cloud's own deployment may reach an endpoint
-        seal.install()
-        _unknown_where_refused(seal)
+def run_one(project_dir: Path, stack_name: str, mode: Mode, out: Path, seal: Seal | None,
+            progress: bool = False) -> int:
+    """One program run, its record (or its error) written to `out`; the exit code the run earns.
+    `seal` is this process's, installed already (None: the local cloud's own deployment)."""
+    project = load_project(project_dir)
+    stack = load_stack(project, stack_name)
+    if seal is not None:
+        seal.begin(project.directory)
+    report = seal.report if seal is not None else list
     try:
         context = RunContext()
-        mocks = _mocks(args.mode, context)
+        mocks = _mocks(mode, context)
         # Every offline run is a preview to the program (`pulumi.runtime.is_dry_run()`), as the
         # policy pack's run under `pulumi preview` is: programs keep real-world actions for `up`.
-        run = run_program(project, stack, mocks, dry_run=args.mode is not Mode.LOCAL, context=context,
-                          progress=_report_progress if args.progress else None)
+        run = run_program(project, stack, mocks, dry_run=mode is not Mode.LOCAL, context=context,
+                          progress=_report_progress if progress else None)
     except pulumi.RunError as exc:
-        args.out.write_text(json.dumps({"error": str(exc), "directCalls": seal.report()}))
+        out.write_text(json.dumps({"error": str(exc), "directCalls": report()}))
         return 2
     except Exception as exc:
-        if _refused(exc) and seal.calls:
+        if _refused(exc) and seal is not None and seal.calls:
             message = f"the program {seal.calls[-1].line()}"  # calls ... itself, not judged offline (...): where
-            args.out.write_text(json.dumps({"error": message, "directCalls": seal.report(),
-                                            "traceback": traceback.format_exc()}))
+            out.write_text(json.dumps({"error": message, "directCalls": report(),
+                                       "traceback": traceback.format_exc()}))
             return 4
         where = _where(exc, project)
         message = f"the program raised {type(exc).__name__}: {exc}" + (f"\n  at {where}" if where else "")
         if isinstance(exc, ModuleNotFoundError):
             message += (f"\n  {exc.name} is not installed for {sys.executable}: install the program's requirements "
                         "there, or name the program's virtualenv in Pulumi.yaml (runtime.options.virtualenv)")
-        args.out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
+        out.write_text(json.dumps({"error": message, "traceback": traceback.format_exc()}))
         return 3
-    reveal = args.mode is Mode.LOCAL
-    record = replace(run, resources=[replace(r, inputs=plain(r.inputs, reveal), outputs=plain(r.outputs, reveal))
+    keep = mode is Mode.LOCAL
+    record = replace(run, resources=[replace(r, inputs=plain(r.inputs, keep), outputs=plain(r.outputs, keep))
                                      for r in run.resources],
-                     outputs=plain(run.outputs, reveal), direct_calls=seal.report())
-    args.out.write_text(json.dumps(record.to_json()))
+                     outputs=plain(run.outputs, keep), direct_calls=report())
+    out.write_text(json.dumps(record.to_json()))
     return 0
+
+
+def _sealed() -> Seal:
+    seal = Seal()
+    seal.install()
+    _unknown_where_refused(seal)
+    return seal
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project-dir", type=Path)
+    parser.add_argument("--stack")
+    parser.add_argument("--mode", type=Mode, default=Mode.PLAUSIBLE, choices=list(Mode))
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--progress", action="store_true", help="report resources done/registered on stderr")
+    parser.add_argument("--batch", type=Path, help="a JSON list of offline runs ({projectDir, stack, mode, out}), "
+                                                   "made one after another in this one process")
+    args = parser.parse_args(argv)
+    if args.batch is not None:
+        seal = _sealed()
+        for run in json.loads(args.batch.read_text()):
+            mode = Mode(run["mode"])
+            if mode is Mode.LOCAL:
+                raise SystemExit("a batch holds offline runs only: the local cloud deploys one stack at a time")
+            run_one(Path(run["projectDir"]), run["stack"], mode, Path(run["out"]), seal)
+        return 0
+    if args.project_dir is None or args.stack is None or args.out is None:
+        parser.error("--project-dir, --stack and --out are required without --batch")
+    # only the local cloud's own deployment may reach an endpoint
+    seal = _sealed() if args.mode is not Mode.LOCAL else None
+    return run_one(args.project_dir, args.stack, args.mode, args.out, seal, args.progress)
 
 
 if __name__ == "__main__":

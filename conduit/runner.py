@@ -7,7 +7,9 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
@@ -43,6 +45,23 @@ class Mode(StrEnum):
 PROGRESS_MARK = "\x1econduit-progress "
 
 
+def _child_environment(env: dict[str, str] | None, sealed: bool) -> dict[str, str]:
+    child_env = {**os.environ, **(env or {})}
+    if sealed:  # the child seals itself too; it starts with no way into a cloud either
+        child_env = sealed_environment(child_env)
+    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
+    return child_env
+
+
+def _read_record(out: Path, stack: str, returncode: int, stderr: str) -> RunRecord:
+    if not out.exists():
+        raise ProgramError(f"the program for stack '{stack}' did not finish (exit {returncode})", stderr[-4000:])
+    document = json.loads(out.read_text())
+    if "error" in document:
+        raise ProgramError(document["error"], document.get("traceback", "") or stderr[-4000:])
+    return RunRecord.from_json(document)
+
+
 def run_stack(
     project_dir: Path, stack: str, mode: Mode = Mode.PLAUSIBLE, env: dict[str, str] | None = None,
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS, progress: Callable[[int, int], None] | None = None,
@@ -56,20 +75,61 @@ def run_stack(
     load_stack(project, stack)  # fail early, in this process, on a missing or malformed stack file
     with tempfile.TemporaryDirectory(prefix="conduit-run-") as scratch:
         out = Path(scratch) / "run.json"
-        child_env = {**os.environ, **(env or {})}
-        if mode is not Mode.LOCAL:  # the child seals itself too; it starts with no way into a cloud either
-            child_env = sealed_environment(child_env)
-        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CONDUIT_ROOT), child_env.get("PYTHONPATH")]))
         command = [project.python(), "-m", "conduit.child", "--project-dir", str(project.directory),
                    "--stack", stack, "--mode", Mode(mode).value, "--out", str(out),
                    *(["--progress"] if progress else [])]
-        returncode, stderr = _run_child(command, child_env, timeout_seconds, progress, stack)
-        if not out.exists():
-            raise ProgramError(f"the program for stack '{stack}' did not finish (exit {returncode})", stderr[-4000:])
-        document = json.loads(out.read_text())
-    if "error" in document:
-        raise ProgramError(document["error"], document.get("traceback", "") or stderr[-4000:])
-    return RunRecord.from_json(document)
+        returncode, stderr = _run_child(command, _child_environment(env, mode is not Mode.LOCAL), timeout_seconds,
+                                        progress, stack)
+        return _read_record(out, stack, returncode, stderr)
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    """One run of a batch: a stack of a project, offline."""
+
+    project_dir: Path
+    stack: str
+    mode: Mode = Mode.PLAUSIBLE
+
+
+def run_stacks(runs: Sequence[OfflineRun], children: int = 1,
+               timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS) -> list[RunRecord | ProgramError]:
+    """Every run of `runs`, in order: its record, or the error its program ended with.
+
+    A child Python pays for importing the SDKs once and then runs program after program, so many
+    small runs (a policy's test cases, a fleet of fixtures) cost little more than their programs;
+    `children` processes share the runs. All runs use the first project's Python; the timeout is a
+    run's, so a child may take it once per run it makes.
+    """
+    if not runs:
+        return []
+    python = load_project(runs[0].project_dir).python()
+    for run in runs:
+        if run.mode is Mode.LOCAL:
+            raise ValueError("a batch holds offline runs only: the local cloud deploys one stack at a time")
+        load_stack(load_project(run.project_dir), run.stack)
+    with tempfile.TemporaryDirectory(prefix="conduit-runs-") as scratch:
+        outs = [Path(scratch) / f"run-{i}.json" for i in range(len(runs))]
+        shares = [list(range(len(runs)))[k::max(1, children)] for k in range(max(1, children))]
+
+        def batch(k: int, share: list[int]) -> tuple[int, str]:
+            listing = Path(scratch) / f"batch-{k}.json"
+            listing.write_text(json.dumps([{"projectDir": str(runs[i].project_dir), "stack": runs[i].stack,
+                                            "mode": runs[i].mode.value, "out": str(outs[i])} for i in share]))
+            command = [python, "-m", "conduit.child", "--batch", str(listing)]
+            budget = None if timeout_seconds is None else timeout_seconds * len(share)
+            return _run_child(command, _child_environment(None, sealed=True), budget, None, "batch")
+
+        with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+            ended = list(pool.map(batch, range(len(shares)), shares))
+        results: list[RunRecord | ProgramError] = []
+        for i, run in enumerate(runs):
+            returncode, stderr = ended[next(k for k, share in enumerate(shares) if i in share)]
+            try:
+                results.append(_read_record(outs[i], run.stack, returncode, stderr))
+            except ProgramError as error:
+                results.append(error)
+        return results
 
 
 def _run_child(command: list[str], env: dict[str, str], timeout_seconds: float | None,

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from conduit.offline.hermetic import sealed_environment
+from conduit.run_record import RunRecord
+from conduit.runner import Mode, OfflineRun, ProgramError, run_stack, run_stacks
 
 PRUNE_IN_APPLY = '''
 import boto3
@@ -151,3 +153,29 @@ def test_an_error_whose_causes_loop_back_is_judged_without_hanging():
     first, second = ValueError("a"), KeyError("b")
     first.__context__, second.__context__ = second, first
     assert _refused(first) is False
+
+
+def test_a_batch_of_runs_gives_each_program_what_a_run_of_its_own_gives(tmp_path):
+    """One child runs program after program: a refused call, an error or a resource of one run never
+    shows in another's record, and every record equals the one a child of its own makes."""
+    sources = {"in-apply": PRUNE_IN_APPLY, "at-top": LOOKUP_AT_TOP, "clean": "import pulumi_aws as aws\n"
+               "aws.s3.BucketV2('b')\n", "broken": "import pulumi_aws as aws\naws.s3.BucketV2('b', tags=1/0)\n"}
+    for name in sources:
+        (tmp_path / name).mkdir()
+    projects = {name: program(tmp_path / name, source) for name, source in sources.items()}
+    runs = [OfflineRun(projects[name], "dev", mode) for name in ("in-apply", "clean", "at-top", "broken", "clean")
+            for mode in (Mode.PLAUSIBLE, Mode.UNKNOWN)]
+    batched = run_stacks(runs, children=2)
+    for run, result in zip(runs, batched, strict=True):
+        try:
+            alone: RunRecord | ProgramError = run_stack(run.project_dir, run.stack, run.mode)
+        except ProgramError as error:
+            alone = error
+        if isinstance(alone, ProgramError):
+            assert isinstance(result, ProgramError) and str(result) == str(alone), (run, result)
+        else:
+            assert isinstance(result, RunRecord) and result.to_json() == alone.to_json(), run
+    in_apply, clean = batched[0], batched[2]
+    assert [c["call"] for c in in_apply.direct_calls] == ["AWS (lambda.ListVersionsByFunction)"]
+    assert clean.direct_calls == [] and [r.name for r in clean.custom] == ["b"]
+    assert "sts.GetCallerIdentity" in str(batched[4]) and "ZeroDivisionError" in str(batched[6])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 from conduit.check import evaluate
 from conduit.project import copy_project
 from conduit.run_record import RunRecord
-from conduit.runner import run_stack
+from conduit.runner import Mode, OfflineRun, ProgramError, run_stack, run_stacks
 from tests.conftest import REPO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "policy_program"
@@ -204,16 +205,26 @@ def fixture_project(tmp_path: Path, case: str) -> Path:
     return project
 
 
+# Every fixture case a test here or in test_preview_consistency.py judges.
+ALL_CASES = tuple(sorted({case for case, _, _ in CASES} | {case for case, _, _ in ATTACK_PATHS}))
+
+
 @functools.cache
-def _case_run(case: str) -> RunRecord:
+def _case_runs(mode: Mode, cases: tuple[str, ...]) -> dict[str, RunRecord]:
+    """The fixture cases' program runs, made once per test session in one batch (a child Python per
+    CPU, each running case after case: a child per case was most of this file's time)."""
     with tempfile.TemporaryDirectory() as folder:
-        return run_stack(fixture_project(Path(folder), case), "t")
+        runs = [OfflineRun(fixture_project(Path(folder) / case, case), "t", mode) for case in cases]
+        results = run_stacks(runs, children=os.cpu_count() or 1)
+    failed = {case: str(result) for case, result in zip(cases, results, strict=True)
+              if isinstance(result, ProgramError)}
+    assert not failed, failed
+    return dict(zip(cases, results, strict=True))  # type: ignore[arg-type]
 
 
-def case_run(case: str) -> RunRecord:
-    """A fixture case's program run, made once per test session (many policies share a case): each
-    run is a child Python, and they were most of this file's time."""
-    return copy.deepcopy(_case_run(case))
+def case_run(case: str, mode: Mode = Mode.PLAUSIBLE, cases: tuple[str, ...] = ALL_CASES) -> RunRecord:
+    """A fixture case's program run (a copy: a test may change it), from the batch of `cases`."""
+    return copy.deepcopy(_case_runs(mode, cases)[case])
 
 
 @pytest.mark.parametrize(("case", "policy", "violated"), CASES, ids=[f"{c[1]}:{c[0]}" for c in CASES])
@@ -261,8 +272,7 @@ def test_project_stacks_have_no_violations(stack):
 
 
 def test_an_advisory_rule_can_be_made_mandatory_or_turned_off(tmp_path):
-    project = fixture_project(tmp_path, "function-defaults")
-    document = run_stack(project, "t")
+    document = case_run("function-defaults")
     levels = {v.enforcement for v in evaluate(document, "policy-fixtures") if v.policy == "lambda-tracing"}
     assert levels == {"advisory"}
     stricter = evaluate(document, "policy-fixtures", {"lambda-tracing": "mandatory"})
@@ -338,10 +348,9 @@ def test_a_describe_wildcard_is_reported_once_not_by_two_rules(tmp_path):
 
 
 def test_allow_lists_in_the_pack_config_accept_what_an_organization_chose(tmp_path):
-    project = fixture_project(tmp_path, "admin-variant")
     config = {"iam-no-admin-managed-policies": {
         "allowedManagedPolicies": ["arn:aws:iam::aws:policy/AdministratorAccess-Amplify"]}}
-    violations = evaluate(run_stack(project, "t"), "policy-fixtures", config)
+    violations = evaluate(case_run("admin-variant"), "policy-fixtures", config)
     assert not [v for v in violations if v.policy == "iam-no-admin-managed-policies"]
 
 

@@ -64,9 +64,13 @@ class DirectCall:
 class Seal:
     """The sealed child's record of what it refused."""
 
-    def __init__(self, project_dir: Path):
-        self.project_dir = str(project_dir.resolve())
+    def __init__(self, project_dir: Path | None = None):
+        self.project_dir = str(project_dir.resolve()) if project_dir else ""
         self.calls: list[DirectCall] = []
+
+    def begin(self, project_dir: Path) -> None:
+        """A new program run in this sealed process: its calls alone, attributed to its own lines."""
+        self.project_dir, self.calls = str(project_dir.resolve()), []
 
     def where(self) -> str:
         """The innermost frame of the program (not of a library) on the current stack."""
