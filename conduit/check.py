@@ -24,7 +24,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from conduit.run_record import RunRecord
 from conduit_policies import unjudged
-from conduit_policies.pack import NAME, POLICIES, VERSION
+from conduit_policies.pack import FIXES, NAME, POLICIES, VERSION
 
 ENFORCEMENT = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED,
                "remediate": proto.REMEDIATE}
@@ -57,6 +57,8 @@ class Violation:
     enforcement: str
     urn: str
     message: str
+    fix: str = ""
+    """The policy's one thing to do about a finding (its `Rule.fix`)."""
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
@@ -137,7 +139,7 @@ def _judge(document: RunRecord, config: dict[str, Any]) -> Verdict:
                 noted.append({"policy": cannot["policy"], "urn": d.urn or urn, "path": cannot["path"]})
                 continue
             violations.append(Violation(d.policyName, levels.get(d.enforcementLevel, "advisory"), d.urn or urn,
-                                        d.message))
+                                        d.message, FIXES.get(d.policyName, "")))
 
     with unjudged.collecting() as notes:
         custom, by_urn = document.custom, document.by_urn()
@@ -190,7 +192,7 @@ def render_violations(violations: list[Violation]) -> str:
         grouped[(v.policy, v.enforcement)].append(v)
     lines = []
     for (policy, enforcement), items in sorted(grouped.items(), key=lambda kv: (kv[0][1] != "mandatory", kv[0])):
-        lines.append(f"{policy} ({enforcement}): {len(items)} violation(s)")
+        lines.append(f"{policy} ({enforcement}): {len(items)} violation(s); fix: {items[0].fix}")
         for v in items:
             lines.append(f"  - {v.urn}\n    {v.message}")
     mandatory = sum(1 for v in violations if v.enforcement == "mandatory")

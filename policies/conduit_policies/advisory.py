@@ -10,13 +10,12 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
 
 from conduit_policies.documents import Props, only, statements_of
+from conduit_policies.registry import resource_rule, stack_rule
 from conduit_policies.unjudged import Unknown, is_set, judged, known_or_none, note
 
 
@@ -107,17 +106,18 @@ def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolati
 
 ADVISORY = EnforcementLevel.ADVISORY
 POLICIES = [
-    ResourceValidationPolicy(name="encryption-at-rest", description="Queues, topics and tables are encrypted.",
-                             validate=_encryption, enforcement_level=ADVISORY),
-    StackValidationPolicy(name="s3-encryption-at-rest", description="Buckets have server-side encryption.",
-                          validate=_buckets_encrypted, enforcement_level=ADVISORY),
-    ResourceValidationPolicy(name="log-retention", description="Log groups set a retention period.",
-                             validate=_log_retention, enforcement_level=ADVISORY),
-    ResourceValidationPolicy(name="prod-point-in-time-recovery",
-                             description="Tables have point-in-time recovery in the stacks named in config.",
-                             validate=_point_in_time_recovery, enforcement_level=ADVISORY,
-                             config_schema=PolicyConfigSchema(properties={"stacks": {
-                                 "type": "array", "items": {"type": "string"}, "default": ["prod"]}})),
-    StackValidationPolicy(name="s3-tls-only", description="Buckets refuse requests not sent over TLS.",
-                          validate=_buckets_tls_only, enforcement_level=ADVISORY),
+    resource_rule("encryption-at-rest", "Queues, topics and tables are encrypted.",
+                  "turn on the service's server-side encryption (a KMS key where you must audit its use)",
+                  ADVISORY)(_encryption),
+    stack_rule("s3-encryption-at-rest", "Buckets have server-side encryption.",
+               "declare a BucketServerSideEncryptionConfiguration for the bucket", ADVISORY)(_buckets_encrypted),
+    resource_rule("log-retention", "Log groups set a retention period.", "set retention_in_days",
+                  ADVISORY)(_log_retention),
+    resource_rule("prod-point-in-time-recovery", "Tables have point-in-time recovery in the stacks named in config.",
+                  "set point_in_time_recovery.enabled", ADVISORY,
+                  PolicyConfigSchema(properties={"stacks": {"type": "array", "items": {"type": "string"},
+                                                            "default": ["prod"]}}))(_point_in_time_recovery),
+    stack_rule("s3-tls-only", "Buckets refuse requests not sent over TLS.",
+               "add a bucket policy denying requests whose aws:SecureTransport is false",
+               ADVISORY)(_buckets_tls_only),
 ]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import policy_sentry
-from pulumi_policy import ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from conduit_policies.documents import (
     IDENTITY_POLICY_PROPERTIES,
@@ -40,6 +40,7 @@ from conduit_policies.documents import (
 from conduit_policies.graph import StackGraph, value
 from conduit_policies.holdings import ROLE, Held, role_holdings, role_sources
 from conduit_policies.iam_actions import matching_actions, requires_wildcard_resource, spelled
+from conduit_policies.registry import stack_rule
 from conduit_policies.unjudged import Unknown, note
 
 
@@ -261,16 +262,14 @@ def _exfiltration(args: StackValidationArgs, report_violation: ReportViolation) 
 
 
 POLICIES = [
-    StackValidationPolicy(
-        name="iam-no-privilege-escalation",
-        description="No principal holds, across all its policies, a known privilege-escalation path.",
-        validate=_escalation),
-    StackValidationPolicy(
-        name="iam-resource-exposure",
-        description="No principal may write resource policies or grant permissions on every resource of a type.",
-        validate=_resource_exposure),
-    StackValidationPolicy(
-        name="iam-data-exfiltration",
-        description="No principal may read every secret, parameter, key plaintext, object or credential of a type.",
-        validate=_exfiltration),
+    stack_rule("iam-no-privilege-escalation",
+               "No principal holds, across all its policies, a known privilege-escalation path.",
+               "name the roles, policies and users these actions may touch, or split the actions between "
+               "principals")(_escalation),
+    stack_rule("iam-resource-exposure",
+               "No principal may write resource policies or grant permissions on every resource of a type.",
+               "name the resources whose policies the principal may write")(_resource_exposure),
+    stack_rule("iam-data-exfiltration",
+               "No principal may read every secret, parameter, key plaintext, object or credential of a type.",
+               "name the secrets, parameters, keys or objects the principal reads")(_exfiltration),
 ]

@@ -11,12 +11,11 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from conduit_policies.documents import Props, only
+from conduit_policies.registry import resource_rule, stack_rule
 from conduit_policies.unjudged import is_set, judged, known_or_none
 
 ASYNC_INVOKERS = {"s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "iot.amazonaws.com",
@@ -205,25 +204,21 @@ def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation
 
 
 POLICIES = [
-    StackValidationPolicy(name="sqs-dead-letter-queue",
-                          description="Every queue has a redrive policy unless it is itself a dead-letter target.",
-                          validate=_queues_have_dead_letter_queues),
-    StackValidationPolicy(name="lambda-async-failure-destination",
-                          description="A function invoked asynchronously has a DLQ or an on-failure destination.",
-                          validate=_async_functions_have_failure_destinations),
-    ResourceValidationPolicy(name="stream-mapping-failure-handling",
-                             description="Stream mappings have an on-failure destination and bounded retries.",
-                             validate=_stream_mappings),
-    ResourceValidationPolicy(name="eventbridge-target-dead-letter",
-                             description="EventBridge targets and Scheduler schedules have a dead-letter queue.",
-                             validate=_event_targets),
-    ResourceValidationPolicy(name="eventbridge-target-retry-policy",
-                             description="EventBridge targets bound their retries (the default is bounded too).",
-                             validate=_event_target_retries, enforcement_level=EnforcementLevel.ADVISORY),
-    ResourceValidationPolicy(name="iot-rule-error-action", description="IoT topic rules have an error action.",
-                             validate=_topic_rules),
-    StackValidationPolicy(name="sqs-lambda-receive-count",
-                          description="A queue a function consumes lets a message be received at least 5 times "
-                                      "before dead-lettering it.",
-                          validate=_receive_counts, enforcement_level=EnforcementLevel.ADVISORY),
+    stack_rule("sqs-dead-letter-queue", "Every queue has a redrive policy unless it is itself a dead-letter target.",
+               "set redrive_policy to a dead-letter queue")(_queues_have_dead_letter_queues),
+    stack_rule("lambda-async-failure-destination",
+               "A function invoked asynchronously has a DLQ or an on-failure destination.",
+               "declare a FunctionEventInvokeConfig with an on_failure destination (or a dead_letter_config)")(
+                   _async_functions_have_failure_destinations),
+    resource_rule("stream-mapping-failure-handling", "Stream mappings have an on-failure destination and bounded "
+                  "retries.", "set destination_config.on_failure and maximum_retry_attempts")(_stream_mappings),
+    resource_rule("eventbridge-target-dead-letter", "EventBridge targets and Scheduler schedules have a dead-letter "
+                  "queue.", "set dead_letter_config to a queue")(_event_targets),
+    resource_rule("eventbridge-target-retry-policy", "EventBridge targets bound their retries (the default is "
+                  "bounded too).", "set retry_policy", EnforcementLevel.ADVISORY)(_event_target_retries),
+    resource_rule("iot-rule-error-action", "IoT topic rules have an error action.",
+                  "set error_action (a queue or a log group)")(_topic_rules),
+    stack_rule("sqs-lambda-receive-count", "A queue a function consumes lets a message be received at least 5 "
+               "times before dead-lettering it.", "set maxReceiveCount in the redrive policy to 5 or more",
+               EnforcementLevel.ADVISORY)(_receive_counts),
 ]

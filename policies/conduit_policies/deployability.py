@@ -13,12 +13,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from conduit_policies.auto_names import DEFAULT, OVERRIDES, AutoName, made_from, override
 from conduit_policies.aws_names import NAMED_TYPES, PREFIX_LIMITS, RULES, bucket_problems
 from conduit_policies.documents import as_list, statements_of
 from conduit_policies.graph import StackGraph, value
+from conduit_policies.registry import stack_rule
 from conduit_policies.unjudged import Unknown, judged, note
 
 TOPIC, QUEUE = "aws:sns/topic:Topic", "aws:sqs/queue:Queue"
@@ -344,30 +345,26 @@ def _unique_names(args: StackValidationArgs, report_violation: ReportViolation) 
 
 
 POLICIES = [
-    StackValidationPolicy(
-        name="service-delivery-key",
-        description="A service publishing on its own behalf can use the key of the topic or queue it delivers to.",
-        validate=_encrypted_destinations),
-    StackValidationPolicy(
-        name="sqs-visibility-covers-function-timeout",
-        description="A queue consumed by a function hides messages at least as long as the function may run.",
-        validate=_visibility_timeouts),
-    StackValidationPolicy(
-        name="delivery-after-permission",
-        description="Notifications, EventBridge targets and SNS subscriptions come after the permission or "
-                    "resource policy that lets the service deliver.",
-        validate=_delivery_order),
-    StackValidationPolicy(
-        name="role-trusts-its-service",
-        description="A role handed to a service (EventBridge target, scheduler, Step Functions, IoT rule, "
-                    "Lambda, ...) trusts that service.",
-        validate=_trust_fit),
-    StackValidationPolicy(
-        name="physical-name-limits",
-        description="Physical names keep AWS's length and character rules for their resource type.",
-        validate=_physical_names),
-    StackValidationPolicy(
-        name="physical-names-unique",
-        description="No two resources of a kind share a physical name where AWS wants it unique.",
-        validate=_unique_names),
+    stack_rule("service-delivery-key",
+               "A service publishing on its own behalf can use the key of the topic or queue it delivers to.",
+               "use a customer managed key whose policy lets the service kms:GenerateDataKey* and kms:Decrypt")(
+                   _encrypted_destinations),
+    stack_rule("sqs-visibility-covers-function-timeout",
+               "A queue consumed by a function hides messages at least as long as the function may run.",
+               "set the queue's visibility_timeout_seconds to six times the function's timeout")(
+                   _visibility_timeouts),
+    stack_rule("delivery-after-permission",
+               "Notifications, EventBridge targets and SNS subscriptions come after the permission or "
+               "resource policy that lets the service deliver.",
+               "make the delivery depend on the permission (depends_on)")(_delivery_order),
+    stack_rule("role-trusts-its-service",
+               "A role handed to a service (EventBridge target, scheduler, Step Functions, IoT rule, "
+               "Lambda, ...) trusts that service.",
+               "let the role's trust policy name the service that assumes it")(_trust_fit),
+    stack_rule("physical-name-limits",
+               "Physical names keep AWS's length and character rules for their resource type.",
+               "shorten the name, or leave it out and let the provider make one")(_physical_names),
+    stack_rule("physical-names-unique",
+               "No two resources of a kind share a physical name where AWS wants it unique.",
+               "give each resource a name of its own (the stack's name in it keeps stacks apart)")(_unique_names),
 ]

@@ -11,7 +11,6 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
 )
 
 from conduit_policies.documents import (
@@ -24,6 +23,7 @@ from conduit_policies.documents import (
 )
 from conduit_policies.iam_actions import known_service, matching_actions, requires_wildcard_resource
 from conduit_policies.managed_policies import managed_document
+from conduit_policies.registry import Rule, resource_rule
 
 EXCLUSIVE_ATTACHMENT_TYPES = {
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
@@ -44,15 +44,14 @@ def _allow_statements(args: ResourceValidationArgs) -> Iterator[tuple[str, Polic
                 yield where, statement
 
 
-def _statement_policy(name: str, description: str, check: Callable[[PolicyStatement], Iterator[str]],
-                      enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY) -> ResourceValidationPolicy:
+def _statement_policy(name: str, description: str, fix: str, check: Callable[[PolicyStatement], Iterator[str]],
+                      enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY) -> Rule:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         for where, statement in _allow_statements(args):
             for problem in check(statement):
                 report_violation(f"{args.resource_type} '{args.name}' {where}, {statement.label()}: {problem}")
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                    enforcement_level=enforcement_level)
+    return resource_rule(name, description, fix, enforcement_level)(validate)
 
 
 def _wildcard_actions(statement: PolicyStatement) -> Iterator[str]:
@@ -161,8 +160,8 @@ def _validate_managed_policies(args: ResourceValidationArgs, report_violation: R
                              "grants far more than any one function needs; write a policy of the actions it uses")
 
 
-def _managed_contents_policy(name: str, description: str, enforcement_level: EnforcementLevel,
-                             *checks: Callable[[PolicyStatement], Iterator[str]]) -> ResourceValidationPolicy:
+def _managed_contents_policy(name: str, description: str, fix: str, enforcement_level: EnforcementLevel,
+                             *checks: Callable[[PolicyStatement], Iterator[str]]) -> Rule:
     """Judge an attached AWS-managed policy by its published document, as if it were written inline."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -176,34 +175,35 @@ def _managed_contents_policy(name: str, description: str, enforcement_level: Enf
                                      f"its published document {problem} (or accept the ARN in this "
                                      "policy's allowedManagedPolicies)")
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                    enforcement_level=enforcement_level, config_schema=ALLOWED_MANAGED_POLICIES)
+    return resource_rule(name, description, fix, enforcement_level, ALLOWED_MANAGED_POLICIES)(validate)
 
 
 POLICIES = [
     _statement_policy("iam-no-wildcard-actions",
                       "IAM statements name actions: no '*', no 'service:*', no wildcard matching several actions.",
-                      _wildcard_actions),
+                      "list the actions the code calls", _wildcard_actions),
     _statement_policy("iam-no-not-action-allow", "No Allow statement uses NotAction or NotResource.",
-                      _not_action_or_resource),
+                      "list the actions and resources allowed", _not_action_or_resource),
     _statement_policy("iam-no-wildcard-resource",
                       "Resource '*' only for actions that have no resource-level permissions.",
-                      _wildcard_resources),
-    _statement_policy("iam-known-actions", "Every action exists in AWS's IAM catalogue.", _unknown_actions),
-    ResourceValidationPolicy(name="iam-no-admin-managed-policies",
-                             description="No AWS-managed administrator, power-user or *FullAccess policy.",
-                             validate=_validate_managed_policies,
-                             config_schema=ALLOWED_MANAGED_POLICIES),
+                      "name the resources (their ARNs)", _wildcard_resources),
+    _statement_policy("iam-known-actions", "Every action exists in AWS's IAM catalogue.",
+                      "check the action's spelling against AWS's service authorization reference", _unknown_actions),
+    resource_rule("iam-no-admin-managed-policies", "No AWS-managed administrator, power-user or *FullAccess policy.",
+                  "write a policy of the actions the principal needs (or accept the ARN in allowedManagedPolicies)",
+                  config_schema=ALLOWED_MANAGED_POLICIES)(_validate_managed_policies),
     _managed_contents_policy("iam-broad-managed-policies",
                              "No AWS-managed policy whose document grants wildcard actions or uses NotAction.",
+                             "write a policy of the actions the principal needs",
                              EnforcementLevel.MANDATORY, _wildcard_actions, _not_action_or_resource),
     _statement_policy("iam-logs-every-log-group",
                       "Lambda's logging writes name the function's own log group (inline and AWS-managed alike).",
-                      _logs_everywhere, EnforcementLevel.ADVISORY),
+                      "name the function's own log group", _logs_everywhere, EnforcementLevel.ADVISORY),
     _managed_contents_policy("iam-logs-every-log-group-managed",
                              "An AWS-managed policy lets a function write into every log group.",
+                             "write a policy naming the function's own log group",
                              EnforcementLevel.ADVISORY, _logs_everywhere),
     _managed_contents_policy("iam-managed-policy-every-resource",
                              "An AWS-managed policy grants resource-scoped actions on every resource.",
-                             EnforcementLevel.ADVISORY, _wildcard_resources),
+                             "write a policy naming the resources", EnforcementLevel.ADVISORY, _wildcard_resources),
 ]

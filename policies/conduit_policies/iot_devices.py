@@ -13,15 +13,14 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from conduit_policies.documents import Props, only
 from conduit_policies.graph import StackGraph, value
 from conduit_policies.holdings import role_holdings, roles_through
 from conduit_policies.iot_model import Finding, iam_findings, overly_permissive, potential_misconfiguration
+from conduit_policies.registry import resource_rule, stack_rule
 from conduit_policies.unjudged import Unknown, note
 
 IOT_POLICY, TEMPLATE = "aws:iot/policy:Policy", "aws:iot/provisioningTemplate:ProvisioningTemplate"
@@ -160,34 +159,31 @@ def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> No
 
 
 POLICIES = [
-    ResourceValidationPolicy(
-        name="iot-policy-overly-permissive",
-        description="IoT policies (and those in provisioning templates) grant data-plane access only to the "
-                    "connecting device's own resources (Device Defender IOT_POLICY_OVERLY_PERMISSIVE_CHECK).",
-        validate=_judge_documents(overly_permissive)),
-    ResourceValidationPolicy(
-        name="iot-policy-potential-misconfiguration",
-        description="IoT policies' Deny statements deny what they seem to: no MQTT wildcards, no denied filter "
-                    "re-allowed by a wider one (Device Defender IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK).",
-        validate=_judge_documents(potential_misconfiguration)),
-    StackValidationPolicy(
-        name="iot-role-alias-overly-permissive",
-        description="The role behind an IoT role alias grants devices no administration, no security-audit "
-                    "services and only their own data (Device Defender IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK).",
-        validate=_role_findings("IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK", cognito=False)),
-    StackValidationPolicy(
-        name="iot-cognito-role-overly-permissive",
-        description="Cognito identity pool roles grant devices no IoT administration and only their own data "
-                    "(Device Defender UNAUTHENTICATED_/AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK).",
-        validate=_role_findings("COGNITO", cognito=True)),
-    StackValidationPolicy(
-        name="iot-device-certificate-shared",
-        description="Each device certificate is attached to one thing (Device Defender "
-                    "DEVICE_CERTIFICATE_SHARED_CHECK).",
-        validate=_shared_certificates),
-    StackValidationPolicy(
-        name="iot-logging-disabled",
-        description="A program with devices turns AWS IoT logging on (Device Defender LOGGING_DISABLED_CHECK).",
-        validate=_logging, enforcement_level=EnforcementLevel.ADVISORY),
+    resource_rule("iot-policy-overly-permissive",
+                  "IoT policies (and those in provisioning templates) grant data-plane access only to the "
+                  "connecting device's own resources (Device Defender IOT_POLICY_OVERLY_PERMISSIVE_CHECK).",
+                  "scope each resource to the device: ${iot:Connection.Thing.ThingName} and "
+                  "iot:Connection.Thing.IsAttached")(_judge_documents(overly_permissive)),
+    resource_rule("iot-policy-potential-misconfiguration",
+                  "IoT policies' Deny statements deny what they seem to: no MQTT wildcards, no denied filter "
+                  "re-allowed by a wider one (Device Defender IOT_POLICY_POTENTIAL_MISCONFIGURATION_CHECK).",
+                  "name the topics a Deny denies instead of an MQTT wildcard")(
+                      _judge_documents(potential_misconfiguration)),
+    stack_rule("iot-role-alias-overly-permissive",
+               "The role behind an IoT role alias grants devices no administration, no security-audit "
+               "services and only their own data (Device Defender IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK).",
+               "give the role only the device's own data, scoped by credentials-iot:ThingName")(
+                   _role_findings("IOT_ROLE_ALIAS_OVERLY_PERMISSIVE_CHECK", cognito=False)),
+    stack_rule("iot-cognito-role-overly-permissive",
+               "Cognito identity pool roles grant devices no IoT administration and only their own data "
+               "(Device Defender UNAUTHENTICATED_/AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK).",
+               "give the role only the identity's own thing and shadow")(_role_findings("COGNITO", cognito=True)),
+    stack_rule("iot-device-certificate-shared",
+               "Each device certificate is attached to one thing (Device Defender DEVICE_CERTIFICATE_SHARED_CHECK).",
+               "give each thing a certificate of its own")(_shared_certificates),
+    stack_rule("iot-logging-disabled",
+               "A program with devices turns AWS IoT logging on (Device Defender LOGGING_DISABLED_CHECK).",
+               "declare aws.iot.LoggingOptions (or aws.iot.Logging) with a role that may write the logs",
+               EnforcementLevel.ADVISORY)(_logging),
 ]
 

@@ -16,5 +16,7 @@ from conduit_policies.registry import register
 
 NAME = "conduit"
 VERSION = "0.3.1"
-POLICIES = register(iam.POLICIES, attack_paths.POLICIES, principals.POLICIES, dead_letters.POLICIES,
-                    iot_devices.POLICIES, deployability.POLICIES, serverless.POLICIES, advisory.POLICIES)
+RULES = register(iam.POLICIES, attack_paths.POLICIES, principals.POLICIES, dead_letters.POLICIES,
+                 iot_devices.POLICIES, deployability.POLICIES, serverless.POLICIES, advisory.POLICIES)
+POLICIES = [rule.policy() for rule in RULES]
+FIXES = {rule.name: rule.fix for rule in RULES}

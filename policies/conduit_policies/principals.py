@@ -26,11 +26,11 @@ from pulumi_policy import (
     PolicyResource,
     ReportViolation,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from conduit_policies.documents import as_list, statements_of
 from conduit_policies.graph import StackGraph, value
+from conduit_policies.registry import stack_rule
 from conduit_policies.unjudged import Unknown, note
 
 # Resource type -> the property holding its resource (or trust) policy document.
@@ -212,20 +212,19 @@ def _reviewed_exposures(args: StackValidationArgs, report_violation: ReportViola
 
 
 POLICIES = [
-    StackValidationPolicy(
-        name="no-public-principal",
-        description="Trust and resource policies allow no Principal '*' without a condition that narrows it.",
-        validate=_judge(lambda graph, config, unknown: _exposures(
-            graph, set(config.get("allowedPrincipals") or []), unknown)), config_schema=REVIEWS),
-    StackValidationPolicy(
-        name="service-principal-source",
-        description="A service principal acts only on this program's behalf: aws:SourceArn or aws:SourceAccount "
-                    "(source_arn / source_account for a Lambda permission).",
-        validate=_judge(lambda graph, _config, unknown: _confused_deputies(
-            graph, unknown)), config_schema=REVIEWS),
-    StackValidationPolicy(
-        name="reviewed-exposure",
-        description="Exposures accepted after review (a conduit:reviewed-exposure tag, a reviewedExposures entry, "
-                    "or a bucket's public access block turned off), each reported with its reason.",
-        validate=_reviewed_exposures, enforcement_level=EnforcementLevel.ADVISORY, config_schema=REVIEWS),
+    stack_rule("no-public-principal",
+               "Trust and resource policies allow no Principal '*' without a condition that narrows it.",
+               "name the principal, or add a condition (aws:SourceArn, aws:PrincipalOrgID, ...) that narrows it",
+               config_schema=REVIEWS)(_judge(lambda graph, config, unknown: _exposures(
+                   graph, set(config.get("allowedPrincipals") or []), unknown))),
+    stack_rule("service-principal-source",
+               "A service principal acts only on this program's behalf: aws:SourceArn or aws:SourceAccount "
+               "(source_arn / source_account for a Lambda permission).",
+               "set source_arn (or source_account), or an aws:SourceArn condition",
+               config_schema=REVIEWS)(_judge(lambda graph, _config, unknown: _confused_deputies(graph, unknown))),
+    stack_rule("reviewed-exposure",
+               "Exposures accepted after review (a conduit:reviewed-exposure tag, a reviewedExposures entry, "
+               "or a bucket's public access block turned off), each reported with its reason.",
+               "read the reason again; remove the review when the exposure is no longer wanted",
+               EnforcementLevel.ADVISORY, REVIEWS)(_reviewed_exposures),
 ]

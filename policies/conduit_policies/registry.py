@@ -11,12 +11,52 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
 RUNNING: ContextVar[str] = ContextVar("conduit_policy_running", default="")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy as the pack declares it: what it holds, the one thing to do about a finding (`fix`,
+    which `conduit check` prints under the policy's findings), and how firmly."""
+
+    name: str
+    description: str
+    fix: str
+    validate: Callable[..., Any]
+    stack: bool
+    enforcement: EnforcementLevel = EnforcementLevel.MANDATORY
+    config_schema: PolicyConfigSchema | None = None
+
+    def policy(self) -> Policy:
+        """The pulumi-policy object, validating as this rule (see `_as`)."""
+        kind = StackValidationPolicy if self.stack else ResourceValidationPolicy
+        return kind(name=self.name, description=self.description, validate=_as(self.name, self.validate),
+                    enforcement_level=self.enforcement, config_schema=self.config_schema)
+
+
+def resource_rule(name: str, description: str, fix: str, enforcement: EnforcementLevel = EnforcementLevel.MANDATORY,
+                  config_schema: PolicyConfigSchema | None = None) -> Callable[[Callable[..., Any]], Rule]:
+    """`@resource_rule(...)` on a validator of one resource at a time (or called on a validator made
+    by a factory): the validator becomes its policy's one `Rule`."""
+    return lambda validate: Rule(name, description, fix, validate, False, enforcement, config_schema)
+
+
+def stack_rule(name: str, description: str, fix: str, enforcement: EnforcementLevel = EnforcementLevel.MANDATORY,
+               config_schema: PolicyConfigSchema | None = None) -> Callable[[Callable[..., Any]], Rule]:
+    """`@stack_rule(...)` on a validator of the whole stack's resources: as `resource_rule`."""
+    return lambda validate: Rule(name, description, fix, validate, True, enforcement, config_schema)
 
 
 def _as(name: str, validate: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,16 +72,15 @@ def _as(name: str, validate: Callable[..., Any]) -> Callable[..., Any]:
     return validator
 
 
-def register(*groups: Iterable[Policy]) -> list[Policy]:
-    """The policies of `groups`, in order, each validating as itself; a name used twice is refused."""
-    registered: list[Policy] = []
-    for policy in (p for group in groups for p in group):
-        if any(p.name == policy.name for p in registered):
-            raise ValueError(f"policy name {policy.name!r} is registered twice")
-        registered.append(type(policy)(name=policy.name, description=policy.description,
-                                       validate=_as(policy.name, policy.validate),
-                                       enforcement_level=policy.enforcement_level,
-                                       config_schema=policy.config_schema))
+def register(*groups: Iterable[Rule]) -> list[Rule]:
+    """The rules of `groups`, in order; a name used twice, or a rule without a fix, is refused."""
+    registered: list[Rule] = []
+    for rule in (r for group in groups for r in group):
+        if any(r.name == rule.name for r in registered):
+            raise ValueError(f"policy name {rule.name!r} is registered twice")
+        if not rule.fix.strip():
+            raise ValueError(f"policy {rule.name!r} has no fix: say what to do about a finding")
+        registered.append(rule)
     return registered
 
 

@@ -20,13 +20,12 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from conduit_policies.documents import Props, as_list, only, statements_of
 from conduit_policies.graph import StackGraph, value
+from conduit_policies.registry import Rule, resource_rule, stack_rule
 from conduit_policies.unjudged import is_set, judged, known_or_none
 
 FUNCTION = "aws:lambda/function:Function"
@@ -205,33 +204,35 @@ def _stage_throttling(args: StackValidationArgs, report_violation: ReportViolati
                              "limit): set default route throttling (HTTP) or method settings (REST)", stage.urn)
 
 
-def _advisory(name: str, description: str, validate: Any, stack: bool = False) -> Any:
-    kind = StackValidationPolicy if stack else ResourceValidationPolicy
-    return kind(name=name, description=description, validate=validate, enforcement_level=ADVISORY,
-                config_schema=REASON)
+def _advisory(name: str, description: str, fix: str, validate: Any, stack: bool = False) -> Rule:
+    rule = stack_rule if stack else resource_rule
+    return rule(name, description, fix, ADVISORY, REASON)(validate)
 
 
 POLICIES = [
-    ResourceValidationPolicy(name="lambda-deprecated-runtime",
-                             description="Functions run on runtimes AWS has not deprecated (E2531).",
-                             validate=_deprecated_runtime),
-    StackValidationPolicy(name="sns-subscription-redrive",
-                          description="SNS subscriptions of every protocol dead-letter to a queue SNS may send to "
-                                      "(ES6000).", validate=_subscription_redrive),
-    _advisory("lambda-default-memory", "Functions set their memory size (ES1005).", _default_memory),
-    _advisory("lambda-default-timeout", "Functions set their timeout (ES1006).", _default_timeout),
-    _advisory("lambda-tracing", "Functions trace with X-Ray (WS1000).", _function_tracing),
+    resource_rule("lambda-deprecated-runtime", "Functions run on runtimes AWS has not deprecated (E2531).",
+                  "move the function to a runtime AWS still supports")(_deprecated_runtime),
+    stack_rule("sns-subscription-redrive", "SNS subscriptions of every protocol dead-letter to a queue SNS may send "
+               "to (ES6000).", "set redrive_policy to a queue whose policy lets sns.amazonaws.com send to it")(
+                   _subscription_redrive),
+    _advisory("lambda-default-memory", "Functions set their memory size (ES1005).", "set memory_size",
+              _default_memory),
+    _advisory("lambda-default-timeout", "Functions set their timeout (ES1006).", "set timeout", _default_timeout),
+    _advisory("lambda-tracing", "Functions trace with X-Ray (WS1000).", "set tracing_config.mode to Active",
+              _function_tracing),
     _advisory("apigateway-stepfunctions-tracing", "REST API stages and state machines trace (WS2001, WS5000).",
-              _tracing),
-    _advisory("appsync-tracing", "AppSync APIs trace (WS3000).", _appsync_tracing),
+              "turn X-Ray tracing on (xray_tracing_enabled, tracing_configuration.enabled)", _tracing),
+    _advisory("appsync-tracing", "AppSync APIs trace (WS3000).", "set xray_enabled", _appsync_tracing),
     _advisory("lambda-log-retention", "Each function has its own log group with a retention (WS1004).",
-              _log_retention, stack=True),
+              "declare the function's log group with retention_in_days", _log_retention, stack=True),
     _advisory("lambda-permission-multiple-principals", "A function is invoked by one principal (WS1002).",
-              _permission_principals, stack=True),
-    _advisory("apigateway-access-logging", "API stages write access logs (ES2000).",
+              "split the function: one per caller", _permission_principals, stack=True),
+    _advisory("apigateway-access-logging", "API stages write access logs (ES2000).", "set access_log_settings",
               lambda args, report: _stage_logging(args, report, structured=False), stack=True),
     _advisory("apigateway-structured-logging", "API stages write JSON access logs (ES2003).",
+              "give access_log_settings a JSON format",
               lambda args, report: _stage_logging(args, report, structured=True), stack=True),
-    _advisory("apigateway-throttling", "API stages throttle on their own (WS2002).", _stage_throttling, stack=True),
+    _advisory("apigateway-throttling", "API stages throttle on their own (WS2002).",
+              "set the stage's throttling burst and rate limits", _stage_throttling, stack=True),
 ]
 
