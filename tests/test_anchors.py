@@ -11,7 +11,7 @@ from conduit.anchors import ROWS, Row, compare, table
 
 @pytest.fixture(scope="module")
 def rows() -> list[Row]:
-    return [compare(*row) for row in ROWS]
+    return compare(ROWS)
 
 
 def test_every_risk_an_anchor_sees_the_pack_sees_too(rows):
