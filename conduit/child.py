@@ -20,20 +20,22 @@ from conduit.offline.context import RunContext
 from conduit.offline.engine import is_secret, run_program
 from conduit.offline.hermetic import OfflineRefusal, Seal
 from conduit.project import load_project, load_stack
+from conduit.run_record import MASK, Secret
 from conduit.runner import PROGRESS_MARK, Mode
 
 
-def plain(value: Any, reveal: bool = False) -> Any:
-    """Inputs and outputs as JSON: archives and assets by their path, resources by URN, secrets
-    masked unless `reveal` (the local cloud's own record, which flashing needs)."""
+def plain(value: Any, keep_secrets: bool = False) -> Any:
+    """Inputs and outputs as the record holds them: archives and assets by their path, resources by
+    URN, and secrets masked as a preview shows them, or with `keep_secrets` (the local cloud's own
+    record, which flashing needs) kept as `Secret`s, marked."""
     if isinstance(value, dict):
         if is_secret(value):
-            return plain(value.get("value"), reveal) if reveal else "[secret]"
+            return Secret(plain(value.get("value"), True)) if keep_secrets else MASK
         # A dynamic resource's pickled provider is code, not configuration: name it, do not print it.
-        return {str(k): "(pickled dynamic provider)" if k == "__provider" else plain(v, reveal)
+        return {str(k): "(pickled dynamic provider)" if k == "__provider" else plain(v, keep_secrets)
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v, reveal) for v in value]
+        return [plain(v, keep_secrets) for v in value]
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
         return {"path": value.path}
     if isinstance(value, pulumi.AssetArchive):

@@ -81,7 +81,7 @@ def _device_outputs(outputs: dict[str, Any], device: str, stack: str) -> dict[st
 def local_identity(deployment: LocalDeployment, device: str) -> Identity:
     """A feeder's identity as the local cloud issued it."""
     emulator = deployment.emulator
-    found = _device_outputs(deployment.outputs, device, deployment.stack)
+    found = _device_outputs(deployment.revealed_outputs, device, deployment.stack)
     status = emulator.client("iot").describe_certificate(
         certificateId=found["certificateId"])["certificateDescription"]["status"]
     return Identity(found["thingName"], found["certificateId"], found["certificatePem"], found["privateKey"],

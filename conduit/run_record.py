@@ -1,12 +1,65 @@
 """One program run, typed, as it crosses from the child (`conduit.child`) to the parent
 (`conduit.runner`) and on to every reader: the check, the preview, the diagram, the cost, the local
 cloud. Both sides of the process boundary write and read it through `to_json`/`from_json` only.
+
+A secret (only a local deployment's record holds any: an offline run masks them in the child, as a
+preview shows them) stays a `Secret` from the child to the one reader that reveals it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+# Pulumi's own mark of a secret in a state file (`pulumi stack export --show-secrets`): the value sits
+# JSON-encoded under "plaintext". A record written with it reads as Pulumi's state reads.
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+MASK = "[secret]"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret (`Output.secret`, `additional_secret_outputs`). It keeps its
+    mark from the child to the reader; only `reveal` takes it off, where the value is needed (flashing
+    a device, `--show-secrets`); shown, it is "[secret]", as Pulumi shows it."""
+
+    value: Any
+
+    def __repr__(self) -> str:  # a secret is never printed by accident, not even in a traceback
+        return f"Secret({MASK})"
+
+
+def reveal(value: Any) -> Any:
+    """`value` with every secret in it revealed."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def _encoded(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(_encoded(value.value))}
+    if isinstance(value, dict):
+        return {k: _encoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encoded(v) for v in value]
+    return value
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG and "plaintext" in value:
+            return Secret(_decoded(json.loads(value["plaintext"])))
+        return {k: _decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return value
 
 
 @dataclass
@@ -28,14 +81,15 @@ class RecordedResource:
 
     def to_json(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "custom": self.custom,
-                "id": self.id, "inputs": self.inputs, "outputs": self.outputs, "dependencies": self.dependencies,
+                "id": self.id, "inputs": _encoded(self.inputs), "outputs": _encoded(self.outputs),
+                "dependencies": self.dependencies,
                 "propertyDependencies": self.property_dependencies, "provider": self.provider}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RecordedResource:
         return cls(urn=data["urn"], type=data["type"], name=data["name"], parent=data.get("parent"),
-                   custom=data.get("custom", True), id=data.get("id"), inputs=data.get("inputs") or {},
-                   outputs=data.get("outputs") or {}, dependencies=list(data.get("dependencies") or []),
+                   custom=data.get("custom", True), id=data.get("id"), inputs=_decoded(data.get("inputs") or {}),
+                   outputs=_decoded(data.get("outputs") or {}), dependencies=list(data.get("dependencies") or []),
                    property_dependencies=dict(data.get("propertyDependencies") or {}), provider=data.get("provider"))
 
 
@@ -61,10 +115,10 @@ class RunRecord:
         return {r.urn: r for r in self.resources}
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "resources": [r.to_json() for r in self.resources], "outputs": self.outputs,
-                "directCalls": self.direct_calls}
+        return {"stack": self.stack, "resources": [r.to_json() for r in self.resources],
+                "outputs": _encoded(self.outputs), "directCalls": self.direct_calls}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
         return cls(stack=data["stack"], resources=[RecordedResource.from_json(r) for r in data["resources"]],
-                   outputs=data.get("outputs") or {}, direct_calls=list(data.get("directCalls") or []))
+                   outputs=_decoded(data.get("outputs") or {}), direct_calls=list(data.get("directCalls") or []))

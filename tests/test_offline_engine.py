@@ -556,3 +556,16 @@ def test_content_a_data_source_made_up_parses_as_the_program_parses_it(tmp_path)
     broken = program(tmp_path, "import json\njson.loads('not json')\n", name="broken")
     with pytest.raises(ProgramError):
         run_stack(broken, "t")
+
+
+def test_outputs_a_resource_declares_secret_are_masked_in_the_record(tmp_path):
+    """`additional_secret_outputs` are secrets in the engine's state; the mock monitor hands them back
+    bare, so the record marks them itself (and an offline run masks every secret)."""
+    project = program(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        aws.sqs.Queue("q", opts=pulumi.ResourceOptions(additional_secret_outputs=["arn"]))
+        aws.sqs.Queue("plain")
+    """)
+    queues = {r.name: r for r in run_stack(project, "t").custom}  # registered in either order
+    secret, plain = queues["q"], queues["plain"]
+    assert secret.outputs["arn"] == "[secret]" and plain.outputs["arn"].startswith("arn:aws:sqs:us-west-2:")

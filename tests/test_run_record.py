@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
-from conduit.run_record import RecordedResource, RunRecord
+from conduit.child import plain
+from conduit.offline.pulumi_seam import SECRET_SIG as WIRE_SECRET_SIG
+from conduit.offline.pulumi_seam import SIG_KEY
+from conduit.run_record import SECRET_SIG, SECRET_SIG_KEY, RecordedResource, RunRecord, Secret, reveal
 
 
 def test_a_record_reads_back_what_was_written():
@@ -33,3 +36,29 @@ def test_a_stored_record_with_more_keys_and_fewer_fields_still_reads():
     record = RunRecord.from_json(stored)
     assert record.resources[0].property_dependencies == {} and record.resources[0].provider is None
     assert record.direct_calls == []
+
+
+def test_a_secret_keeps_its_mark_across_the_boundary_and_only_reveal_takes_it_off():
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"
+    record = RunRecord("local", [RecordedResource("urn:pulumi:local::p::conduit:x:Cert::c", "conduit:x:Cert", "c",
+                                                  outputs={"privateKey": Secret(key), "id": "c1"})],
+                       outputs={"devices": {"kitchen": {"privateKey": Secret(key), "thingName": "t"}},
+                                "nested": Secret({"a": [1, Secret("b")]})})
+    document = json.loads(json.dumps(record.to_json()))
+    marked = document["outputs"]["devices"]["kitchen"]["privateKey"]
+    assert marked == {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(key)}, "as pulumi stack export writes it"
+    read = RunRecord.from_json(document)
+    assert read == record and isinstance(read.resources[0].outputs["privateKey"], Secret)
+    assert reveal(read.outputs) == {"devices": {"kitchen": {"privateKey": key, "thingName": "t"}},
+                                    "nested": {"a": [1, "b"]}}
+    assert key not in repr(read) and "BEGIN" not in str(read.outputs), "a secret never prints by accident"
+
+
+def test_the_records_secret_mark_is_the_one_pulumi_writes():
+    assert (SECRET_SIG_KEY, SECRET_SIG) == (SIG_KEY, WIRE_SECRET_SIG)
+
+
+def test_the_child_marks_secrets_for_the_local_cloud_and_masks_them_offline():
+    wire = {"bucket": "b", "password": {SIG_KEY: WIRE_SECRET_SIG, "value": "hunter2"}}
+    assert plain(wire) == {"bucket": "b", "password": "[secret]"}
+    assert plain(wire, keep_secrets=True) == {"bucket": "b", "password": Secret("hunter2")}

@@ -65,7 +65,7 @@ def device(deployment: LocalDeployment, feeder: str, client_id: str | None = Non
     """Connect with `feeder`'s certificate (as its own thing unless `client_id` says otherwise) and
     subscribe to its action topic (or `subscribe`); None when the broker refuses the connection.
     `persistent` keeps the session (clean session off); without `acknowledge` no PUBACK is sent."""
-    identity = deployment.outputs["catFeeder"]["devices"][feeder]
+    identity = deployment.revealed_outputs["catFeeder"]["devices"][feeder]
     heard: queue.Queue = queue.Queue()
     refusals: list[Any] = []
     dropped: list[Any] = []

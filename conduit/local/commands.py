@@ -19,18 +19,21 @@ from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
 from conduit.local.usage import run_profile
 from conduit.progress import Progress
+from conduit.run_record import MASK, Secret
 
-SECRET_OUTPUTS = {"privateKey"}
 PEM = "-----BEGIN "
 
 
-def masked(value: Any) -> Any:
-    """Outputs as `pulumi stack output` shows them without --show-secrets, and a certificate by its
-    size (a page of base64 tells a reader nothing; `--show-secrets` or `conduit flash` has it)."""
+def shown(value: Any) -> Any:
+    """Outputs as `pulumi stack output` shows them without --show-secrets (each secret by its mark, not
+    its name), and a certificate by its size (a page of base64 tells a reader nothing;
+    `--show-secrets` or `conduit flash` has it)."""
+    if isinstance(value, Secret):
+        return MASK
     if isinstance(value, dict):
-        return {k: "[secret]" if k in SECRET_OUTPUTS else masked(v) for k, v in value.items()}
+        return {k: shown(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [masked(v) for v in value]
+        return [shown(v) for v in value]
     if isinstance(value, str) and value.startswith(PEM):
         return f"[{value[len(PEM):].split('-', 1)[0].lower()}, {len(value)} characters; --show-secrets prints it]"
     return value
@@ -47,7 +50,7 @@ def environment(deployment: LocalDeployment, show_secrets: bool = False) -> dict
         "caBundle": emulator.tls_cert,
         "mqtt": {"host": "127.0.0.1", "port": emulator.mqtt_port, "serverName": "localhost",
                  "caUrl": f"{emulator.endpoint}/_ministack/iot/ca.pem"},
-        "outputs": deployment.outputs if show_secrets else masked(deployment.outputs),
+        "outputs": deployment.revealed_outputs if show_secrets else shown(deployment.outputs),
     }
 
 
@@ -80,7 +83,7 @@ def _print_status(deployment: LocalDeployment, show_secrets: bool = False) -> No
     print(f"client settings   eval \"$(conduit local env --stack {deployment.stack})\"")
     print("stack outputs:" if show_secrets else "stack outputs (device keys and certificates omitted: "
           "--show-secrets prints them, conduit flash writes them to a device):")
-    print(json.dumps(deployment.outputs if show_secrets else masked(deployment.outputs), indent=2))
+    print(json.dumps(deployment.revealed_outputs if show_secrets else shown(deployment.outputs), indent=2))
 
 
 def _start(args: argparse.Namespace) -> int:

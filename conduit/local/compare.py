@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conduit.run_record import RunRecord, reveal
+
 ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 
 
@@ -41,7 +43,8 @@ def compare_with_pulumi(record: dict[str, Any], export: dict[str, Any], outputs:
                          and not k.startswith("__"))
         if missing:
             differences.append(f"{urn}: inputs {missing} did not reach the real provider")
-    ours_shape, theirs_shape = _shape(record["outputs"]), _shape(outputs)
+    # Both sides revealed: the workflow reads the real outputs with --show-secrets.
+    ours_shape, theirs_shape = _shape(reveal(RunRecord.from_json(record).outputs)), _shape(outputs)
     differences += [f"stack output {p} only from conduit local up" for p in sorted(ours_shape - theirs_shape)]
     differences += [f"stack output {p} only from pulumi up" for p in sorted(theirs_shape - ours_shape)]
     return differences

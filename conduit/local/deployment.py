@@ -1,7 +1,7 @@
 """The record of a stack deployed onto the local cloud: where it lives, how to make and load it.
 
-A record is the program run's resources and outputs (secrets revealed: flashing needs the device
-keys, hence mode 0600) plus the emulator that holds them. It is valid only while that emulator
+A record is the program run's resources and outputs (secrets marked but kept: flashing needs the
+device keys, hence mode 0600) plus the emulator that holds them. It is valid only while that emulator
 runs: a record left by an emulator since stopped names resources that no longer exist.
 """
 
@@ -18,7 +18,7 @@ from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
 from conduit.progress import QUIET, Progress
-from conduit.run_record import RecordedResource, RunRecord
+from conduit.run_record import RecordedResource, RunRecord, reveal
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, run_stack
 
 
@@ -44,7 +44,14 @@ class LocalDeployment:
 
     @property
     def outputs(self) -> dict[str, Any]:
+        """The stack's outputs, each secret still a `Secret` (`revealed_outputs` to act with them)."""
         return self.run.outputs
+
+    @property
+    def revealed_outputs(self) -> dict[str, Any]:
+        """The stack's outputs with their secrets revealed, for who acts with them: flashing a device, a
+        scenario playing one, `--show-secrets`."""
+        return reveal(self.run.outputs)
 
     @property
     def resources(self) -> list[RecordedResource]:

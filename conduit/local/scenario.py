@@ -173,7 +173,7 @@ class Scenario:
 
     def stage(self, deployment: LocalDeployment, project_dir: Path) -> Stage | None:
         """This system's stage in a deployment, or None when the stack does not deploy it."""
-        outputs = deployment.outputs.get(self.system.key)
+        outputs = deployment.revealed_outputs.get(self.system.key)  # a scenario plays the device too
         return None if outputs is None else Stage(deployment, outputs, project_dir)
 
     def demo(self, stage: Stage) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from google.protobuf import struct_pb2
 from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -38,6 +39,26 @@ from conduit.run_record import RecordedResource, RunRecord
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def _marked(outputs: dict[str, Any], secret: Any) -> dict[str, Any]:
+    """`outputs` with those the resource declares secret (`additional_secret_outputs`) marked, as
+    the engine marks them in its state; the mock monitor hands them back bare."""
+    return {k: {SIG_KEY: SECRET_SIG, "value": v} if k in secret and not is_secret(v) else v
+            for k, v in outputs.items()}
+
+
+def _secrets_in_place(value: Any) -> Any:
+    """A value off the wire with each secret where the program put it: the SDK's deserializer lifts a
+    secret to the whole map or list that holds one (an export of a feeder's key hid its API URL)."""
+    if isinstance(value, struct_pb2.Struct):
+        if SIG_KEY not in value:
+            return {k: _secrets_in_place(v) for k, v in value.items()}
+        if value[SIG_KEY] == SECRET_SIG:
+            return {SIG_KEY: SECRET_SIG, "value": _secrets_in_place(value["value"])}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_secrets_in_place(v) for v in value]
+    return rpc.deserialize_property(value)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -92,7 +113,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.run.resources.append(RecordedResource(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
             custom=bool(request.custom), inputs=inputs,
-            outputs=dict(registered.state), id=registered.id, dependencies=list(request.dependencies),
+            outputs=_marked(dict(registered.state), request.additionalSecretOutputs), id=registered.id,
+            dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
         ))
@@ -124,7 +146,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         export (CI). Only the program has outputs to give, so empty outputs never replace them."""
         if request.urn == self._stack_urn:
             ensure_event_loop()
-            outputs = rpc.deserialize_properties(request.outputs)
+            outputs = _secrets_in_place(request.outputs)
             if outputs or not self.run.outputs:
                 self.run.outputs = outputs
         return super().RegisterResourceOutputs(request)
