@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from conduit.offline import guesses
 from conduit.offline.guesses import GUESSES, Named, first_guess, string_for
 from conduit.offline.shapes import SHAPES, Place, arn_of, shaped
 
@@ -55,3 +56,13 @@ def test_ids_and_outputs_are_as_aws_gives_them():
     assert arn_of("aws:s3/bucket:Bucket", "logs", Place("cn-north-1", "1")) == "arn:aws-cn:s3:::logs"
     assert shaped("aws:ec2/vpc:Vpc", "v", "main", {}, place) == (
         None, {"arn": "arn:aws:ec2:eu-west-1:123456789012:main"})
+
+
+@pytest.mark.parametrize("name", ["endpoint", "invokeUrl", "dnsName", "secretString"])
+def test_host_names_end_in_the_domain_of_the_stacks_partition(monkeypatch, name):
+    """China's endpoints end in amazonaws.com.cn, as `shapes` already names its queue URLs."""
+    context = {"name": "api", "service": "rds" if name in ("endpoint", "secretString") else "lb", "kind": "x"}
+    assert ".amazonaws.com" in string_for(name, context) and ".com.cn" not in string_for(name, context)
+    monkeypatch.setattr(guesses, "region", lambda: "cn-north-1")
+    made = string_for(name, context)
+    assert "cn-north-1" in made and re.search(r"\.amazonaws\.com\.cn(:5432|/|\"|$)", made), made

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from conduit.offline.shapes import Place, partition_of
+from conduit.offline.shapes import Place, dns_suffix, partition_of
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -42,6 +42,12 @@ def region() -> str:
         return pulumi.Config("aws").get("region") or REGION
     except Exception:  # no program running: the default
         return REGION
+
+
+def hosts() -> str:
+    """The domain AWS's endpoints and host names end in, in the stack's region's partition (China's
+    is amazonaws.com.cn)."""
+    return dns_suffix(partition_of(region()))
 
 
 def zones(where: str | None = None) -> list[str]:
@@ -119,13 +125,13 @@ GUESSES: list[Guess] = [
     Guess(lambda n: "availabilityzone" in n.lower, lambda n: zones()[0], ("availabilityZone", "ec2", "subnet"),
           r"eu-west-1a"),
     Guess(lambda n: n.lower == "endpoint" and n.service in DATABASE_SERVICES,
-          lambda n: f"{n.label}.{n.digest[:12]}.{region()}.{n.service}.amazonaws.com:5432",
+          lambda n: f"{n.label}.{n.digest[:12]}.{region()}.{n.service}.{hosts()}:5432",
           ("endpoint", "rds", "instance"), r"api\.[0-9a-f]{10}\.eu-west-1\.rds\.amazonaws\.com:5432"),
     Guess(lambda n: n.lower.endswith(("url", "endpoint")),
-          lambda n: f"https://{n.label}-{n.digest[:6]}.{n.service}.{region()}.amazonaws.com/",
+          lambda n: f"https://{n.label}-{n.digest[:6]}.{n.service}.{region()}.{hosts()}/",
           ("invokeUrl", "apigateway", "stage"), r"https://api-\w{6}\.apigateway\.eu-west-1\.amazonaws\.com/"),
     Guess(lambda n: n.lower.endswith(("dnsname", "domainname", "fqdn", "hostname", "address")) and "ip" not in n.lower,
-          lambda n: f"{n.label}-{n.digest[:6]}.{n.service}.{region()}.amazonaws.com",
+          lambda n: f"{n.label}-{n.digest[:6]}.{n.service}.{region()}.{hosts()}",
           ("dnsName", "lb", "loadbalancer"), r"api-\w{6}\.lb\.eu-west-1\.amazonaws\.com"),
     Guess(lambda n: n.lower.endswith(("ip", "ipaddress")),
           lambda n: "10.0.0.10" if "private" in n.lower else "203.0.113.10",
@@ -136,7 +142,7 @@ GUESSES: list[Guess] = [
           ("authorizationToken", "ecr", "authorizationtoken"), r"QVdTO[A-Za-z0-9+/=]+"),
     # Programs parse it: the shape Secrets Manager documents for database credentials.
     Guess(lambda n: n.lower == "secretstring",
-          lambda n: json.dumps({"engine": "postgres", "host": f"{n.label}.{region()}.rds.amazonaws.com",
+          lambda n: json.dumps({"engine": "postgres", "host": f"{n.label}.{region()}.rds.{hosts()}",
                                 "port": 5432, "username": "admin", "password": n.digest, "dbname": n.label}),
           ("secretString", "secretsmanager", "secretversion"), r'\{"engine": "postgres", .*"dbname": "api"\}'),
     Guess(lambda n: n.lower in ("json", "policy") or n.lower.endswith("json"), lambda n: "{}",
