@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conduit.run_record import RecordedResource, RunRecord, Secret
 from tests.conftest import REPO
 
 
@@ -119,12 +120,12 @@ def test_no_project_found_is_a_clear_error(tmp_path):
 def test_compare_reports_what_only_one_deployment_made():
     from conduit.local.compare import compare_with_pulumi
 
-    record = {"resources": [
-        {"urn": "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True,
-         "inputs": {"name": "q", "sqsManagedSseEnabled": True}},
-        {"urn": "urn:pulumi:local::conduit::aws:sns/topic:Topic::t", "type": "aws:sns/topic:Topic", "custom": True,
-         "inputs": {}}],
-        "outputs": {"a": {"url": "x"}}}
+    # A secret output compares by its revealed shape: the workflow reads pulumi's with --show-secrets.
+    record = RunRecord("local", [
+        RecordedResource("urn:pulumi:local::conduit::aws:sqs/queue:Queue::q", "aws:sqs/queue:Queue", "q",
+                         inputs={"name": "q", "sqsManagedSseEnabled": True}),
+        RecordedResource("urn:pulumi:local::conduit::aws:sns/topic:Topic::t", "aws:sns/topic:Topic", "t")],
+        outputs={"a": {"url": "x"}, "key": Secret("k")})
     export = {"deployment": {"resources": [
         {"urn": "urn:pulumi:local::conduit::pulumi:pulumi:Stack::conduit-local", "type": "pulumi:pulumi:Stack",
          "custom": False},
@@ -132,10 +133,10 @@ def test_compare_reports_what_only_one_deployment_made():
          "custom": True},
         {"urn": "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True,
          "inputs": {"name": "q", "sqsManagedSseEnabled": True, "delaySeconds": 0}}]}}
-    assert compare_with_pulumi(record, export, {"a": {"url": "y"}}) == [
+    assert compare_with_pulumi(record, export, {"a": {"url": "y"}, "key": "k"}) == [
         "only conduit local up made urn:pulumi:local::conduit::aws:sns/topic:Topic::t"]
     export["deployment"]["resources"][2]["inputs"].pop("sqsManagedSseEnabled")
-    assert compare_with_pulumi(record, export, {"a": {}}) == [
+    assert compare_with_pulumi(record, export, {"a": {}, "key": "k"}) == [
         "only conduit local up made urn:pulumi:local::conduit::aws:sns/topic:Topic::t",
         "urn:pulumi:local::conduit::aws:sqs/queue:Queue::q: inputs ['sqsManagedSseEnabled'] did not reach the "
         "real provider",

@@ -19,7 +19,7 @@ from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
 from conduit.local.usage import run_profile
 from conduit.progress import Progress
-from conduit.run_record import MASK, Secret
+from conduit.run_record import MASK, RunRecord, Secret
 
 PEM = "-----BEGIN "
 
@@ -139,8 +139,8 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    differences = compare_with_pulumi(json.loads(args.record.read_text()), json.loads(args.export.read_text()),
-                                      json.loads(args.outputs.read_text()))
+    differences = compare_with_pulumi(RunRecord.from_json(json.loads(args.record.read_text())),
+                                      json.loads(args.export.read_text()), json.loads(args.outputs.read_text()))
     for line in differences:
         print(line)
     print(f"{len(differences)} difference(s) between conduit local up and pulumi up")

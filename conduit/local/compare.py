@@ -29,22 +29,22 @@ def _shape(value: Any, path: str = "") -> set[str]:
     return {path}
 
 
-def compare_with_pulumi(record: dict[str, Any], export: dict[str, Any], outputs: dict[str, Any]) -> list[str]:
-    """Differences between a `conduit local up` record and `pulumi stack export` plus stack outputs."""
-    ours = _custom(record["resources"])
+def compare_with_pulumi(record: RunRecord, export: dict[str, Any], outputs: dict[str, Any]) -> list[str]:
+    """Differences between a `conduit local up` record and `pulumi stack export` plus stack outputs
+    (Pulumi's own documents, read as the JSON they are)."""
+    ours = {r.urn: r for r in record.custom if not r.type.startswith(ENGINE_TYPES)}
     theirs = _custom((export.get("deployment") or {}).get("resources") or [])
     differences = [f"only conduit local up made {urn}" for urn in sorted(ours.keys() - theirs.keys())]
     differences += [f"only pulumi up made {urn}" for urn in sorted(theirs.keys() - ours.keys())]
     for urn in sorted(ours.keys() & theirs.keys()):
         mine, real = ours[urn], theirs[urn]
-        if mine["type"] != real["type"]:
-            differences.append(f"{urn}: type {mine['type']} here, {real['type']} under pulumi up")
-        missing = sorted(k for k in mine.get("inputs") or {} if k not in (real.get("inputs") or {})
-                         and not k.startswith("__"))
+        if mine.type != real["type"]:
+            differences.append(f"{urn}: type {mine.type} here, {real['type']} under pulumi up")
+        missing = sorted(k for k in mine.inputs if k not in (real.get("inputs") or {}) and not k.startswith("__"))
         if missing:
             differences.append(f"{urn}: inputs {missing} did not reach the real provider")
     # Both sides revealed: the workflow reads the real outputs with --show-secrets.
-    ours_shape, theirs_shape = _shape(reveal(RunRecord.from_json(record).outputs)), _shape(outputs)
+    ours_shape, theirs_shape = _shape(reveal(record.outputs)), _shape(outputs)
     differences += [f"stack output {p} only from conduit local up" for p in sorted(ours_shape - theirs_shape)]
     differences += [f"stack output {p} only from pulumi up" for p in sorted(theirs_shape - ours_shape)]
     return differences
