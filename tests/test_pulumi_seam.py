@@ -20,9 +20,10 @@ USED = [
     ("pulumi.runtime.rpc", "_special_resource_sig", None),
     ("pulumi._utils", "_LazyModule", None),
     ("pulumi._utils", "_INTROSPECTION_ATTRS", None),
+    ("pulumi.runtime.resource", "_get_stack_trace", []),
     ("pulumi_policy.policy", "_PolicyAnalyzerServicer", ["name", "version", "policies", "enforcement_level"]),
 ]
-USERS = {"conduit/offline/pulumi_seam.py", "conduit/check.py"}
+USERS = {"conduit/offline/pulumi_seam.py", "conduit/policy_seam.py"}
 
 
 @pytest.mark.parametrize(("module", "name", "parameters"), USED, ids=[f"{m}.{n}" for m, n, _ in USED])
@@ -46,3 +47,12 @@ def test_pulumi_and_pulumi_policy_are_the_pinned_versions():
             for line in (REPO / "pyproject.toml").read_text().splitlines()
             if line.strip().startswith(('"pulumi==', '"pulumi-policy=='))}
     assert version("pulumi") == pins["pulumi"] and version("pulumi-policy") == pins["pulumi-policy"]
+
+
+def test_a_registration_asks_the_module_for_its_stack_trace_so_skipping_it_takes():
+    """skip_source_positions replaces the module's function: the SDK must look it up at each call."""
+    import pulumi.runtime.resource as resource
+
+    source = inspect.getsource(resource)
+    assert source.count("stack_trace = _get_stack_trace()") >= 2
+    assert "return None if len(stack.frames) < 1 else stack.frames[0].pc" in source

@@ -32,7 +32,7 @@ from conduit.offline import lazy_modules
 from conduit.offline.auto_names import with_auto_name
 from conduit.offline.context import RunContext
 from conduit.offline.plausible import DocumentByName, value_named
-from conduit.offline.pulumi_seam import SECRET_SIG, SIG_KEY, ensure_event_loop
+from conduit.offline.pulumi_seam import SECRET_SIG, SIG_KEY, ensure_event_loop, skip_source_positions
 from conduit.project import Project, StackConfig
 from conduit.run_record import RecordedResource, RunRecord
 
@@ -226,6 +226,7 @@ def run_program(project: Project, stack: StackConfig, mocks: pulumi_mocks.Mocks,
     `context` is the run's, shared with a fake cloud (a fresh one when none is given)."""
     run = RunRecord(stack=stack.name, resources=[])
     lazy_modules.install()
+    skip_source_positions()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     set_all_config(dict(stack.values), list(stack.secret_keys))
