@@ -20,8 +20,8 @@ from unittest import mock
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from conduit.policy_seam import PolicyAnalyzerServicer
 from conduit.run_record import RunRecord
 from conduit_policies import unjudged
 from conduit_policies.pack import FIXES, NAME, POLICIES, VERSION
@@ -126,7 +126,7 @@ def judge(document: RunRecord, project: str, config: dict[str, Any] | None = Non
 
 
 def _judge(document: RunRecord, config: dict[str, Any]) -> Verdict:
-    servicer = _PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
+    servicer = PolicyAnalyzerServicer(NAME, VERSION, POLICIES, EnforcementLevel.MANDATORY)
     _configure(servicer, config)
     levels = {v: k for k, v in ENFORCEMENT.items()}
     violations: list[Violation] = []

@@ -135,7 +135,7 @@ def test_building_blocks_take_typed_arguments_not_dict_spreads():
 # version it was written against; each library's contract test lists the names it touches).
 PRIVATE_SEAMS = {
     "pulumi": {"conduit/offline/pulumi_seam.py"},
-    "pulumi_policy": {"conduit/check.py"},
+    "pulumi_policy": {"conduit/policy_seam.py"},
     "ministack": {"conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py",
                   "conduit/local/lambda_rules.py"},
     "aws_lambda_powertools": set(),
