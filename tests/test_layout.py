@@ -136,8 +136,7 @@ def test_building_blocks_take_typed_arguments_not_dict_spreads():
 PRIVATE_SEAMS = {
     "pulumi": {"conduit/offline/pulumi_seam.py"},
     "pulumi_policy": {"conduit/policy_seam.py"},
-    "ministack": {"conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py",
-                  "conduit/local/lambda_rules.py"},
+    "ministack": {"conduit/local/ministack_seam.py"},
     "aws_lambda_powertools": set(),
 }
 

@@ -1,6 +1,7 @@
-"""The local cloud's seam to ministack's internals: every private name the launcher, the broker rules
-and the fault injection wrap or call, with the parameters they are called with. An upgrade of
-ministack that moves one fails here, by name, instead of somewhere in an end-to-end run."""
+"""The local cloud's seam to ministack's internals (conduit/local/ministack_seam.py, the one module that
+imports ministack): every private name the launcher, the broker rules, the Lambda rules and the fault
+injection reach through it, with the parameters they are called with. An upgrade of ministack that
+moves one fails here, by name, instead of somewhere in an end-to-end run."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ import pytest
 
 from tests.conftest import REPO
 
-SEAM_MODULES = ("conduit/local/launcher.py", "conduit/local/broker_rules.py", "conduit/local/faults.py",
-                "conduit/local/lambda_rules.py")
+SEAM_MODULES = ("conduit/local/ministack_seam.py",)
 
 # (module, attribute path, parameters it is called or replaced with; None: a constant or a class)
 USED = [
@@ -122,3 +122,31 @@ def test_a_worker_carries_what_the_init_limit_reads():
 
     worker = lambda_runtime.Worker("f", {"Runtime": "python3.12", "Timeout": 3}, b"")
     assert not [name for name in WORKER_ATTRIBUTES if not hasattr(worker, name)]
+
+
+def test_every_name_the_seam_replaces_is_there_and_listed():
+    from conduit.local import ministack_seam
+
+    hooks = {name: value for name, value in vars(ministack_seam).items()
+             if isinstance(value, tuple) and len(value) == 2 and str(value[0]).startswith("ministack.")}
+    assert len(hooks) >= 12
+    listed = {(module, path) for module, path, _ in USED}
+    for name, (module, path) in hooks.items():
+        assert (module, path) in listed, f"ministack_seam.{name} replaces {module}.{path}: list it in USED"
+        found = importlib.import_module(module)
+        for part in path.split("."):
+            found = getattr(found, part)
+        assert callable(found), name
+
+
+def test_a_replacement_wraps_the_original_in_place():
+    from conduit.local import ministack_seam
+
+    module, path = ministack_seam.WORKER_INVOKE
+    owner = importlib.import_module(module).Worker
+    original = owner.invoke
+    try:
+        ministack_seam.replace(module, path, lambda invoke: ("wrapped", invoke))
+        assert owner.invoke == ("wrapped", original)
+    finally:
+        owner.invoke = original

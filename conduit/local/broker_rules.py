@@ -1,6 +1,6 @@
 """What AWS IoT Core's message broker enforces and ministack's does not, added to its sessions.
 
-Each rule is measured against ministack 1.5.33 (pinned exactly: this wraps `_WSSession`) and taken
+Each rule is measured against ministack 1.5.33 (through `ministack_seam`: its session's packet dispatch) and taken
 from AWS IoT Core's documented broker limits and MQTT behaviour:
 - a PUBLISH payload of at most 128 KB, a topic of at most 7 slashes (beyond Basic Ingest's
   `$aws/rules/<rule>/`) and a client id of at most 128 bytes; the connection is closed;
@@ -26,6 +26,8 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from conduit.local import ministack_seam
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 MAX_TOPIC_SLASHES = 7
@@ -68,28 +70,28 @@ def slashes(topic: str) -> int:
     return topic.count("/")
 
 
-def read_connect(iot: Any, body: bytes) -> Connect | None:
+def read_connect(mqtt: dict[str, int], body: bytes) -> Connect | None:
     try:
-        _, offset = iot._read_string(body, 0)  # protocol name
+        _, offset = ministack_seam.read_string(body, 0)  # protocol name
         level = body[offset]
         keep_alive = int.from_bytes(body[offset + 2:offset + 4], "big")
         offset += 4  # level, flags, keep-alive
-        if level == iot.MQTT_5:
-            _, offset = iot._decode_properties(body, offset)
-        client_id, _ = iot._read_string(body, offset)
+        if level == mqtt["MQTT_5"]:
+            offset = ministack_seam.skip_properties(body, offset)
+        client_id, _ = ministack_seam.read_string(body, offset)
         return Connect(keep_alive, client_id)
     except (ValueError, IndexError):
         return None
 
 
-def subscribed_filters(iot: Any, session: Any, body: bytes) -> list[str]:
+def subscribed_filters(mqtt: dict[str, int], session: Any, body: bytes) -> list[str]:
     """The topic filters a SUBSCRIBE packet names."""
     offset, filters = 2, []
     try:
-        if session.protocol_version == iot.MQTT_5:
-            _, offset = iot._decode_properties(body, offset)
+        if session.protocol_version == mqtt["MQTT_5"]:
+            offset = ministack_seam.skip_properties(body, offset)
         while offset < len(body):
-            topic_filter, offset = iot._read_string(body, offset)
+            topic_filter, offset = ministack_seam.read_string(body, offset)
             filters.append(topic_filter)
             offset += 1  # subscription options
     except (ValueError, IndexError):
@@ -97,75 +99,66 @@ def subscribed_filters(iot: Any, session: Any, body: bytes) -> list[str]:
     return filters
 
 
-def refusal(iot: Any, session: Any, pkt_type: int, flags: int, body: bytes) -> tuple[int, str] | None:
+def refusal(mqtt: dict[str, int], session: Any, pkt_type: int, flags: int, body: bytes) -> tuple[int, str] | None:
     """The MQTT 5 reason code and the why of a packet AWS IoT Core would refuse, or None."""
-    if pkt_type == iot.PKT_PUBLISH:
-        topic, offset = iot._read_string(body, 0)
+    if pkt_type == mqtt["PUBLISH"]:
+        topic, offset = ministack_seam.read_string(body, 0)
         offset += 2 if (flags >> 1) & 0x03 else 0
-        if session.protocol_version == iot.MQTT_5:
-            _, offset = iot._decode_properties(body, offset)
+        if session.protocol_version == mqtt["MQTT_5"]:
+            offset = ministack_seam.skip_properties(body, offset)
         if len(body) - offset > MAX_PAYLOAD_BYTES:
             return PACKET_TOO_LARGE, f"a {len(body) - offset}-byte payload on {topic!r} (the limit is 128 KB)"
         if slashes(topic) > MAX_TOPIC_SLASHES:
             return TOPIC_NAME_INVALID, f"topic {topic[:80]!r} has more than {MAX_TOPIC_SLASHES} slashes"
-    elif pkt_type == iot.PKT_CONNECT:
-        connect = read_connect(iot, body)
+    elif pkt_type == mqtt["CONNECT"]:
+        connect = read_connect(mqtt, body)
         if connect is not None and len(connect.client_id.encode()) > MAX_CLIENT_ID_BYTES:
             return CLIENT_IDENTIFIER_NOT_VALID, f"a client id of {len(connect.client_id.encode())} bytes (at most 128)"
     return None
 
 
-async def refuse(iot: Any, session: Any, pkt_type: int, body: bytes, code: int, why: str) -> bool:
+async def refuse(mqtt: dict[str, int], session: Any, pkt_type: int, body: bytes, code: int, why: str) -> bool:
     """Close the connection, with the MQTT 5 reason code first where the protocol has one."""
     print(f"IoT broker (conduit): refused {why}", file=sys.stderr)
-    if session.protocol_version == iot.MQTT_5 or (pkt_type == iot.PKT_CONNECT and body[6:7] == b"\x05"):
-        if pkt_type == iot.PKT_CONNECT:
-            await session.send_bytes(iot._make_connack(return_code=code, protocol_version=iot.MQTT_5))
+    if session.protocol_version == mqtt["MQTT_5"] or (pkt_type == mqtt["CONNECT"] and body[6:7] == b"\x05"):
+        if pkt_type == mqtt["CONNECT"]:
+            await session.send_bytes(ministack_seam.connack(code, mqtt["MQTT_5"]))
         else:
-            await session.send_bytes(iot._make_disconnect(code))
-    elif pkt_type == iot.PKT_CONNECT:
-        await session.send_bytes(iot._make_connack(return_code=0x02))  # 3.1.1: identifier rejected
+            await session.send_bytes(ministack_seam.disconnect_packet(code))
+    elif pkt_type == mqtt["CONNECT"]:
+        await session.send_bytes(ministack_seam.connack(0x02))  # 3.1.1: identifier rejected
     return False
 
 
-async def replace_held_subscriptions(iot: Any, session: Any, filters: list[str]) -> None:
+async def replace_held_subscriptions(session: Any, filters: list[str]) -> None:
     """Drop the session's subscriptions to filters it is subscribing to again."""
-    for sid, held in list(session._sub_filters.items()):
+    for sid, held in list(ministack_seam.held_subscriptions(session).items()):
         if held in filters:
-            await iot.broker_unsubscribe(sid)
-            session._sub_filters.pop(sid, None)
-            session._sub_granted_qos.pop(sid, None)
-            if sid in session._sub_ids:
-                session._sub_ids.remove(sid)
-
-
-def certificate_status(iot: Any, session: Any) -> str | None:
-    """The status of the certificate the session connected with (None: no certificate, or unknown)."""
-    record = iot._certificates.get(session.certificate_id) if session.certificate_id else None
-    return record.get("status") if isinstance(record, dict) else None
+            await ministack_seam.unsubscribe(sid)
+            ministack_seam.forget_subscription(session, sid)
 
 
 async def disconnect(session: Any, reason: str, why: str) -> None:
-    print(f"IoT broker (conduit): {session._client_id!r} {why}: disconnected", file=sys.stderr)
-    session._forced_disconnect_reason = reason
+    print(f"IoT broker (conduit): {ministack_seam.client_id(session)!r} {why}: disconnected", file=sys.stderr)
+    ministack_seam.mark_disconnected(session, reason)
     writer = getattr(session, "conduit_connection", None)
     if writer is not None:
         writer.transport.abort()
     else:
-        await session._send({"type": "websocket.close", "code": 1000})
+        await ministack_seam.close_websocket(session)
 
 
-async def watch(iot: Any, session: Any, keep_alive: int) -> None:
+async def watch(session: Any, keep_alive: int) -> None:
     """Close the session once it has been silent for 1.5 keep-alives (a lost link), or once its
     certificate is no longer ACTIVE."""
     limit = 1.5 * keep_alive
-    while not session._cleaned_up:
+    while not ministack_seam.session_ended(session):
         silent = time.monotonic() - session.conduit_heard_at
         if silent >= limit:
             await disconnect(session, KEEP_ALIVE_TIMEOUT,
                              f"silent for {silent:.1f} s, past 1.5 x its {keep_alive} s keep-alive")
             return
-        status = certificate_status(iot, session)
+        status = ministack_seam.certificate_status(session.certificate_id)
         if status not in (None, "ACTIVE"):
             await disconnect(session, "AUTH_ERROR", f"connected with a certificate now {status}")
             return
@@ -174,42 +167,47 @@ async def watch(iot: Any, session: Any, keep_alive: int) -> None:
 
 def install() -> None:
     """Wrap every session's packet dispatch with the rules above."""
-    from ministack.services import iot
-
-    dispatch = iot._WSSession._dispatch_packet
-    serve = iot._mtls_handle_conn
-    subscribe = iot.broker_subscribe
+    mqtt = ministack_seam.mqtt_constants()
     floor = int(os.environ.get(MIN_KEEP_ALIVE_VARIABLE, AWS_MIN_KEEP_ALIVE_SECONDS))
 
-    async def subscribed(*args: Any, **kwargs: Any) -> str:
-        if connecting.get():
-            kwargs["retain_handling"] = iot.RETAIN_HANDLING_SEND_NEVER
-        return await subscribe(*args, **kwargs)
+    def on_connect_without_retained(subscribe: Any) -> Any:
+        async def subscribed(*args: Any, **kwargs: Any) -> str:
+            if connecting.get():
+                kwargs["retain_handling"] = mqtt["RETAIN_HANDLING_SEND_NEVER"]
+            return await subscribe(*args, **kwargs)
 
-    async def strict(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
-        session.conduit_heard_at = time.monotonic()
-        refused = refusal(iot, session, pkt_type, flags, body)
-        if refused is not None:
-            return await refuse(iot, session, pkt_type, body, *refused)
-        if pkt_type == iot.PKT_SUBSCRIBE:
-            await replace_held_subscriptions(iot, session, subscribed_filters(iot, session, body))
-        token = connecting.set(pkt_type == iot.PKT_CONNECT)
-        try:
-            carry_on = await dispatch(session, pkt_type, flags, body)
-        finally:
-            connecting.reset(token)
-        if pkt_type == iot.PKT_CONNECT and carry_on and getattr(session, "conduit_watchdog", None) is None:
-            connect = read_connect(iot, body)
-            keep_alive = effective_keep_alive(connect.keep_alive if connect else 0, floor)
-            session.conduit_heard_at = time.monotonic()  # AWS starts the timer at CONNACK
-            session.conduit_connection = connection.get()
-            session.conduit_watchdog = asyncio.ensure_future(watch(iot, session, keep_alive))
-        return carry_on
+        return subscribed
 
-    async def served(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection.set(writer)
-        await serve(reader, writer)
+    def strictly(dispatch: Any) -> Any:
+        async def strict(session: Any, pkt_type: int, flags: int, body: bytes) -> bool:
+            session.conduit_heard_at = time.monotonic()
+            refused = refusal(mqtt, session, pkt_type, flags, body)
+            if refused is not None:
+                return await refuse(mqtt, session, pkt_type, body, *refused)
+            if pkt_type == mqtt["SUBSCRIBE"]:
+                await replace_held_subscriptions(session, subscribed_filters(mqtt, session, body))
+            token = connecting.set(pkt_type == mqtt["CONNECT"])
+            try:
+                carry_on = await dispatch(session, pkt_type, flags, body)
+            finally:
+                connecting.reset(token)
+            if pkt_type == mqtt["CONNECT"] and carry_on and getattr(session, "conduit_watchdog", None) is None:
+                connect = read_connect(mqtt, body)
+                keep_alive = effective_keep_alive(connect.keep_alive if connect else 0, floor)
+                session.conduit_heard_at = time.monotonic()  # AWS starts the timer at CONNACK
+                session.conduit_connection = connection.get()
+                session.conduit_watchdog = asyncio.ensure_future(watch(session, keep_alive))
+            return carry_on
 
-    iot._WSSession._dispatch_packet = strict
-    iot._mtls_handle_conn = served
-    iot.broker_subscribe = subscribed
+        return strict
+
+    def remembering_the_connection(serve: Any) -> Any:
+        async def served(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection.set(writer)
+            await serve(reader, writer)
+
+        return served
+
+    ministack_seam.replace(*ministack_seam.MQTT_PACKET, strictly)
+    ministack_seam.replace(*ministack_seam.MQTT_CONNECTION, remembering_the_connection)
+    ministack_seam.replace(*ministack_seam.MQTT_SUBSCRIBE, on_connect_without_retained)

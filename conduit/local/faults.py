@@ -10,7 +10,7 @@
 API Gateway requests are never repeated: a client's request is not an at-least-once delivery.
 Installed by the launcher (conduit/local/launcher.py) inside the emulator; the worker side is
 `worker_hooks/sitecustomize.py`, which every function's worker imports when faults are on. Written
-against ministack 1.5.33 (pinned exactly: this wraps its function execution and worker invoke).
+against ministack 1.5.33 (through `ministack_seam`: its function execution and worker invoke).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from conduit.local import ministack_seam
 
 DUPLICATES = "CONDUIT_DUPLICATE_DELIVERIES"
 CRASH = "CONDUIT_CRASH_AFTER_WRITE"
@@ -82,16 +84,12 @@ def delivery_keys(function: str, event: Any) -> set[str]:
 
 
 def install() -> None:
-    """Wrap ministack's function execution (pinned 1.5.33: `lambda_svc._execute_function` and
-    `lambda_runtime.Worker.invoke`) with the faults the environment asks for."""
+    """Wrap ministack's function execution and its workers' invoke (`ministack_seam`) with the faults
+    the environment asks for."""
     duplicates = int(os.environ.get(DUPLICATES, "1") or 1)
     crash = os.environ.get(CRASH) == "1"
     if duplicates <= 1 and not crash:
         return
-    from ministack.core import lambda_runtime
-    from ministack.services import lambda_svc
-
-    execute, invoke = lambda_svc._execute_function, lambda_runtime.Worker.invoke
     seen: set[str] = set()
     crashed: set[str] = set()
     lock = threading.Lock()
@@ -109,23 +107,29 @@ def install() -> None:
                 crashed.update(keys)
         return chosen
 
-    def executing(func: dict, event: Any) -> dict:
-        if is_api_request(event):
-            return execute(func, event)
-        name = (func.get("config") or func).get("FunctionName", "")
-        crashing.now = crash and to_crash(name, event)
-        for _ in range(duplicates - 1):
-            execute(func, event)
-            crashing.now = False
-        try:
-            return execute(func, event)
-        finally:
-            crashing.now = False
+    def run_with_faults(execute: Any) -> Any:
+        def executing(func: dict, event: Any) -> dict:
+            if is_api_request(event):
+                return execute(func, event)
+            name = (func.get("config") or func).get("FunctionName", "")
+            crashing.now = crash and to_crash(name, event)
+            for _ in range(duplicates - 1):
+                execute(func, event)
+                crashing.now = False
+            try:
+                return execute(func, event)
+            finally:
+                crashing.now = False
 
-    def invoking(worker: Any, event: Any, request_id: str, *, trace_id: str | None = None, **rest: Any) -> dict:
-        if getattr(crashing, "now", False):
-            trace_id = f"{trace_id or 'Root=1-00000000-000000000000000000000000'};{CRASH_MARK}"
-        return invoke(worker, event, request_id, trace_id=trace_id, **rest)
+        return executing
 
-    lambda_svc._execute_function = executing
-    lambda_runtime.Worker.invoke = invoking
+    def mark_crashes(invoke: Any) -> Any:
+        def invoking(worker: Any, event: Any, request_id: str, *, trace_id: str | None = None, **rest: Any) -> dict:
+            if getattr(crashing, "now", False):
+                trace_id = f"{trace_id or 'Root=1-00000000-000000000000000000000000'};{CRASH_MARK}"
+            return invoke(worker, event, request_id, trace_id=trace_id, **rest)
+
+        return invoking
+
+    ministack_seam.replace(*ministack_seam.EXECUTE_FUNCTION, run_with_faults)
+    ministack_seam.replace(*ministack_seam.WORKER_INVOKE, mark_crashes)

@@ -1,6 +1,6 @@
 """Lambda's init phase as AWS limits it, added to ministack's Python workers.
 
-Written against ministack 1.5.33 (pinned exactly: this wraps `Worker.invoke`). ministack already
+Written against ministack 1.5.33 (through `ministack_seam`: its workers' invoke). ministack already
 runs a worker's init (importing the handler's module, building its clients) before the invocation's
 timeout starts, as Lambda does, but without a limit. AWS: "The Init phase is limited to 10 seconds.
 If all three tasks do not complete within 10 seconds, Lambda retries the Init phase at the time of
@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conduit.local import ministack_seam
+
 INIT_LIMIT_SECONDS = 10.0
 WORKER_MIB = 64
 
@@ -58,15 +60,15 @@ def _init_within(spawn: Any, worker: Any, limit: float) -> bool:
     thread.start()
     while thread.is_alive():
         thread.join(0.2)
-        process = worker._proc
+        process = ministack_seam.worker_process(worker)
         if process is not None and process.poll() is None and cpu_seconds(process.pid) > limit:
             break
     if thread.is_alive():
-        process = worker._proc
+        process = ministack_seam.worker_process(worker)
         if process is not None:
             process.kill()
         thread.join(5)
-        worker._proc = None
+        ministack_seam.forget_worker_process(worker)
         return False
     if failure:
         raise failure[0]
@@ -75,40 +77,35 @@ def _init_within(spawn: Any, worker: Any, limit: float) -> bool:
 
 def bound_workers() -> int:
     """The account concurrency this machine can hold in workers (0: unbounded, when asked for)."""
-    from ministack.services import lambda_svc
-
     if os.environ.get("LAMBDA_ACCOUNT_CONCURRENCY", "").strip():
-        return lambda_svc._ACCOUNT_CONCURRENCY_CAP
-    room = int(lambda_svc._memory_budget_bytes() * 0.5 / (WORKER_MIB * 1024 * 1024))
-    lambda_svc._ACCOUNT_CONCURRENCY_CAP = max(16, min(lambda_svc._AWS_DEFAULT_ACCOUNT_CONCURRENCY, room))
-    return lambda_svc._ACCOUNT_CONCURRENCY_CAP
+        return ministack_seam.concurrency_cap()
+    return ministack_seam.cap_concurrency_by_memory(0.5, WORKER_MIB * 1024 * 1024, 16)
 
 
 def install() -> None:
-    from ministack.core import lambda_runtime
-
     print(f"Lambda (conduit): at most {bound_workers()} executions at once, one worker each", file=sys.stderr)
+    spawn = ministack_seam.worker_spawn()
 
-    spawn = lambda_runtime.Worker._spawn
-    invoke = lambda_runtime.Worker.invoke
+    def bounding_the_init(invoke: Any) -> Any:
+        def invoke_after_a_bounded_init(worker: Any, event: Any, request_id: str, **rest: Any) -> dict:
+            if ministack_seam.worker_running(worker):
+                return invoke(worker, event, request_id, **rest)
+            started = time.monotonic()
+            with ministack_seam.worker_lock(worker):
+                ready = _init_within(spawn, worker, INIT_LIMIT_SECONDS)
+                timeout = float(worker.config.get("Timeout", 3))
+                if not ready:
+                    print(f"Lambda {worker.func_name}: init not done within {INIT_LIMIT_SECONDS:.0f} s; "
+                          f"retried with the function's {timeout:g} s timeout", file=sys.stderr)
+                    ready = _init_within(spawn, worker, timeout)
+                if not ready:
+                    return {"status": "error", "error": f"Task timed out after {timeout:.2f} seconds",
+                            "cold_start": True, "log": f"INIT_REPORT Init Duration: "
+                            f"{(time.monotonic() - started) * 1000:.2f} ms Phase: invoke Status: timeout"}
+            response = invoke(worker, event, request_id, **rest)
+            response["cold_start"] = True
+            return response
 
-    def invoke_after_a_bounded_init(worker: Any, event: Any, request_id: str, **rest: Any) -> dict:
-        if worker._proc is not None and worker._proc.poll() is None:
-            return invoke(worker, event, request_id, **rest)
-        started = time.monotonic()
-        with worker._lock:
-            ready = _init_within(spawn, worker, INIT_LIMIT_SECONDS)
-            timeout = float(worker.config.get("Timeout", 3))
-            if not ready:
-                print(f"Lambda {worker.func_name}: init not done within {INIT_LIMIT_SECONDS:.0f} s; "
-                      f"retried with the function's {timeout:g} s timeout", file=sys.stderr)
-                ready = _init_within(spawn, worker, timeout)
-            if not ready:
-                return {"status": "error", "error": f"Task timed out after {timeout:.2f} seconds",
-                        "cold_start": True, "log": f"INIT_REPORT Init Duration: "
-                        f"{(time.monotonic() - started) * 1000:.2f} ms Phase: invoke Status: timeout"}
-        response = invoke(worker, event, request_id, **rest)
-        response["cold_start"] = True
-        return response
+        return invoke_after_a_bounded_init
 
-    lambda_runtime.Worker.invoke = invoke_after_a_bounded_init
+    ministack_seam.replace(*ministack_seam.WORKER_INVOKE, bounding_the_init)

@@ -33,7 +33,7 @@ import sys
 import threading
 from typing import Any
 
-from conduit.local import broker_rules, faults, lambda_rules
+from conduit.local import broker_rules, faults, lambda_rules, ministack_seam
 from conduit.local.emulator import REGION
 
 # AWS authorizes SQS's batch operations with the action of the single operation; ministack
@@ -46,32 +46,30 @@ AWS_AUTHORIZES_AS = {
 
 
 def install_audit(path: str) -> None:
-    from ministack.core import iam_evaluator
-    from ministack.core.responses import get_account_id
-
-    original = iam_evaluator.enforce
     lock = threading.Lock()
     log = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the emulator
 
-    def audited(access_key_id: str, iam_action: str, service: str, region: str, resource_arn: str = "*",
-                service_context: dict[str, Any] | None = None) -> Any:
-        iam_action = AWS_AUTHORIZES_AS.get(iam_action, iam_action)
-        result = original(access_key_id, iam_action, service, region, resource_arn, service_context)
-        try:
-            principal = iam_evaluator.resolve_principal(access_key_id or "", get_account_id())
-            arn = getattr(principal, "arn", "") or ""
-        except Exception:
-            arn = ""
-        if ":assumed-role/" in arn:
-            entry = {"principal": arn, "action": iam_action, "resource": resource_arn, "allowed": result is None}
-            enclosing = (service_context or {}).get("dynamodb:EnclosingOperation")
-            if enclosing:  # an item of a transaction: DynamoDB bills it at twice a single write or read
-                entry["within"] = enclosing[0]
-            with lock:
-                log.write(json.dumps(entry) + "\n")
-        return result
+    def audit(original: Any) -> Any:
+        def audited(access_key_id: str, iam_action: str, service: str, region: str, resource_arn: str = "*",
+                    service_context: dict[str, Any] | None = None) -> Any:
+            iam_action = AWS_AUTHORIZES_AS.get(iam_action, iam_action)
+            result = original(access_key_id, iam_action, service, region, resource_arn, service_context)
+            try:
+                arn = ministack_seam.principal_arn(access_key_id or "")
+            except Exception:
+                arn = ""
+            if ":assumed-role/" in arn:
+                entry = {"principal": arn, "action": iam_action, "resource": resource_arn, "allowed": result is None}
+                enclosing = (service_context or {}).get("dynamodb:EnclosingOperation")
+                if enclosing:  # an item of a transaction: DynamoDB bills it at twice a single write or read
+                    entry["within"] = enclosing[0]
+                with lock:
+                    log.write(json.dumps(entry) + "\n")
+            return result
 
-    iam_evaluator.enforce = audited
+        return audited
+
+    ministack_seam.replace(*ministack_seam.IAM_ENFORCE, audit)
 
 
 FORBIDDEN_SIGNATURE = json.dumps({"message": "The request signature we calculated does not match the signature you "
@@ -80,56 +78,55 @@ FORBIDDEN_SIGNATURE = json.dumps({"message": "The request signature we calculate
 
 def install_signature_check() -> None:
     """Verify the SigV4 signature of every request to an AWS_IAM route, as API Gateway does."""
-    from ministack import app
-    from ministack.core import sigv4
-    from ministack.core.iam_evaluator import CredentialResolutionError, resolve_credential
-    from ministack.core.responses import get_account_id
-
     request: contextvars.ContextVar[tuple[str, bytes] | None] = contextvars.ContextVar("conduit_request",
                                                                                          default=None)
-    handle, enforce = app._handle_execute_api_request, app._enforce_execute_api
 
-    async def remembering(host: str, path: str, method: str, headers: dict, body: bytes, query_params: dict,
-                          raw_path: str | None = None, raw_query_string: str | None = None) -> Any:
-        token = request.set((raw_path if raw_path is not None else path, body or b""))
-        try:
-            return await handle(host, path, method, headers, body, query_params, raw_path=raw_path,
-                                raw_query_string=raw_query_string)
-        finally:
-            request.reset(token)
+    def remember(handle: Any) -> Any:
+        async def remembering(host: str, path: str, method: str, headers: dict, body: bytes, query_params: dict,
+                              raw_path: str | None = None, raw_query_string: str | None = None) -> Any:
+            token = request.set((raw_path if raw_path is not None else path, body or b""))
+            try:
+                return await handle(host, path, method, headers, body, query_params, raw_path=raw_path,
+                                    raw_query_string=raw_query_string)
+            finally:
+                request.reset(token)
+
+        return remembering
 
     def forbidden(message: str | None = None) -> tuple[int, dict[str, str], bytes]:
         body = json.dumps({"message": message}).encode() if message else FORBIDDEN_SIGNATURE
         return 403, {"Content-Type": "application/json", "x-amzn-ErrorType": "InvalidSignatureException"}, body
 
-    def verifying(api_id: str, stage: str, method: str, execute_path: str, headers: dict, query_params: dict,
-                  iam_action: str = "execute-api:Invoke") -> Any:
-        denied = enforce(api_id, stage, method, execute_path, headers, query_params, iam_action=iam_action)
-        remembered = request.get()
-        if denied or remembered is None or iam_action != "execute-api:Invoke":
-            return denied
-        if app._execute_api_authorization_type(api_id, stage, method, execute_path) != "AWS_IAM":
-            return None
-        lowered = {k.lower(): v for k, v in headers.items()}
-        signature = sigv4.parse_header_signature(lowered)
-        if isinstance(signature, tuple) or signature.region_set is not None:
-            return forbidden()
-        raw_path, body = remembered
-        refusal = scope_refusal(signature, app_region(), body, lowered)
-        if refusal:
-            return forbidden(refusal)
-        credential = resolve_credential(signature.access_key_id, get_account_id(),
-                                        lowered.get("x-amz-security-token", ""))
-        if isinstance(credential, CredentialResolutionError):
-            return forbidden()
-        failure = sigv4.request_time_failure(signature) or sigv4.header_signature_failure(
-            signature, credential.secret_access_key, method, raw_path, query_params, lowered, body)
-        if failure and failure[0] in ("RequestTimeTooSkewed", "CredentialDateMismatch"):
-            return forbidden(failure[1])
-        return forbidden() if failure else None
+    def verify(enforce: Any) -> Any:
+        def verifying(api_id: str, stage: str, method: str, execute_path: str, headers: dict, query_params: dict,
+                      iam_action: str = "execute-api:Invoke") -> Any:
+            denied = enforce(api_id, stage, method, execute_path, headers, query_params, iam_action=iam_action)
+            remembered = request.get()
+            if denied or remembered is None or iam_action != "execute-api:Invoke":
+                return denied
+            if ministack_seam.authorization_type(api_id, stage, method, execute_path) != "AWS_IAM":
+                return None
+            lowered = {k.lower(): v for k, v in headers.items()}
+            signature = ministack_seam.parse_signature(lowered)
+            if isinstance(signature, tuple) or signature.region_set is not None:
+                return forbidden()
+            raw_path, body = remembered
+            refusal = scope_refusal(signature, app_region(), body, lowered)
+            if refusal:
+                return forbidden(refusal)
+            secret = ministack_seam.secret_key_of(signature.access_key_id, lowered.get("x-amz-security-token", ""))
+            if secret is None:
+                return forbidden()
+            failure = ministack_seam.signature_failure(signature, secret, method, raw_path, query_params, lowered,
+                                                       body)
+            if failure and failure[0] in ("RequestTimeTooSkewed", "CredentialDateMismatch"):
+                return forbidden(failure[1])
+            return forbidden() if failure else None
 
-    app._handle_execute_api_request = remembering
-    app._enforce_execute_api = verifying
+        return verifying
+
+    ministack_seam.replace(*ministack_seam.EXECUTE_API_REQUEST, remember)
+    ministack_seam.replace(*ministack_seam.EXECUTE_API_AUTHORIZATION, verify)
 
 
 def app_region() -> str:
@@ -160,48 +157,45 @@ def scope_refusal(signature: Any, region: str, body: bytes, headers: dict[str, s
 
 def require_device_certificates() -> None:
     """The MQTT listener refuses a TLS client that presents no certificate, as AWS IoT Core does."""
-    from ministack.services import iot
+    def strictly(build: Any) -> Any:
+        def strict() -> ssl.SSLContext:
+            context = build()
+            context.verify_mode = ssl.CERT_REQUIRED
+            return context
 
-    build = iot._mtls_build_ssl_context
+        return strict
 
-    def strict() -> ssl.SSLContext:
-        context = build()
-        context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
-    iot._mtls_build_ssl_context = strict
+    ministack_seam.replace(*ministack_seam.MQTT_TLS_CONTEXT, strictly)
 
 
 def deliver_asynchronously() -> None:
     """EventBridge, IoT rule and SNS deliveries to a function take Lambda's asynchronous path."""
-    from ministack.services import eventbridge, iot, lambda_svc, sns
-
     def asynchronously(func: dict | None, config: dict | None, name: str, event: Any, source: str) -> None:
         if not func or not config:
             print(f"{source} -> Lambda: function {name} not found", file=sys.stderr)
             return
-        lambda_svc.invoke_async_with_retry(lambda_svc._execution_record_for_config(func, config), event)
+        ministack_seam.invoke_asynchronously(func, config, event)
 
     def from_bus(arn: str, payload: Any) -> None:
         try:
             event = json.loads(payload)
         except (json.JSONDecodeError, TypeError):
             event = {"body": payload}
-        asynchronously(*lambda_svc._get_func_record_for_ref(arn), event, "EventBridge")
+        asynchronously(*ministack_seam.function_by_reference(arn), event, "EventBridge")
 
     def from_rule(account_id: str, region: str, function_arn: str, event: Any) -> None:
-        found = lambda_svc._get_func_record_for_ref_in_scope(function_arn, account_id=account_id, region=region)
+        found = ministack_seam.function_in_scope(function_arn, account_id, region)
         asynchronously(*found, event, "IoT rule")
 
     def from_topic(endpoint: str, envelope: str, topic_arn: str, sub_arn: str, msg_id: str, raw_message: str,
                    message_attributes: dict) -> None:
         event = {"Records": [{"EventVersion": "1.0", "EventSubscriptionArn": sub_arn, "EventSource": "aws:sns",
                               "Sns": json.loads(envelope)}]}
-        asynchronously(*lambda_svc._get_func_record_for_ref(endpoint), event, "SNS")
+        asynchronously(*ministack_seam.function_by_reference(endpoint), event, "SNS")
 
-    eventbridge._dispatch_to_lambda = from_bus
-    iot._dispatch_rule_to_lambda = from_rule
-    sns._deliver_to_lambda = from_topic
+    ministack_seam.replace(*ministack_seam.BUS_TO_FUNCTION, lambda _: from_bus)
+    ministack_seam.replace(*ministack_seam.RULE_TO_FUNCTION, lambda _: from_rule)
+    ministack_seam.replace(*ministack_seam.TOPIC_TO_FUNCTION, lambda _: from_topic)
 
 
 def main() -> None:
@@ -214,10 +208,8 @@ def main() -> None:
     install_signature_check()
     require_device_certificates()
     broker_rules.install()
-    from ministack.app import main as ministack_main
-
     sys.argv = ["ministack"]
-    ministack_main()
+    ministack_seam.run()
 
 
 if __name__ == "__main__":
