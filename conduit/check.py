@@ -22,6 +22,7 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 
 from conduit.policy_seam import PolicyAnalyzerServicer
+from conduit.preview import render_direct_calls
 from conduit.run_record import RunRecord
 from conduit_policies import unjudged
 from conduit_policies.pack import FIXES, NAME, POLICIES, VERSION
@@ -174,14 +175,6 @@ def render(violations: list[Violation], unjudged_entries: list[dict[str, str]] |
                   "without --preview to judge them)" if entries else
                   "\nevery policy judged every resource, unknown values notwithstanding")
     return lines
-
-
-def render_direct_calls(calls: list[dict[str, Any]]) -> str:
-    """The program's own cloud calls the offline run refused (conduit/offline/hermetic.py)."""
-    if not calls:
-        return ""
-    return (f"\n{len(calls)} call(s) of the program's own to a cloud, refused (an offline check reaches none):\n"
-            + "\n".join(f"  - {c['line']}" for c in calls))
 
 
 def render_violations(violations: list[Violation]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from typing import Any
 
 from conduit.run_record import RecordedResource, RunRecord
 
@@ -36,3 +37,11 @@ def preview_text(record: RunRecord) -> str:
         lines.append("")
         lines.append("outputs: " + ", ".join(sorted(record.outputs)))
     return "\n".join(lines)
+
+
+def render_direct_calls(calls: list[dict[str, Any]]) -> str:
+    """The program's own cloud calls the offline run refused (conduit/offline/hermetic.py)."""
+    if not calls:
+        return ""
+    return (f"\n{len(calls)} call(s) of the program's own to a cloud, refused (an offline check reaches none):\n"
+            + "\n".join(f"  - {c['line']}" for c in calls))
