@@ -26,8 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conduit.firmware import FIRMWARE, read_manifest
-from conduit.local import emulator as emulators
 from conduit.local.deployment import LocalDeployment, running_deployment
+from conduit.local.options import state_dir as state_dir_of
 from infra.device_certificate import der_credentials
 from infra.systems import CAT_FEEDER
 
@@ -263,7 +263,7 @@ def flash(stack: str, device: str, project_dir: Path, out: Path | None, port: st
     """The feeder's bundle to `out` (a folder) or `port` (a board): local cloud first, else the stack's outputs."""
     if out is None and port is None:
         raise FlashError("say where the bundle goes: --port PORT (a board) or --out DIR (a folder)")
-    deployed = running_deployment(stack, state_dir or emulators.state_dir(project_dir))
+    deployed = running_deployment(stack, state_dir or state_dir_of(project_dir))
     identity = local_identity(deployed, device) if deployed else cloud_identity(stack, device, project_dir)
     wifi = _wifi(interactive=sys.stdin.isatty(), required=port is not None)
     if out is not None:

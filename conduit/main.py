@@ -7,8 +7,7 @@ Pulumi.yaml upward), or the one `-C/--cwd DIR` names.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
+import importlib
 import os
 import signal
 import sys
@@ -16,137 +15,29 @@ import threading
 from importlib import metadata
 from pathlib import Path
 
-from conduit.check import (
-    PackDataError,
-    PolicyConfigError,
-    as_json,
-    judge,
-    load_policy_config,
-    render,
-    render_direct_calls,
-    require_pack_data,
-)
-from conduit.cost import model as cost
-from conduit.cost import price_list
-from conduit.diagram import mermaid
-from conduit.flash import FlashError, flash
-from conduit.local import emulator as emulators
-from conduit.local.commands import add_local_commands
-from conduit.local.deployer import LocalCloudError
-from conduit.local.deployment import NotDeployedError
-from conduit.local.emulator import EmulatorError
-from conduit.local.scenario import ScenarioError
-from conduit.preview import preview_json, preview_text
-from conduit.project import ProjectError, find_project_dir, load_project, load_stack, short_stack_name
-from conduit.provider_config import unknown_provider_keys
-from conduit.replay import ReplayError, replay
-from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, ProgramError, run_stack
-from conduit_policies.pack import NAME as PACK_NAME
-from conduit_policies.pack import VERSION as PACK_VERSION
-from infra import lambda_archives
+from conduit.commands import Handler
+from conduit.local.options import add_local_commands, state_dir
+from conduit.project import find_project_dir
+from conduit.runner import DEFAULT_TIMEOUT_SECONDS
 
-SYSTEMS_KEY = "conduit:systems"  # a stack of Conduit's own program names the systems it deploys
-USER_ERRORS = (cost.CostError, ProjectError, ProgramError, PolicyConfigError, PackDataError, FlashError, ReplayError,
-               NotDeployedError, EmulatorError, LocalCloudError, ScenarioError, lambda_archives.PackagingError)
+# The errors a user can act on, printed as one line (exit 2): by module and name, so that a command
+# loads only its own modules; an error whose module was never imported cannot have been raised.
+USER_ERRORS = ("conduit.cost.model:CostError", "conduit.project:ProjectError", "conduit.runner:ProgramError",
+               "conduit.check:PolicyConfigError", "conduit.check:PackDataError", "conduit.flash:FlashError",
+               "conduit.replay:ReplayError", "conduit.local.deployment:NotDeployedError",
+               "conduit.local.emulator:EmulatorError", "conduit.local.deployer:LocalCloudError",
+               "conduit.local.scenario:ScenarioError", "infra.lambda_archives:PackagingError")
+PACK = "conduit_policies.pack"
 
 
-def _warn_about_settings(args: argparse.Namespace) -> None:
-    """Provider settings the provider does not declare (a misspelled aws:regoin), on stderr."""
-    project = load_project(args.project_dir)
-    for warning in unknown_provider_keys(load_stack(project, args.stack).values, project.name):
-        print(f"conduit: warning: {warning}", file=sys.stderr)
-
-
-def _stack_policy_config(args: argparse.Namespace) -> Path | None:
-    """--policy-config, else the stack's own policies/config/<stack>.json (said on stderr)."""
-    if args.policy_config is not None:
-        return args.policy_config
-    own = args.project_dir / "policies" / "config" / f"{short_stack_name(args.stack)}.json"
-    if own.exists():
-        print(f"conduit: policy config {own} (the stack's own; --policy-config overrides it)", file=sys.stderr)
-        return own
-    return None
-
-
-def _preview(args: argparse.Namespace) -> int:
-    _warn_about_settings(args)
-    document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
-    print(preview_json(document) if args.json else preview_text(document))
-    if document.direct_calls and not args.json:
-        print(render_direct_calls(document.direct_calls))
-    return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    require_pack_data()
-    _warn_about_settings(args)
-    config = load_policy_config(_stack_policy_config(args))
-    document = run_stack(args.project_dir, args.stack, mode=Mode.UNKNOWN if args.preview else Mode.PLAUSIBLE,
-                         timeout_seconds=args.timeout)
-    verdict = judge(document, load_project(args.project_dir).name, config)
-    unjudged = verdict.unjudged if args.preview else None
-    calls = document.direct_calls
-    print(as_json(verdict.violations, unjudged, calls, len(document.resources)) if args.json
-          else render(verdict.violations, unjudged, args.preview, calls))
-    return 1 if any(v.enforcement == "mandatory" for v in verdict.violations) else 0
-
-
-def _diagram(args: argparse.Namespace) -> int:
-    print(mermaid(run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)))
-    return 0
-
-
-def _flash(args: argparse.Namespace) -> int:
-    done = flash(args.stack, args.device, args.project_dir, args.out, args.port, args.feed_seconds, args.state_dir)
-    what = f"bundle written to {done}" if args.out else f"flashed on {args.port}: {done.summary()}"
-    print(f"feeder '{args.device}' of stack '{args.stack}': {what}")
-    return 0
-
-
-def _replay(args: argparse.Namespace) -> int:
-    print(replay(args.stack, args.since, args.until, args.project_dir, state_dir=args.state_dir,
-                 feed_again=args.feed_again))
-    return 0
-
-
-def _cost(args: argparse.Namespace) -> int:
-    if args.events_per_day < 0:
-        raise cost.CostError(f"--events-per-day must be 0 or more, not {args.events_per_day}")
-    project = load_project(args.project_dir)
-    config = load_stack(project, args.stack)
-    systems = config.values.get(SYSTEMS_KEY)
-    if systems is None:  # not Conduit: no profile of its flows; say what its resources are billed by
-        document = run_stack(args.project_dir, args.stack, timeout_seconds=args.timeout)
-        found = cost.resources_priced(document)
-        print(json.dumps({"stack": args.stack, "resources": found}, indent=2) if args.json
-              else cost.render_resources(project.name, args.stack, found))
-        return 0
-    region = config.values.get("aws:region")
-    if not region:
-        raise cost.CostError(f"Pulumi.{args.stack}.yaml sets no aws:region, so the stack's prices are unknown")
-    document = cost.estimate(cost.load(cost.PROFILE), cost.load(cost.PRICES), args.stack, region,
-                             args.events_per_day, args.price_region, systems=json.loads(systems))
-    print(json.dumps(document, indent=2) if args.json else cost.render(document))
-    return 0
-
-
-def _refresh_prices(args: argparse.Namespace) -> int:
-    table = cost.load(cost.PRICES)
-    today = datetime.date.today().isoformat()
-    for region in args.region:
-        missing = price_list.refresh_region(table, region, today)
-        print(f"{region}: prices from AWS's price list" + (f"; not found, left unchecked: {', '.join(missing)}"
-                                                          if missing else ""))
-    cost.PRICES.write_text(json.dumps(table, indent=2) + "\n")
-    print(f"wrote {cost.PRICES}")
-    return 0
-
-
-def _package(args: argparse.Namespace) -> int:
-    out = args.out or args.project_dir / "build" / "package"
-    for archive in lambda_archives.build_all(out, reuse_layer=False):
-        print(f"{archive.path}  {archive.size:>10,d} bytes  sha256 {archive.sha256}")
-    return 0
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The classes of USER_ERRORS this process has loaded."""
+    found = []
+    for entry in USER_ERRORS:
+        module, name = entry.split(":")
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
 
 
 def version() -> str:
@@ -157,8 +48,20 @@ def version() -> str:
         except metadata.PackageNotFoundError:
             return "not installed"
 
+    pack = importlib.import_module(PACK)
     return (f"conduit {of('conduit')} (pulumi {of('pulumi')}, pulumi-aws {of('pulumi-aws')}, "
-            f"policy pack {PACK_NAME} {PACK_VERSION}, Python {sys.version.split()[0]})")
+            f"policy pack {pack.NAME} {pack.VERSION}, Python {sys.version.split()[0]})")
+
+
+class VersionAction(argparse.Action):
+    """`--version`, worked out only when asked for (it loads the policy pack for its name and version)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version())  # on stdout, as argparse's own version action prints it
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,11 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="conduit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("preview", parents=[stack, project, output, run],
-                        help="run a stack's program offline and show what it declares").set_defaults(func=_preview)
+                        help="run a stack's program offline and show what it declares"
+                        ).set_defaults(func=Handler("conduit.commands.offline", "preview"))
 
     check = commands.add_parser("check", parents=[stack, project, output, run],
                                 help="evaluate the policy pack against a stack's program, offline")
@@ -190,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--policy-config", "--policy-pack-config", dest="policy_config", type=Path,
                        help="JSON: {policy: level} or {policy: {enforcementLevel, ...}} (default: the stack's own "
                             "policies/config/<stack>.json, when the project has one)")
-    check.set_defaults(func=_check)
+    check.set_defaults(func=Handler("conduit.commands.check", "check"))
 
     commands.add_parser("diagram", parents=[stack, project, run],
                         help="a Mermaid flowchart of what a stack deploys, drawn from its program"
-                        ).set_defaults(func=_diagram)
+                        ).set_defaults(func=Handler("conduit.commands.offline", "diagram"))
 
     flash_command = commands.add_parser("flash", parents=[stack, project],
                                         help="write a feeder's certificate, settings and firmware to a board")
@@ -202,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     flash_command.add_argument("--port", help="the board's serial port, e.g. /dev/ttyACM0")
     flash_command.add_argument("--out", type=Path, help="write the bundle to this folder instead of a board")
     flash_command.add_argument("--feed-seconds", type=float, default=10.0)
-    flash_command.set_defaults(func=_flash)
+    flash_command.set_defaults(func=Handler("conduit.commands.device", "flash_board"))
 
     replay_command = commands.add_parser("replay", parents=[stack, project],
                                          help="replay the cat feeder's ledger (its archive) onto its bus")
@@ -210,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay_command.add_argument("--until", help="ISO 8601 time (default: now)")
     replay_command.add_argument("--feed-again", action="store_true",
                                 help="also feed the replayed clicks again, as new commands (default: views only)")
-    replay_command.set_defaults(func=_replay)
+    replay_command.set_defaults(func=Handler("conduit.commands.device", "replay_ledger"))
 
     cost_command = commands.add_parser("cost", parents=[stack, project, output],
                                        help="$ per million and per day of each flow, and the Kinesis break-even")
@@ -218,19 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
                               help="events a day for each flow (rows for ingest, uploads, clicks...)")
     cost_command.add_argument("--price-region", metavar="REGION",
                               help="price with this region of the table instead of the stack's aws:region")
-    cost_command.set_defaults(func=_cost)
+    cost_command.set_defaults(func=Handler("conduit.commands.cost", "estimate"))
     cost_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
                               help="for a program that is not Conduit, which is run to list its resources")
 
     refresh = commands.add_parser("refresh-prices", help="rewrite conduit cost's price table from AWS's public price "
                                                          "list files (needs the internet)")
     refresh.add_argument("--region", action="append", required=True, help="a region to refresh (repeatable)")
-    refresh.set_defaults(func=_refresh_prices)
+    refresh.set_defaults(func=Handler("conduit.commands.cost", "refresh_prices"))
 
     package = commands.add_parser("package", parents=[project],
                                   help="build every Lambda archive and print size and sha256")
     package.add_argument("--out", type=Path, help="where the archives go (default: <project>/build/package)")
-    package.set_defaults(func=_package)
+    package.set_defaults(func=Handler("conduit.commands.package", "package"))
 
     add_local_commands(commands, stack, project)
     return parser
@@ -250,19 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if hasattr(args, "cwd"):
             args.project_dir = find_project_dir(args.cwd or Path.cwd())
-            args.state_dir = emulators.state_dir(args.project_dir)
+            args.state_dir = state_dir(args.project_dir)
         return args.func(args)
-    except USER_ERRORS as exc:
-        print(f"conduit {args.command}: {exc}", file=sys.stderr)
-        details = getattr(exc, "details", "")
-        if details and getattr(args, "verbose", False):
-            print(details, file=sys.stderr)
-        return 2
     except BrokenPipeError:
         return reader_went_away()
     except KeyboardInterrupt:
         print(f"conduit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not isinstance(exc, user_errors()):
+            raise
+        print(f"conduit {args.command}: {exc}", file=sys.stderr)
+        details = getattr(exc, "details", "")
+        if details and getattr(args, "verbose", False):
+            print(details, file=sys.stderr)
+        return 2
 
 
 def reader_went_away() -> int:

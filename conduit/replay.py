@@ -19,8 +19,8 @@ from typing import Any
 
 import boto3
 
-from conduit.local import emulator as emulators
 from conduit.local.deployment import running_deployment
+from conduit.local.options import state_dir as state_dir_of
 from handlers.cat_feeder.contract import FEED_AGAIN
 from infra.systems import CAT_FEEDER
 
@@ -39,7 +39,7 @@ def _time(text: str, what: str) -> datetime.datetime:
 
 def _ledger(stack: str, project_dir: Path, state_dir: Path | None) -> tuple[Any, dict[str, Any]]:
     """An EventBridge client and the catFeeder outputs: the local cloud's, else the stack's."""
-    deployed = running_deployment(stack, state_dir or emulators.state_dir(project_dir))
+    deployed = running_deployment(stack, state_dir or state_dir_of(project_dir))
     if deployed is not None:
         return deployed.emulator.client("events"), deployed.outputs.get(CAT_FEEDER.key) or {}
     if shutil.which("pulumi") is None:

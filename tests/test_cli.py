@@ -179,3 +179,27 @@ def test_check_reads_the_stacks_own_policy_config_and_takes_pulumis_option_name(
     given.write_text('{"sqs-dead-letter-queue": "mandatory"}')
     named = conduit("check", "--stack", "dev", "-C", str(project), "--policy-pack-config", str(given))
     assert named.returncode == 1 and "sqs-dead-letter-queue (mandatory)" in named.stdout
+
+
+def test_every_user_error_named_by_the_command_line_is_an_exception_class():
+    import importlib
+
+    from conduit.main import USER_ERRORS
+
+    for entry in USER_ERRORS:
+        module, name = entry.split(":")
+        found = getattr(importlib.import_module(module), name)
+        assert isinstance(found, type) and issubclass(found, Exception), entry
+
+
+def test_the_command_line_loads_a_commands_modules_only_when_it_runs():
+    """A preview's start does not pay for the local cloud, flashing or the policy pack."""
+    probe = ("import sys, conduit.main; heavy = ['boto3', 'pulumi_policy', 'conduit.local.commands', "
+             "'conduit.flash', 'conduit_policies.pack', 'cryptography']; print([m for m in heavy if m in sys.modules])")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert loaded.stdout.strip() == "[]"
+    parsed = subprocess.run([sys.executable, "-c", "import sys; from conduit.main import build_parser; "
+                             "build_parser().parse_args(['local', 'status', '--stack', 'dev']); "
+                             "print('conduit.local.commands' in sys.modules)"],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    assert parsed.stdout.strip() == "False"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conduit.local import emulator as emulators
+from conduit.local.options import STATE_DIR_VARIABLE
 from conduit.local.scenario import Account, SoakOptions
 from conduit.local.traffic import FlowTimeout, wait_until
 from conduit.progress import Progress
@@ -187,7 +188,7 @@ def test_a_failed_deploy_stops_the_emulator_it_started(tmp_path):
     stack.write_text(stack.read_text().replace("conduit:logRetentionDays: 1", "conduit:logRetentionDays: 2"))
     state = tmp_path / "state"
     result = conduit("local", "up", "--stack", "local", "-C", str(project),
-                     env={**os.environ, emulators.STATE_DIR_VARIABLE: str(state)})
+                     env={**os.environ, STATE_DIR_VARIABLE: str(state)})
     assert result.returncode == 2 and "conduit:logRetentionDays = '2'" in result.stderr, result.stderr
     assert emulators.find(state) is None and not (state / "emulator.json").exists()
 
@@ -195,7 +196,7 @@ def test_a_failed_deploy_stops_the_emulator_it_started(tmp_path):
 def test_a_terminated_demo_stops_its_emulator_and_workers(tmp_path):
     state = tmp_path / "state"
     process = subprocess.Popen([sys.executable, "-m", "conduit.main", "local", "demo", "--stack", "local"],
-                               cwd=REPO, env={**os.environ, emulators.STATE_DIR_VARIABLE: str(state)},
+                               cwd=REPO, env={**os.environ, STATE_DIR_VARIABLE: str(state)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (state / "emulator.json").exists() and time.monotonic() < deadline and process.poll() is None:

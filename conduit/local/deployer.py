@@ -25,7 +25,8 @@ from typing import Any
 import dill
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from conduit.local.emulator import STATE_DIR_VARIABLE, Emulator, find
+from conduit.local.emulator import Emulator, find
+from conduit.local.options import STATE_DIR_VARIABLE
 from conduit.offline.cloud import fake_call
 from conduit.offline.engine import is_secret
 from conduit.offline.shapes import Place, arn_of

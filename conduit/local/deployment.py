@@ -17,6 +17,8 @@ from typing import Any
 from conduit.local import emulator as emulators
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
+from conduit.local.options import STATE_DIR_VARIABLE
+from conduit.local.options import state_dir as state_dir_of
 from conduit.progress import QUIET, Progress
 from conduit.run_record import RecordedResource, RunRecord, reveal
 from conduit.runner import DEFAULT_TIMEOUT_SECONDS, Mode, run_stack
@@ -68,7 +70,7 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
     """Start (or reset) the emulator and deploy `stack` of the project onto it; with `beside`, a
     running emulator keeps the stacks already on it (one account and region, as two stacks share
     one on AWS). An emulator this call started is stopped again when the deployment fails."""
-    state_dir = state_dir or emulators.state_dir(project_dir)
+    state_dir = state_dir or state_dir_of(project_dir)
     started = time.perf_counter()
     emulator = emulators.find(state_dir)
     if emulator is None or (port and emulator.gateway_port != port) or injected != emulator.faults():
@@ -80,7 +82,7 @@ def deploy(stack: str, project_dir: Path, state_dir: Path | None = None, port: i
         ours = False
     emulator_ready = time.perf_counter()
     # The program's child process reaches the emulator with these (dynamic providers use boto3).
-    env = {emulators.STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
+    env = {STATE_DIR_VARIABLE: str(state_dir), **emulator.client_environment()}
     try:
         document = run_stack(project_dir, stack, mode=Mode.LOCAL, env=env, timeout_seconds=timeout_seconds,
                              progress=lambda done, registered: progress.count(

@@ -31,19 +31,11 @@ from cryptography.x509.oid import NameOID
 
 from conduit.local.faults import NO_FAULTS, Faults
 
-STATE_DIR_VARIABLE = "CONDUIT_LOCAL_DIR"
-
 
 @functools.cache
 def _client(emulator: Emulator, service: str) -> Any:
     # boto3 clients are thread-safe; an emulator started anew is another key (its pid differs).
     return emulator.session().client(service, endpoint_url=emulator.endpoint, verify=emulator.tls_cert)
-
-
-def state_dir(project_dir: Path) -> Path:
-    """Where a project's local cloud keeps its state: $CONDUIT_LOCAL_DIR, else `<project>/.conduit/local`."""
-    override = os.environ.get(STATE_DIR_VARIABLE)
-    return Path(override) if override else project_dir / ".conduit" / "local"
 
 
 REGION = "eu-west-1"

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from conduit.local.deployment import LocalDeployment
 from conduit.local.emulator import Emulator
 from conduit.local.faults import NO_FAULTS, Faults
+from conduit.local.options import SOAK_PATIENCE_SECONDS
 from conduit.local.traffic import FlowTimeout, wait_until
 from conduit.progress import QUIET, Progress
 from infra.systems import System
@@ -85,7 +86,7 @@ class SoakOptions:
     busy machine is slow, not lossy), and never longer than `limit`."""
 
     scale: int = 100
-    patience: float = 120.0
+    patience: float = SOAK_PATIENCE_SECONDS
     limit: float = 1800.0
     progress: Progress = QUIET
     faults: Faults = NO_FAULTS
