@@ -99,7 +99,8 @@ def run_stacks(runs: Sequence[OfflineRun], children: int = 1,
     A child Python pays for importing the SDKs once and then runs program after program, so many
     small runs (a policy's test cases, a fleet of fixtures) cost little more than their programs;
     `children` processes share the runs. All runs use the first project's Python; the timeout is a
-    run's, so a child may take it once per run it makes.
+    run's, so a child may take it once per run it makes, and a run that hangs past its child's time
+    leaves the runs after it in that child unfinished (each an error saying so).
     """
     if not runs:
         return []
@@ -110,7 +111,8 @@ def run_stacks(runs: Sequence[OfflineRun], children: int = 1,
         load_stack(load_project(run.project_dir), run.stack)
     with tempfile.TemporaryDirectory(prefix="conduit-runs-") as scratch:
         outs = [Path(scratch) / f"run-{i}.json" for i in range(len(runs))]
-        shares = [list(range(len(runs)))[k::max(1, children)] for k in range(max(1, children))]
+        count = max(1, min(children, len(runs)))  # no child without a run to make
+        shares = [list(range(len(runs)))[k::count] for k in range(count)]
 
         def batch(k: int, share: list[int]) -> tuple[int, str]:
             listing = Path(scratch) / f"batch-{k}.json"
@@ -118,13 +120,16 @@ def run_stacks(runs: Sequence[OfflineRun], children: int = 1,
                                             "mode": runs[i].mode.value, "out": str(outs[i])} for i in share]))
             command = [python, "-m", "conduit.child", "--batch", str(listing)]
             budget = None if timeout_seconds is None else timeout_seconds * len(share)
-            return _run_child(command, _child_environment(None, sealed=True), budget, None, "batch")
+            try:
+                return _run_child(command, _child_environment(None, sealed=True), budget, None, "batch")
+            except ProgramError as error:  # out of time: each run it had not finished says so
+                return -9, f"{error}\n{error.details}"
 
         with ThreadPoolExecutor(max_workers=len(shares)) as pool:
             ended = list(pool.map(batch, range(len(shares)), shares))
         results: list[RunRecord | ProgramError] = []
         for i, run in enumerate(runs):
-            returncode, stderr = ended[next(k for k, share in enumerate(shares) if i in share)]
+            returncode, stderr = ended[i % count]  # run i went to child i mod count
             try:
                 results.append(_read_record(outs[i], run.stack, returncode, stderr))
             except ProgramError as error:

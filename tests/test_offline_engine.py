@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conduit.check import judge
-from conduit.runner import Mode, ProgramError, run_stack
+from conduit.runner import Mode, OfflineRun, ProgramError, run_stack, run_stacks
 from tests.conftest import REPO
 
 
@@ -569,3 +569,12 @@ def test_outputs_a_resource_declares_secret_are_masked_in_the_record(tmp_path):
     queues = {r.name: r for r in run_stack(project, "t").custom}  # registered in either order
     secret, plain = queues["q"], queues["plain"]
     assert secret.outputs["arn"] == "[secret]" and plain.outputs["arn"].startswith("arn:aws:sqs:us-west-2:")
+
+
+def test_a_batch_run_that_hangs_ends_in_its_own_error_and_the_other_child_finishes(tmp_path):
+    hang = program(tmp_path, "import time\ntime.sleep(60)\n", name="hang")
+    clean = program(tmp_path, "import pulumi_aws as aws\naws.s3.BucketV2('b')\n", name="clean")
+    hung, done = run_stacks([OfflineRun(hang, "t"), OfflineRun(clean, "t")], children=2, timeout_seconds=3)
+    assert isinstance(hung, ProgramError) and "did not finish" in str(hung)
+    assert "within 3 s" in hung.details
+    assert not isinstance(done, ProgramError) and [r.name for r in done.custom] == ["b"]
