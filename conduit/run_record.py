@@ -9,6 +9,7 @@ preview shows them) stays a `Secret` from the child to the one reader that revea
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,25 +32,24 @@ class Secret:
         return f"Secret({MASK})"
 
 
+def each_leaf(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """`value` with `leaf` applied to everything in it that is not a dict or a list (a `Secret` is a
+    leaf): the one walk that reveals, writes and shows secrets."""
+    if isinstance(value, dict):
+        return {k: each_leaf(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [each_leaf(v, leaf) for v in value]
+    return leaf(value)
+
+
 def reveal(value: Any) -> Any:
     """`value` with every secret in it revealed."""
-    if isinstance(value, Secret):
-        return reveal(value.value)
-    if isinstance(value, dict):
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
+    return each_leaf(value, lambda leaf: reveal(leaf.value) if isinstance(leaf, Secret) else leaf)
 
 
 def _encoded(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(_encoded(value.value))}
-    if isinstance(value, dict):
-        return {k: _encoded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encoded(v) for v in value]
-    return value
+    return each_leaf(value, lambda leaf: {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(_encoded(leaf.value))}
+                     if isinstance(leaf, Secret) else leaf)
 
 
 def _decoded(value: Any) -> Any:

@@ -18,7 +18,7 @@ from conduit.local.scenario import BenchOptions, SoakOptions
 from conduit.local.soak import run_soak
 from conduit.local.usage import run_profile
 from conduit.progress import Progress
-from conduit.run_record import MASK, RunRecord, Secret
+from conduit.run_record import MASK, RunRecord, Secret, each_leaf
 
 PEM = "-----BEGIN "
 
@@ -27,12 +27,12 @@ def shown(value: Any) -> Any:
     """Outputs as `pulumi stack output` shows them without --show-secrets (each secret by its mark, not
     its name), and a certificate by its size (a page of base64 tells a reader nothing;
     `--show-secrets` or `conduit flash` has it)."""
+    return each_leaf(value, _shown_leaf)
+
+
+def _shown_leaf(value: Any) -> Any:
     if isinstance(value, Secret):
         return MASK
-    if isinstance(value, dict):
-        return {k: shown(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shown(v) for v in value]
     if isinstance(value, str) and value.startswith(PEM):
         return f"[{value[len(PEM):].split('-', 1)[0].lower()}, {len(value)} characters; --show-secrets prints it]"
     return value
