@@ -143,7 +143,8 @@ def forget_worker_process(worker: Any) -> None:
 
 
 def worker_running(worker: Any) -> bool:
-    return worker._proc is not None and worker._proc.poll() is None
+    process = worker_process(worker)
+    return process is not None and process.poll() is None
 
 
 def worker_lock(worker: Any) -> Any:

@@ -64,8 +64,8 @@ class DirectCall:
 class Seal:
     """The sealed child's record of what it refused."""
 
-    def __init__(self, project_dir: Path | None = None):
-        self.project_dir = str(project_dir.resolve()) if project_dir else ""
+    def __init__(self) -> None:
+        self.project_dir = ""  # the running program's, set by `begin`
         self.calls: list[DirectCall] = []
 
     def begin(self, project_dir: Path) -> None:
