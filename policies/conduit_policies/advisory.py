@@ -18,7 +18,12 @@ from conduit_policies.documents import Props, only, statements_of
 from conduit_policies.registry import resource_rule, stack_rule
 from conduit_policies.unjudged import Unknown, is_set, judged, known_or_none, note
 
+ADVISORY = EnforcementLevel.ADVISORY
 
+
+@resource_rule("encryption-at-rest", "Queues, topics and tables are encrypted.",
+               "turn on the service's server-side encryption (a KMS key where you must audit its use)",
+               ADVISORY)
 def _encryption(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     p = Props(args.props)
     # A key whose ARN is not known yet (a preview) is set all the same.
@@ -68,18 +73,26 @@ def _unconfigured_buckets(args: StackValidationArgs, type_: str, accepts: Any = 
             yield r
 
 
+@stack_rule("s3-encryption-at-rest", "Buckets have server-side encryption.",
+            "declare a BucketServerSideEncryptionConfiguration for the bucket", ADVISORY)
 def _buckets_encrypted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     type_ = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     for r in _unconfigured_buckets(args, type_):
         report_violation(f"bucket '{r.name}' has no server-side encryption configuration", r.urn)
 
 
+@resource_rule("log-retention", "Log groups set a retention period.", "set retention_in_days",
+               ADVISORY)
 @only("aws:cloudwatch/logGroup:LogGroup")
 def _log_retention(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if not Props(args.props).get("retentionInDays"):
         report_violation(f"log group '{args.name}' keeps logs forever (and bills for them); set retention_in_days")
 
 
+@resource_rule("prod-point-in-time-recovery", "Tables have point-in-time recovery in the stacks named in config.",
+               "set point_in_time_recovery.enabled", ADVISORY,
+               PolicyConfigSchema(properties={"stacks": {"type": "array", "items": {"type": "string"},
+                                                         "default": ["prod"]}}))
 @only("aws:dynamodb/table:Table")
 def _point_in_time_recovery(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     stacks = (args.get_config() or {}).get("stacks", ["prod"])
@@ -95,6 +108,9 @@ def _tls_only(statements: Any) -> bool:
     return False
 
 
+@stack_rule("s3-tls-only", "Buckets refuse requests not sent over TLS.",
+            "add a bucket policy denying requests whose aws:SecureTransport is false",
+            ADVISORY)
 def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     def denies_plain_http(props: Props) -> bool:
         return _tls_only(statements_of(props.get("policy")))
@@ -104,20 +120,10 @@ def _buckets_tls_only(args: StackValidationArgs, report_violation: ReportViolati
                          "aws:SecureTransport false", r.urn)
 
 
-ADVISORY = EnforcementLevel.ADVISORY
 POLICIES = [
-    resource_rule("encryption-at-rest", "Queues, topics and tables are encrypted.",
-                  "turn on the service's server-side encryption (a KMS key where you must audit its use)",
-                  ADVISORY)(_encryption),
-    stack_rule("s3-encryption-at-rest", "Buckets have server-side encryption.",
-               "declare a BucketServerSideEncryptionConfiguration for the bucket", ADVISORY)(_buckets_encrypted),
-    resource_rule("log-retention", "Log groups set a retention period.", "set retention_in_days",
-                  ADVISORY)(_log_retention),
-    resource_rule("prod-point-in-time-recovery", "Tables have point-in-time recovery in the stacks named in config.",
-                  "set point_in_time_recovery.enabled", ADVISORY,
-                  PolicyConfigSchema(properties={"stacks": {"type": "array", "items": {"type": "string"},
-                                                            "default": ["prod"]}}))(_point_in_time_recovery),
-    stack_rule("s3-tls-only", "Buckets refuse requests not sent over TLS.",
-               "add a bucket policy denying requests whose aws:SecureTransport is false",
-               ADVISORY)(_buckets_tls_only),
+    _encryption,
+    _buckets_encrypted,
+    _log_retention,
+    _point_in_time_recovery,
+    _buckets_tls_only,
 ]

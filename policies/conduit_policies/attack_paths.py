@@ -232,6 +232,10 @@ def _parsed(raw: Any) -> Any:
     return parse_document({"Statement": [raw]})[0]
 
 
+@stack_rule("iam-no-privilege-escalation",
+            "No principal holds, across all its policies, a known privilege-escalation path.",
+            "name the roles, policies and users these actions may touch, or split the actions between "
+            "principals")
 def _escalation(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     for principal in principals(args):
         for path in escalation_paths(principal.held):
@@ -243,6 +247,9 @@ def _escalation(args: StackValidationArgs, report_violation: ReportViolation) ->
                              "cannot reach the others", principal.urn)
 
 
+@stack_rule("iam-resource-exposure",
+            "No principal may write resource policies or grant permissions on every resource of a type.",
+            "name the resources whose policies the principal may write")
 def _resource_exposure(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     exposing = _policy_sentry_list("resource-exposure.txt")
     for principal in principals(args):
@@ -252,6 +259,9 @@ def _resource_exposure(args: StackValidationArgs, report_violation: ReportViolat
                              "it manages", principal.urn)
 
 
+@stack_rule("iam-data-exfiltration",
+            "No principal may read every secret, parameter, key plaintext, object or credential of a type.",
+            "name the secrets, parameters, keys or objects the principal reads")
 def _exfiltration(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     reading = _policy_sentry_list("credentials-exposure.txt") | READS_SECRETS
     for principal in principals(args):
@@ -262,14 +272,7 @@ def _exfiltration(args: StackValidationArgs, report_violation: ReportViolation) 
 
 
 POLICIES = [
-    stack_rule("iam-no-privilege-escalation",
-               "No principal holds, across all its policies, a known privilege-escalation path.",
-               "name the roles, policies and users these actions may touch, or split the actions between "
-               "principals")(_escalation),
-    stack_rule("iam-resource-exposure",
-               "No principal may write resource policies or grant permissions on every resource of a type.",
-               "name the resources whose policies the principal may write")(_resource_exposure),
-    stack_rule("iam-data-exfiltration",
-               "No principal may read every secret, parameter, key plaintext, object or credential of a type.",
-               "name the secrets, parameters, keys or objects the principal reads")(_exfiltration),
+    _escalation,
+    _resource_exposure,
+    _exfiltration,
 ]

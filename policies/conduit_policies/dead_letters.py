@@ -71,6 +71,8 @@ def _terminal_queues(args: StackValidationArgs) -> tuple[set[str], set[str]]:
     return urns, names
 
 
+@stack_rule("sqs-dead-letter-queue", "Every queue has a redrive policy unless it is itself a dead-letter target.",
+            "set redrive_policy to a dead-letter queue")
 def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     terminal_urns, terminal_names = _terminal_queues(args)
     # A DLQ may be set on the queue itself or by a separate aws.sqs.RedrivePolicy resource.
@@ -94,6 +96,9 @@ def _queues_have_dead_letter_queues(args: StackValidationArgs, report_violation:
                              "does) with a maxReceiveCount", resource.urn)
 
 
+@stack_rule("lambda-async-failure-destination",
+            "A function invoked asynchronously has a DLQ or an on-failure destination.",
+            "declare a FunctionEventInvokeConfig with an on_failure destination (or a dead_letter_config)")
 def _async_functions_have_failure_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     configs = [(c, p) for c, p in _resources(args, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
                if is_set(lambda p=p: p.at("destinationConfig", "onFailure", "destination"))]
@@ -127,6 +132,8 @@ def _async_functions_have_failure_destinations(args: StackValidationArgs, report
                                  function.urn)
 
 
+@resource_rule("stream-mapping-failure-handling", "Stream mappings have an on-failure destination and bounded "
+               "retries.", "set destination_config.on_failure and maximum_retry_attempts")
 @only("aws:lambda/eventSourceMapping:EventSourceMapping")
 def _stream_mappings(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     m = Props(args.props)
@@ -154,6 +161,8 @@ def _target_setting(args: ResourceValidationArgs, *path: str) -> Any:
     return Props(args.props).at(*where)
 
 
+@resource_rule("eventbridge-target-dead-letter", "EventBridge targets and Scheduler schedules have a dead-letter "
+               "queue.", "set dead_letter_config to a queue")
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     kind = "EventBridge Scheduler schedule" if args.resource_type.startswith("aws:scheduler") else "EventBridge target"
@@ -163,6 +172,8 @@ def _event_targets(args: ResourceValidationArgs, report_violation: ReportViolati
                          "point it at an SQS queue")
 
 
+@resource_rule("eventbridge-target-retry-policy", "EventBridge targets bound their retries (the default is "
+               "bounded too).", "set retry_policy", EnforcementLevel.ADVISORY)
 @only("aws:cloudwatch/eventTarget:EventTarget", "aws:scheduler/schedule:Schedule")
 def _event_target_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if not _target_setting(args, "retryPolicy"):
@@ -176,6 +187,9 @@ def _event_target_retries(args: ResourceValidationArgs, report_violation: Report
 LAMBDA_MIN_RECEIVE_COUNT = 5
 
 
+@stack_rule("sqs-lambda-receive-count", "A queue a function consumes lets a message be received at least 5 "
+            "times before dead-lettering it.", "set maxReceiveCount in the redrive policy to 5 or more",
+            EnforcementLevel.ADVISORY)
 def _receive_counts(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     queues = {r.urn: (r, q) for r, q in _resources(args, "aws:sqs/queue:Queue")}
     by_arn = {arn: urn for urn, (_, q) in queues.items() if (arn := known_or_none(lambda q=q: q.get("arn")))}
@@ -195,6 +209,8 @@ def _receive_counts(args: StackValidationArgs, report_violation: ReportViolation
                                  f"{LAMBDA_MIN_RECEIVE_COUNT}, as AWS Lambda advises", queue.urn)
 
 
+@resource_rule("iot-rule-error-action", "IoT topic rules have an error action.",
+               "set error_action (a queue or a log group)")
 @only("aws:iot/topicRule:TopicRule")
 def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     # An error action whose queue is not known yet (a preview) is there all the same.
@@ -204,21 +220,11 @@ def _topic_rules(args: ResourceValidationArgs, report_violation: ReportViolation
 
 
 POLICIES = [
-    stack_rule("sqs-dead-letter-queue", "Every queue has a redrive policy unless it is itself a dead-letter target.",
-               "set redrive_policy to a dead-letter queue")(_queues_have_dead_letter_queues),
-    stack_rule("lambda-async-failure-destination",
-               "A function invoked asynchronously has a DLQ or an on-failure destination.",
-               "declare a FunctionEventInvokeConfig with an on_failure destination (or a dead_letter_config)")(
-                   _async_functions_have_failure_destinations),
-    resource_rule("stream-mapping-failure-handling", "Stream mappings have an on-failure destination and bounded "
-                  "retries.", "set destination_config.on_failure and maximum_retry_attempts")(_stream_mappings),
-    resource_rule("eventbridge-target-dead-letter", "EventBridge targets and Scheduler schedules have a dead-letter "
-                  "queue.", "set dead_letter_config to a queue")(_event_targets),
-    resource_rule("eventbridge-target-retry-policy", "EventBridge targets bound their retries (the default is "
-                  "bounded too).", "set retry_policy", EnforcementLevel.ADVISORY)(_event_target_retries),
-    resource_rule("iot-rule-error-action", "IoT topic rules have an error action.",
-                  "set error_action (a queue or a log group)")(_topic_rules),
-    stack_rule("sqs-lambda-receive-count", "A queue a function consumes lets a message be received at least 5 "
-               "times before dead-lettering it.", "set maxReceiveCount in the redrive policy to 5 or more",
-               EnforcementLevel.ADVISORY)(_receive_counts),
+    _queues_have_dead_letter_queues,
+    _async_functions_have_failure_destinations,
+    _stream_mappings,
+    _event_targets,
+    _event_target_retries,
+    _topic_rules,
+    _receive_counts,
 ]

@@ -69,6 +69,9 @@ def _key_of(graph: StackGraph, destination: PolicyResource) -> tuple[str | None,
     return literal, resource
 
 
+@stack_rule("service-delivery-key",
+            "A service publishing on its own behalf can use the key of the topic or queue it delivers to.",
+            "use a customer managed key whose policy lets the service kms:GenerateDataKey* and kms:Decrypt")
 def _encrypted_destinations(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     for type_, (service, props) in PUBLISHERS.items():
@@ -108,6 +111,9 @@ def _judge_key(graph: StackGraph, publisher: PolicyResource, service: str, desti
 
 # --- a queue consumed by a function that may outlive its visibility timeout --------------------
 
+@stack_rule("sqs-visibility-covers-function-timeout",
+            "A queue consumed by a function hides messages at least as long as the function may run.",
+            "set the queue's visibility_timeout_seconds to six times the function's timeout")
 def _visibility_timeouts(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     for mapping in graph.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
@@ -143,6 +149,10 @@ def _allowing_policies(graph: StackGraph, destination: PolicyResource, service: 
     return inline, separate
 
 
+@stack_rule("delivery-after-permission",
+            "Notifications, EventBridge targets and SNS subscriptions come after the permission or "
+            "resource policy that lets the service deliver.",
+            "make the delivery depend on the permission (depends_on)")
 def _delivery_order(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     for notification in graph.of_type("aws:s3/bucketNotification:BucketNotification"):
@@ -236,6 +246,10 @@ def _trusts(document: Any, service: str) -> bool:
     return False
 
 
+@stack_rule("role-trusts-its-service",
+            "A role handed to a service (EventBridge target, scheduler, Step Functions, IoT rule, "
+            "Lambda, ...) trusts that service.",
+            "let the role's trust policy name the service that assumes it")
 def _trust_fit(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     for (type_, prop), service in ASSUMED_BY.items():
@@ -301,6 +315,9 @@ def _names(resource: PolicyResource) -> Iterator[str]:
                 yield f"{prop} {prefix!r} is {len(prefix)} characters; the provider adds a suffix, so at most {limit}"
 
 
+@stack_rule("physical-name-limits",
+            "Physical names keep AWS's length and character rules for their resource type.",
+            "shorten the name, or leave it out and let the provider make one")
 def _physical_names(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     for resource in args.resources:
         for problem in _names(resource):
@@ -329,6 +346,9 @@ def _name_key(resource: PolicyResource, prop: str, kind: str) -> tuple[Any, ...]
     return kind, name.lower() if kind in CASELESS else name, bus, provider
 
 
+@stack_rule("physical-names-unique",
+            "No two resources of a kind share a physical name where AWS wants it unique.",
+            "give each resource a name of its own (the stack's name in it keeps stacks apart)")
 def _unique_names(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     first: dict[tuple[Any, ...], PolicyResource] = {}
     for resource in args.resources:
@@ -345,26 +365,10 @@ def _unique_names(args: StackValidationArgs, report_violation: ReportViolation) 
 
 
 POLICIES = [
-    stack_rule("service-delivery-key",
-               "A service publishing on its own behalf can use the key of the topic or queue it delivers to.",
-               "use a customer managed key whose policy lets the service kms:GenerateDataKey* and kms:Decrypt")(
-                   _encrypted_destinations),
-    stack_rule("sqs-visibility-covers-function-timeout",
-               "A queue consumed by a function hides messages at least as long as the function may run.",
-               "set the queue's visibility_timeout_seconds to six times the function's timeout")(
-                   _visibility_timeouts),
-    stack_rule("delivery-after-permission",
-               "Notifications, EventBridge targets and SNS subscriptions come after the permission or "
-               "resource policy that lets the service deliver.",
-               "make the delivery depend on the permission (depends_on)")(_delivery_order),
-    stack_rule("role-trusts-its-service",
-               "A role handed to a service (EventBridge target, scheduler, Step Functions, IoT rule, "
-               "Lambda, ...) trusts that service.",
-               "let the role's trust policy name the service that assumes it")(_trust_fit),
-    stack_rule("physical-name-limits",
-               "Physical names keep AWS's length and character rules for their resource type.",
-               "shorten the name, or leave it out and let the provider make one")(_physical_names),
-    stack_rule("physical-names-unique",
-               "No two resources of a kind share a physical name where AWS wants it unique.",
-               "give each resource a name of its own (the stack's name in it keeps stacks apart)")(_unique_names),
+    _encrypted_destinations,
+    _visibility_timeouts,
+    _delivery_order,
+    _trust_fit,
+    _physical_names,
+    _unique_names,
 ]

@@ -153,6 +153,9 @@ def _attached_arns(args: ResourceValidationArgs) -> list[str]:
     return [arn for arn in arns if isinstance(arn, str) and arn not in allowed]
 
 
+@resource_rule("iam-no-admin-managed-policies", "No AWS-managed administrator, power-user or *FullAccess policy.",
+               "write a policy of the actions the principal needs (or accept the ARN in allowedManagedPolicies)",
+               config_schema=ALLOWED_MANAGED_POLICIES)
 def _validate_managed_policies(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     for arn in _attached_arns(args):
         if _admin_policy(arn):
@@ -189,9 +192,7 @@ POLICIES = [
                       "name the resources (their ARNs)", _wildcard_resources),
     _statement_policy("iam-known-actions", "Every action exists in AWS's IAM catalogue.",
                       "check the action's spelling against AWS's service authorization reference", _unknown_actions),
-    resource_rule("iam-no-admin-managed-policies", "No AWS-managed administrator, power-user or *FullAccess policy.",
-                  "write a policy of the actions the principal needs (or accept the ARN in allowedManagedPolicies)",
-                  config_schema=ALLOWED_MANAGED_POLICIES)(_validate_managed_policies),
+    _validate_managed_policies,
     _managed_contents_policy("iam-broad-managed-policies",
                              "No AWS-managed policy whose document grants wildcard actions or uses NotAction.",
                              "write a policy of the actions the principal needs",

@@ -114,6 +114,9 @@ def _role_findings(check: str, cognito: bool) -> Any:
     return validate
 
 
+@stack_rule("iot-device-certificate-shared",
+            "Each device certificate is attached to one thing (Device Defender DEVICE_CERTIFICATE_SHARED_CHECK).",
+            "give each thing a certificate of its own")
 def _shared_certificates(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     things_by_certificate: dict[str, set[str]] = defaultdict(set)
@@ -138,6 +141,10 @@ def _shared_certificates(args: StackValidationArgs, report_violation: ReportViol
                                  attachment.urn)
 
 
+@stack_rule("iot-logging-disabled",
+            "A program with devices turns AWS IoT logging on (Device Defender LOGGING_DISABLED_CHECK).",
+            "declare aws.iot.LoggingOptions (or aws.iot.Logging) with a role that may write the logs",
+            EnforcementLevel.ADVISORY)
 def _logging(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     fleet = list(graph.of_type(*DEVICE_RESOURCES))  # by URN, as the registry hands stack policies resources
@@ -178,12 +185,7 @@ POLICIES = [
                "Cognito identity pool roles grant devices no IoT administration and only their own data "
                "(Device Defender UNAUTHENTICATED_/AUTHENTICATED_COGNITO_ROLE_OVERLY_PERMISSIVE_CHECK).",
                "give the role only the identity's own thing and shadow")(_role_findings("COGNITO", cognito=True)),
-    stack_rule("iot-device-certificate-shared",
-               "Each device certificate is attached to one thing (Device Defender DEVICE_CERTIFICATE_SHARED_CHECK).",
-               "give each thing a certificate of its own")(_shared_certificates),
-    stack_rule("iot-logging-disabled",
-               "A program with devices turns AWS IoT logging on (Device Defender LOGGING_DISABLED_CHECK).",
-               "declare aws.iot.LoggingOptions (or aws.iot.Logging) with a role that may write the logs",
-               EnforcementLevel.ADVISORY)(_logging),
+    _shared_certificates,
+    _logging,
 ]
 

@@ -198,6 +198,11 @@ def _judge(find: Callable[[StackGraph, dict[str, Any], Unknowns], Iterator[Expos
     return validate
 
 
+@stack_rule("reviewed-exposure",
+            "Exposures accepted after review (a conduit:reviewed-exposure tag, a reviewedExposures entry, "
+            "or a bucket's public access block turned off), each reported with its reason.",
+            "read the reason again; remove the review when the exposure is no longer wanted",
+            EnforcementLevel.ADVISORY, REVIEWS)
 def _reviewed_exposures(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     config = args.get_config() or {}
@@ -222,9 +227,5 @@ POLICIES = [
                "(source_arn / source_account for a Lambda permission).",
                "set source_arn (or source_account), or an aws:SourceArn condition",
                config_schema=REVIEWS)(_judge(lambda graph, _config, unknown: _confused_deputies(graph, unknown))),
-    stack_rule("reviewed-exposure",
-               "Exposures accepted after review (a conduit:reviewed-exposure tag, a reviewedExposures entry, "
-               "or a bucket's public access block turned off), each reported with its reason.",
-               "read the reason again; remove the review when the exposure is no longer wanted",
-               EnforcementLevel.ADVISORY, REVIEWS)(_reviewed_exposures),
+    _reviewed_exposures,
 ]

@@ -45,6 +45,8 @@ def runtime_lifecycle() -> dict[str, dict[str, str | None]]:
     return json.loads(data.read_text())
 
 
+@resource_rule("lambda-deprecated-runtime", "Functions run on runtimes AWS has not deprecated (E2531).",
+               "move the function to a runtime AWS still supports")
 @only(FUNCTION)
 def _deprecated_runtime(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     runtime = Props(args.props).get("runtime")
@@ -59,6 +61,8 @@ def _deprecated_runtime(args: ResourceValidationArgs, report_violation: ReportVi
                          f"{blocked}: it gets no security patches; {successor}")
 
 
+@stack_rule("sns-subscription-redrive", "SNS subscriptions of every protocol dead-letter to a queue SNS may send "
+            "to (ES6000).", "set redrive_policy to a queue whose policy lets sns.amazonaws.com send to it")
 def _subscription_redrive(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     graph = StackGraph(args)
     for subscription in graph.of_type("aws:sns/topicSubscription:TopicSubscription"):
@@ -210,11 +214,8 @@ def _advisory(name: str, description: str, fix: str, validate: Any, stack: bool 
 
 
 POLICIES = [
-    resource_rule("lambda-deprecated-runtime", "Functions run on runtimes AWS has not deprecated (E2531).",
-                  "move the function to a runtime AWS still supports")(_deprecated_runtime),
-    stack_rule("sns-subscription-redrive", "SNS subscriptions of every protocol dead-letter to a queue SNS may send "
-               "to (ES6000).", "set redrive_policy to a queue whose policy lets sns.amazonaws.com send to it")(
-                   _subscription_redrive),
+    _deprecated_runtime,
+    _subscription_redrive,
     _advisory("lambda-default-memory", "Functions set their memory size (ES1005).", "set memory_size",
               _default_memory),
     _advisory("lambda-default-timeout", "Functions set their timeout (ES1006).", "set timeout", _default_timeout),
