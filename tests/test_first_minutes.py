@@ -27,7 +27,7 @@ from conduit.project import copy_project
 from tests.conftest import REPO
 
 EXTRAS = {"cfn-lint", "pulumi-kubernetes", "pulumi-eks", "pulumi-awsx", "pulumi-random", "pulumi-tls",
-          "pulumi-command", "moto", "pytest", "hypothesis", "ruff"}
+          "pulumi-command", "moto", "pytest", "pytest-xdist", "execnet", "hypothesis", "ruff"}
 
 
 def conduit(*args: str, cwd: Path = REPO, **kw) -> subprocess.CompletedProcess[str]:
