@@ -21,9 +21,14 @@ program's line. Either way the summary lists the calls ("calls AWS directly; not
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import os
 import socket
+import sys
 import traceback
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,16 +146,42 @@ class Seal:
         del start
 
     def _refuse_aws_calls(self) -> None:
-        try:
-            from botocore.client import BaseClient
-        except ImportError:  # no AWS SDK in the program's environment: the connection guard still holds
-            return
+        """botocore's client, refused now if it is loaded, else the moment it is: most programs never
+        import it, and importing it only to refuse it took a tenth of a second of every run."""
         seal = self
 
         def refused(client: Any, operation: str, params: dict[str, Any]) -> Any:
             raise seal.refuse(f"AWS ({client.meta.service_model.service_name}.{operation})")
 
-        BaseClient._make_api_call = refused
+        def refuse(module: types.ModuleType) -> None:
+            module.BaseClient._make_api_call = refused
+
+        if "botocore.client" in sys.modules:
+            refuse(sys.modules["botocore.client"])
+        else:
+            sys.meta_path.insert(0, _OnLoad("botocore.client", refuse))
+
+
+class _OnLoad(importlib.abc.MetaPathFinder):
+    """Runs `then` on the module `name` right after its code has run, before anyone can use it."""
+
+    def __init__(self, name: str, then: Callable[[types.ModuleType], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, then = spec.loader, self.then
+
+        def exec_module(module: types.ModuleType) -> None:
+            type(loader).exec_module(loader, module)
+            then(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 def _is_local(host: Any) -> bool:
