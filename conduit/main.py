@@ -23,8 +23,8 @@ from conduit.runner import DEFAULT_TIMEOUT_SECONDS
 # The errors a user can act on, printed as one line (exit 2): by module and name, so that a command
 # loads only its own modules; an error whose module was never imported cannot have been raised.
 USER_ERRORS = ("conduit.cost.model:CostError", "conduit.project:ProjectError", "conduit.runner:ProgramError",
-               "conduit.check:PolicyConfigError", "conduit.check:PackDataError", "conduit.flash:FlashError",
-               "conduit.replay:ReplayError", "conduit.local.deployment:NotDeployedError",
+               "conduit.check_inputs:PolicyConfigError", "conduit.check_inputs:PackDataError",
+               "conduit.flash:FlashError", "conduit.replay:ReplayError", "conduit.local.deployment:NotDeployedError",
                "conduit.local.emulator:EmulatorError", "conduit.local.deployer:LocalCloudError",
                "conduit.local.scenario:ScenarioError", "infra.lambda_archives:PackagingError")
 PACK = "conduit_policies.pack"
