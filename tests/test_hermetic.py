@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conduit.offline.hermetic import sealed_environment
+from conduit.offline.hermetic import OnLoad, sealed_environment
 from conduit.run_record import RunRecord
 from conduit.runner import Mode, OfflineRun, ProgramError, run_stack, run_stacks
 
@@ -189,3 +189,29 @@ def test_a_batch_of_runs_gives_each_program_what_a_run_of_its_own_gives(tmp_path
     assert [c["call"] for c in in_apply.direct_calls] == ["AWS (lambda.ListVersionsByFunction)"]
     assert clean.direct_calls == [] and [r.name for r in clean.custom] == ["b"]
     assert "sts.GetCallerIdentity" in str(batched[4]) and "ZeroDivisionError" in str(batched[6])
+
+
+def test_a_module_loaded_after_the_seal_is_refused_as_it_loads_and_no_other_with_it(tmp_path, monkeypatch):
+    """The seal refuses botocore's client when a program first loads it (`OnLoad`), not by loading it
+    itself: the hook must see the module whole, once, and leave its neighbours alone."""
+    package = tmp_path / "sdk"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "client.py").write_text("class BaseClient:\n    def call(self):\n        return 'reached'\n")
+    (package / "session.py").write_text("from sdk.client import BaseClient\n")
+    seen: list[str] = []
+
+    def refuse(module):
+        seen.append(module.__name__)
+        module.BaseClient.call = lambda self: "refused"
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", [OnLoad("sdk.client", refuse), *sys.meta_path])
+    for name in ("sdk", "sdk.client", "sdk.session"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import sdk.session  # loads sdk.client on its way, as boto3 loads botocore.client
+
+    assert seen == ["sdk.client"]
+    assert sdk.session.BaseClient().call() == "refused"
+    for name in ("sdk", "sdk.client", "sdk.session"):
+        sys.modules.pop(name, None)

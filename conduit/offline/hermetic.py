@@ -159,11 +159,13 @@ class Seal:
         if "botocore.client" in sys.modules:
             refuse(sys.modules["botocore.client"])
         else:
-            sys.meta_path.insert(0, _OnLoad("botocore.client", refuse))
+            sys.meta_path.insert(0, OnLoad("botocore.client", refuse))
 
 
-class _OnLoad(importlib.abc.MetaPathFinder):
-    """Runs `then` on the module `name` right after its code has run, before anyone can use it."""
+class OnLoad(importlib.abc.MetaPathFinder):
+    """Runs `then` on the module `name` right after its code has run, before anyone can use it. The
+    module is found by the finders after this one, as it would have been (a virtualenv's own
+    finders too); only its loader's `exec_module` is wrapped, and only for that module."""
 
     def __init__(self, name: str, then: Callable[[types.ModuleType], None]) -> None:
         self.name, self.then = name, then
@@ -171,17 +173,26 @@ class _OnLoad(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> Any:
         if fullname != self.name:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is None or spec.loader is None:
+        spec = self._found_by_the_others(fullname, path, target)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        loader, then = spec.loader, self.then
+        loader, name, then = spec.loader, self.name, self.then
 
         def exec_module(module: types.ModuleType) -> None:
             type(loader).exec_module(loader, module)
-            then(module)
+            if module.__name__ == name:  # a loader may serve a whole archive of modules
+                then(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
+
+    def _found_by_the_others(self, fullname: str, path: Sequence[str] | None, target: Any) -> Any:
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    return spec
+        return None
 
 
 def _is_local(host: Any) -> bool:
