@@ -13,6 +13,7 @@ import yaml
 
 from conduit.cost import model as cost
 from conduit.cost import price_list
+from conduit.local import usage
 from conduit.local.usage import stale_flows
 from conduit.mqtt_topics import topic_matches
 from tests.conftest import REPO
@@ -203,3 +204,32 @@ def test_a_changed_flow_makes_the_profile_stale_and_says_how():
         "sell event": "dynamodb:PutItem: 0 -> 1.0 per event", "gone": "no longer measured"}
     assert stale_flows({"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.04}}}},
                        {"flows": {"sell event": {"unit": "event", "calls": {"iot:Publish": 1.0}}}}) == {}
+
+
+class _Logs:
+    """The emulator's CloudWatch Logs as the measurement reads it: REPORT lines per function."""
+
+    class exceptions:
+        ResourceNotFoundException = LookupError
+
+    def __init__(self, lines: dict[str, list[str]]) -> None:
+        self.lines = lines
+
+    def filter_log_events(self, logGroupName: str, startTime: int, filterPattern: str) -> dict:
+        name = logGroupName.removeprefix("/aws/lambda/")
+        if name not in self.lines:
+            raise LookupError(name)
+        return {"events": [{"message": m} for m in self.lines[name] if filterPattern in m]}
+
+
+def test_a_measurement_that_saw_a_timeout_or_a_failure_is_named_so_it_is_made_again():
+    """A loaded machine times an invocation out and its retry adds calls the flow does not make:
+    conduit.local.usage measures such a flow again (the REPORT line's status, as the local cloud's
+    Lambda rules write it)."""
+    logs = _Logs({"store": ["START RequestId: a", "REPORT RequestId: a Duration: 5000.12 ms Phase: invoke "
+                            "Status: timeout", "REPORT RequestId: b Duration: 12.00 ms"],
+                  "reader": ["REPORT RequestId: c Duration: 30.00 ms Status: error"],
+                  "clean": ["REPORT RequestId: d Duration: 8.00 ms"]})
+    emulator = type("Emulator", (), {"client": staticmethod(lambda service: logs)})()
+    assert usage.disturbed_invocations(emulator, ["store", "reader", "clean", "never-ran"], 0) == [
+        "store: timeout", "reader: error"]
