@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conduit import bytecode
 from conduit.bytecode import compile_environment, program_services
 from conduit.local import emulator as emulators
 from conduit.local.options import STATE_DIR_VARIABLE
@@ -233,3 +234,14 @@ def test_the_programs_services_are_read_from_its_code():
     assert {"s3", "iam", "lambda_", "sqs", "sns", "dynamodb", "iot", "apigatewayv2", "kms", "cloudwatch"} <= set(
         services)
     assert all(Path(importlib.util.find_spec("pulumi_aws").origin).parent.joinpath(s).is_dir() for s in services)
+
+
+def test_a_file_that_does_not_compile_is_named_and_the_install_goes_on(tmp_path, monkeypatch, capfd):
+    site = tmp_path / "site-packages"
+    (site / "oldpackage").mkdir(parents=True)
+    (site / "oldpackage" / "__init__.py").write_text("print 'a Python 2 file'\n")
+    (site / "oldpackage" / "fine.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(bytecode.sysconfig, "get_paths", lambda: {"purelib": str(site)})
+    assert bytecode.main([]) == 0
+    assert "oldpackage/__init__.py" in capfd.readouterr().out
+    assert Path(importlib.util.cache_from_source(str(site / "oldpackage" / "fine.py"))).exists()
