@@ -111,9 +111,9 @@ def _set_mapping(emulator: Emulator, design: IngestDesign, enabled: bool) -> Non
                f"the {design.label} queue mapping {state.lower()}")
 
 
-def durations(emulator: Emulator, function: str, since_ms: int) -> list[tuple[float, float]]:
-    """(end, seconds) of each invocation of `function` since `since_ms`, from its REPORT log lines
-    (the emulator stamps each line when the invocation ends)."""
+def report_lines(emulator: Emulator, function: str, since_ms: int) -> list[tuple[int, str]]:
+    """(timestamp in ms, line) of each REPORT line `function` logged since `since_ms`, every page of
+    them (the emulator stamps each line when the invocation ends); none for a function never run."""
     logs, found, token = emulator.client("logs"), [], None
     while True:
         try:
@@ -121,14 +121,17 @@ def durations(emulator: Emulator, function: str, since_ms: int) -> list[tuple[fl
                                           **({"nextToken": token} if token else {}))
         except logs.exceptions.ResourceNotFoundException:
             return []
-        for event in page.get("events", []):
-            message = event["message"]
-            if message.startswith("REPORT RequestId:"):
-                found.append((event["timestamp"] / 1000,
-                              float(message.split("Duration: ", 1)[1].split(" ms", 1)[0]) / 1000))
+        found += [(e["timestamp"], e["message"]) for e in page.get("events", [])
+                  if e["message"].startswith("REPORT RequestId:")]
         token = page.get("nextToken")
         if not token:
             return found
+
+
+def durations(emulator: Emulator, function: str, since_ms: int) -> list[tuple[float, float]]:
+    """(end, seconds) of each invocation of `function` since `since_ms`, from its REPORT lines."""
+    return [(stamp / 1000, float(line.split("Duration: ", 1)[1].split(" ms", 1)[0]) / 1000)
+            for stamp, line in report_lines(emulator, function, since_ms)]
 
 
 def role_calls(emulator: Emulator, functions: list[str], start_line: int) -> Counter[str]:

@@ -31,7 +31,7 @@ from conduit.local import emulator as emulators
 from conduit.local.audit import TRANSACTION_UNITS, audit_entries, audit_length, function_name, role_name
 from conduit.local.deployment import LocalDeployment, deploy
 from conduit.local.emulator import Emulator
-from conduit.local.ingest_bench import durations
+from conduit.local.ingest_bench import durations, report_lines
 from conduit.local.scenario import Stage, UsageFlow
 from conduit.local.scenarios import SCENARIOS
 from conduit.local.traffic import stored_items
@@ -99,9 +99,14 @@ def _functions(emulator: Emulator) -> dict[str, int]:
             return found
 
 
-def _queue_triggered(emulator: Emulator) -> set[str]:
+def _queue_mappings(emulator: Emulator) -> list[dict[str, Any]]:
+    """The event source mappings through which a function consumes a queue."""
     mappings = emulator.client("lambda").list_event_source_mappings()["EventSourceMappings"]
-    return {function_name(m["FunctionArn"]) for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")}
+    return [m for m in mappings if m["EventSourceArn"].startswith("arn:aws:sqs:")]
+
+
+def _queue_triggered(emulator: Emulator) -> set[str]:
+    return {function_name(m["FunctionArn"]) for m in _queue_mappings(emulator)}
 
 
 def _settle(emulator: Emulator, functions: list[str], since_ms: int, quiet_seconds: float = 2.0) -> None:
@@ -124,8 +129,7 @@ def _drained(emulator: Emulator, patience_seconds: float = 180) -> None:
     earlier flow's retry (a poison message's next receive) would otherwise land in this one."""
     sqs = emulator.client("sqs")
     urls = [sqs.get_queue_url(QueueName=m["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
-            for m in emulator.client("lambda").list_event_source_mappings()["EventSourceMappings"]
-            if m["EventSourceArn"].startswith("arn:aws:sqs:")]
+            for m in _queue_mappings(emulator)]
     counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
               "ApproximateNumberOfMessagesDelayed"]
     deadline = time.monotonic() + patience_seconds
@@ -139,16 +143,9 @@ def _drained(emulator: Emulator, patience_seconds: float = 180) -> None:
 def disturbed_invocations(emulator: Emulator, functions: list[str], since_ms: int) -> list[str]:
     """Invocations since `since_ms` that timed out or failed: the retries they cause are the machine's
     load, not the flow, and a measurement that saw one is made again."""
-    logs, found = emulator.client("logs"), []
-    for function in functions:
-        try:
-            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", startTime=since_ms,
-                                            filterPattern="REPORT")["events"]
-        except logs.exceptions.ResourceNotFoundException:
-            continue
-        found += [f"{function}: {e['message'].rsplit('Status: ', 1)[1].strip()}" for e in events
-                  if "Status: timeout" in e["message"] or "Status: error" in e["message"]]
-    return found
+    return [f"{function}: {line.rsplit('Status: ', 1)[1].strip()}" for function in functions
+            for _, line in report_lines(emulator, function, since_ms)
+            if "Status: timeout" in line or "Status: error" in line]
 
 
 def measure_flow(stage: Stage, flow: UsageFlow, units: int | None = None, attempts: int = 3) -> dict[str, Any]:
