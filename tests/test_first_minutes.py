@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from conduit import bytecode
-from conduit.bytecode import compile_environment, program_services
 from conduit.local import emulator as emulators
 from conduit.local.options import STATE_DIR_VARIABLE
 from conduit.local.scenario import Account, SoakOptions
@@ -211,6 +210,10 @@ def test_a_terminated_demo_stops_its_emulator_and_workers(tmp_path):
         os.killpg(record["pid"], 0)
 
 
+def _compiled(path: Path) -> bool:
+    return Path(importlib.util.cache_from_source(str(path))).exists()
+
+
 def test_the_main_jobs_bytecode_covers_the_services_the_program_declares_and_no_other(tmp_path):
     """conduit.bytecode: the main job's environment compiles pulumi_aws only for the program's
     services (the rest would be 143 MB); everything else in the environment whole."""
@@ -220,17 +223,16 @@ def test_the_main_jobs_bytecode_covers_the_services_the_program_declares_and_no_
                    "pulumi/__init__.py", "pulumi/runtime/stack.py"):
         (site / module).parent.mkdir(parents=True, exist_ok=True)
         (site / module).write_text("VALUE = 1\n")
-    assert compile_environment(site, ["s3"])
-    compiled = {str(path.relative_to(site)) for path in site.rglob("*.py")
-                if Path(importlib.util.cache_from_source(str(path))).exists()}
+    assert bytecode.compile_environment(site, ["s3"])
+    compiled = {str(path.relative_to(site)) for path in site.rglob("*.py") if _compiled(path)}
     assert compiled == {"pulumi_aws/__init__.py", "pulumi_aws/_utilities.py", "pulumi_aws/s3/__init__.py",
                         "pulumi_aws/s3/bucket.py", "pulumi/__init__.py", "pulumi/runtime/stack.py"}
-    assert compile_environment(site, None)  # the tests' environment: all of it
-    assert Path(importlib.util.cache_from_source(str(site / "pulumi_aws/ec2/vpc.py"))).exists()
+    assert bytecode.compile_environment(site, None)  # the tests' environment: all of it
+    assert _compiled(site / "pulumi_aws/ec2/vpc.py")
 
 
 def test_the_programs_services_are_read_from_its_code():
-    services = program_services(REPO / "infra")
+    services = bytecode.program_services(REPO / "infra")
     assert {"s3", "iam", "lambda_", "sqs", "sns", "dynamodb", "iot", "apigatewayv2", "kms", "cloudwatch"} <= set(
         services)
     assert all(Path(importlib.util.find_spec("pulumi_aws").origin).parent.joinpath(s).is_dir() for s in services)
@@ -244,4 +246,4 @@ def test_a_file_that_does_not_compile_is_named_and_the_install_goes_on(tmp_path,
     monkeypatch.setattr(bytecode.sysconfig, "get_paths", lambda: {"purelib": str(site)})
     assert bytecode.main([]) == 0
     assert "oldpackage/__init__.py" in capfd.readouterr().out
-    assert Path(importlib.util.cache_from_source(str(site / "oldpackage" / "fine.py"))).exists()
+    assert _compiled(site / "oldpackage" / "fine.py")
